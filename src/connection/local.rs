@@ -1,0 +1,313 @@
+//! The local connection: runs commands with `/bin/sh -c` and touches files
+//! directly, for `ansible_connection=local` and `delegate_to: localhost`.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::Stdio;
+
+use async_trait::async_trait;
+use tokio::io::{AsyncRead, AsyncWriteExt};
+use tokio::process::Command;
+
+use super::{
+    Become, Connection, ConnectionError, ExecOutput, ExecRequest, FileAttrs, FileKind, FileStat,
+    Tunnel, TunnelTarget,
+};
+
+/// Runs everything on the control node itself.
+#[derive(Debug, Default)]
+pub struct LocalConnection;
+
+impl LocalConnection {
+    pub fn new() -> Self {
+        LocalConnection
+    }
+
+    /// Become to another user cannot use direct file access: fall back to
+    /// commands run through `sudo`.
+    fn needs_shell(become_: Option<&Become>) -> bool {
+        become_.is_some_and(|b| b.user != current_user())
+    }
+}
+
+fn current_user() -> String {
+    std::env::var("USER").unwrap_or_else(|_| {
+        if uid_is_root() { "root".into() } else { String::new() }
+    })
+}
+
+fn uid_is_root() -> bool {
+    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+}
+
+fn io_err<'a>(op: &'static str, path: &'a str) -> impl FnOnce(std::io::Error) -> ConnectionError + 'a {
+    move |source| ConnectionError::Io {
+        op,
+        path: path.to_string(),
+        source,
+    }
+}
+
+#[async_trait]
+impl Connection for LocalConnection {
+    fn describe(&self) -> String {
+        "local".into()
+    }
+
+    async fn exec(&self, req: &ExecRequest) -> Result<ExecOutput, ConnectionError> {
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg("-c").arg(req.render());
+        cmd.stdin(if req.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().map_err(io_err("exec", "/bin/sh"))?;
+        if let Some(input) = &req.stdin {
+            let mut data = Vec::new();
+            if let Some(b) = req.become_.as_ref().and_then(|b| b.password.as_ref()) {
+                data.extend_from_slice(b.expose().as_bytes());
+                data.push(b'\n');
+            }
+            data.extend_from_slice(input);
+            if let Some(mut stdin) = child.stdin.take() {
+                // A command that exits without reading its input is not an error.
+                let _ = stdin.write_all(&data).await;
+            }
+        }
+        let out = child
+            .wait_with_output()
+            .await
+            .map_err(io_err("exec", "/bin/sh"))?;
+        Ok(ExecOutput {
+            rc: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+
+    async fn stat(
+        &self,
+        path: &str,
+        become_: Option<&Become>,
+    ) -> Result<Option<FileStat>, ConnectionError> {
+        if Self::needs_shell(become_) {
+            return super::shellops::stat(self, path, become_).await;
+        }
+        let meta = match tokio::fs::symlink_metadata(path).await {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_err("stat", path)(e)),
+        };
+        let ft = meta.file_type();
+        let kind = if ft.is_symlink() {
+            FileKind::Symlink
+        } else if ft.is_dir() {
+            FileKind::Directory
+        } else if ft.is_file() {
+            FileKind::File
+        } else {
+            FileKind::Other
+        };
+        let link_target = if ft.is_symlink() {
+            tokio::fs::read_link(path)
+                .await
+                .ok()
+                .map(|p| p.to_string_lossy().into_owned())
+        } else {
+            None
+        };
+        Ok(Some(FileStat {
+            kind,
+            mode: meta.permissions().mode() & 0o7777,
+            uid: meta.uid(),
+            gid: meta.gid(),
+            size: meta.len(),
+            mtime: meta.mtime(),
+            link_target,
+        }))
+    }
+
+    async fn read_file(
+        &self,
+        path: &str,
+        become_: Option<&Become>,
+    ) -> Result<Option<Vec<u8>>, ConnectionError> {
+        if Self::needs_shell(become_) {
+            return super::shellops::read_file(self, path, become_).await;
+        }
+        match tokio::fs::read(path).await {
+            Ok(data) => Ok(Some(data)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err("read", path)(e)),
+        }
+    }
+
+    async fn write_file(
+        &self,
+        path: &str,
+        data: &[u8],
+        attrs: &FileAttrs,
+        become_: Option<&Become>,
+    ) -> Result<(), ConnectionError> {
+        let mut reader = data;
+        self.write_stream(path, &mut reader, attrs, become_).await.map(|_| ())
+    }
+
+    async fn write_stream(
+        &self,
+        path: &str,
+        reader: &mut (dyn AsyncRead + Send + Unpin),
+        attrs: &FileAttrs,
+        become_: Option<&Become>,
+    ) -> Result<u64, ConnectionError> {
+        if Self::needs_shell(become_) {
+            return super::shellops::write_stream(self, path, reader, attrs, become_).await;
+        }
+        let tmp = temp_path(path);
+        let result = async {
+            let mut file = tokio::fs::File::create(&tmp).await.map_err(io_err("write", path))?;
+            let n = tokio::io::copy(reader, &mut file).await.map_err(io_err("write", path))?;
+            file.sync_all().await.map_err(io_err("write", path))?;
+            drop(file);
+            apply_attrs(&tmp, path, attrs).await?;
+            tokio::fs::rename(&tmp, path).await.map_err(io_err("rename", path))?;
+            Ok(n)
+        }
+        .await;
+        if result.is_err() {
+            let _ = tokio::fs::remove_file(&tmp).await;
+        }
+        result
+    }
+
+    async fn open_read(
+        &self,
+        path: &str,
+        become_: Option<&Become>,
+    ) -> Result<Box<dyn AsyncRead + Send + Unpin>, ConnectionError> {
+        if Self::needs_shell(become_) {
+            let data = self.read_file(path, become_).await?.unwrap_or_default();
+            return Ok(Box::new(std::io::Cursor::new(data)));
+        }
+        let f = tokio::fs::File::open(path).await.map_err(io_err("open", path))?;
+        Ok(Box::new(f))
+    }
+
+    async fn tunnel(&self, target: &TunnelTarget) -> Result<Box<dyn Tunnel>, ConnectionError> {
+        let unreachable = |e: std::io::Error| ConnectionError::Unreachable {
+            target: target.to_string(),
+            reason: e.to_string(),
+        };
+        match target {
+            TunnelTarget::Tcp { host, port } => {
+                let s = tokio::net::TcpStream::connect((host.as_str(), *port))
+                    .await
+                    .map_err(unreachable)?;
+                let _ = s.set_nodelay(true);
+                Ok(Box::new(s))
+            }
+            TunnelTarget::Unix(p) => {
+                let s = tokio::net::UnixStream::connect(p).await.map_err(unreachable)?;
+                Ok(Box::new(s))
+            }
+        }
+    }
+}
+
+/// A temporary name beside `path`, so the final rename stays on one filesystem.
+pub fn temp_path(path: &str) -> String {
+    let p = Path::new(path);
+    let dir = p.parent().map(|d| d.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tag: u64 = rand::random();
+    let dir = if dir.is_empty() { ".".to_string() } else { dir };
+    format!("{dir}/.{name}.oplay-{tag:016x}.tmp")
+}
+
+/// Applies mode and ownership to the temporary file. Without an explicit
+/// mode, an existing destination keeps its mode and owner, as Ansible does.
+async fn apply_attrs(tmp: &str, dest: &str, attrs: &FileAttrs) -> Result<(), ConnectionError> {
+    let existing = tokio::fs::metadata(dest).await.ok();
+    let mode = attrs
+        .mode
+        .or_else(|| existing.as_ref().map(|m| m.permissions().mode() & 0o7777));
+    if let Some(mode) = mode {
+        tokio::fs::set_permissions(tmp, std::fs::Permissions::from_mode(mode))
+            .await
+            .map_err(io_err("chmod", dest))?;
+    }
+    let owner = attrs.owner.clone().or_else(|| existing.as_ref().map(|m| m.uid().to_string()));
+    let group = attrs.group.clone().or_else(|| existing.as_ref().map(|m| m.gid().to_string()));
+    if owner.is_none() && group.is_none() {
+        return Ok(());
+    }
+    let uid = owner.as_deref().map(resolve_user).transpose()?;
+    let gid = group.as_deref().map(resolve_group).transpose()?;
+    std::os::unix::fs::chown(tmp, uid, gid).map_err(io_err("chown", dest))
+}
+
+fn resolve_user(name: &str) -> Result<u32, ConnectionError> {
+    resolve_id(name, "/etc/passwd", "user")
+}
+
+fn resolve_group(name: &str) -> Result<u32, ConnectionError> {
+    resolve_id(name, "/etc/group", "group")
+}
+
+fn resolve_id(name: &str, db: &str, what: &'static str) -> Result<u32, ConnectionError> {
+    if let Ok(id) = name.parse() {
+        return Ok(id);
+    }
+    let text = std::fs::read_to_string(db).map_err(io_err("read", db))?;
+    text.lines()
+        .filter_map(|l| {
+            let mut f = l.split(':');
+            let n = f.next()?;
+            let _ = f.next();
+            let id = f.next()?.parse().ok()?;
+            (n == name).then_some(id)
+        })
+        .next()
+        .ok_or_else(|| ConnectionError::Remote {
+            op: "chown",
+            path: name.to_string(),
+            message: format!("no such {what}"),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn writes_atomically_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.txt");
+        let p = path.to_str().unwrap();
+        let c = LocalConnection::new();
+        assert!(c.read_file(p, None).await.unwrap().is_none());
+        let attrs = FileAttrs {
+            mode: Some(0o600),
+            ..Default::default()
+        };
+        c.write_file(p, b"hello", &attrs, None).await.unwrap();
+        assert_eq!(c.read_file(p, None).await.unwrap().unwrap(), b"hello");
+        let st = c.stat(p, None).await.unwrap().unwrap();
+        assert_eq!((st.kind, st.mode, st.size), (FileKind::File, 0o600, 5));
+        // No temporary file is left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[tokio::test]
+    async fn exec_with_env_stdin_and_chdir() {
+        let c = LocalConnection::new();
+        let req = ExecRequest {
+            cmd: "cat; echo \" $X $(pwd)\"; exit 3".into(),
+            stdin: Some(b"in".to_vec()),
+            env: vec![("X".into(), "y z".into())],
+            chdir: Some("/tmp".into()),
+            become_: None,
+        };
+        let out = c.exec(&req).await.unwrap();
+        assert_eq!(out.rc, 3);
+        assert_eq!(out.stdout, "in y z /tmp\n");
+    }
+}

@@ -1,0 +1,1 @@
+//! Hands out one connection per host, opened on first use and reused.

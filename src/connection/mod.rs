@@ -1,0 +1,285 @@
+//! How oplay reaches a host: run a command, read, stat and write files,
+//! and open a tunnel to a port on the host's side.
+//!
+//! [`Connection`] has a local and an SSH implementation. One connection is
+//! opened per host and reused by every task of the run; the
+//! [`manager::ConnectionManager`] hands them out. Not for deciding what to
+//! run: that is the modules' job.
+
+pub mod local;
+pub mod manager;
+pub mod shellops;
+pub mod ssh;
+
+use std::fmt;
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::secret::Secret;
+
+/// Errors from talking to a host. `Unreachable` ones make the host count as
+/// unreachable in the recap; the rest fail only the task.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionError {
+    #[error("failed to connect to {target}: {reason}")]
+    Unreachable { target: String, reason: String },
+    #[error("host key verification failed for {target}: {reason}")]
+    HostKey { target: String, reason: String },
+    #[error("authentication failed for {user}@{target}: {reason}")]
+    Auth {
+        target: String,
+        user: String,
+        reason: String,
+    },
+    #[error("{op} {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{op} {path}: {message}")]
+    Remote {
+        op: &'static str,
+        path: String,
+        message: String,
+    },
+    #[error("connection to {target} lost: {reason}")]
+    Lost { target: String, reason: String },
+    #[error("become failed: {0}")]
+    Become(String),
+}
+
+impl ConnectionError {
+    /// Whether this error means the host could not be reached at all.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            ConnectionError::Unreachable { .. }
+                | ConnectionError::HostKey { .. }
+                | ConnectionError::Auth { .. }
+                | ConnectionError::Lost { .. }
+        )
+    }
+}
+
+/// Run as another user through `sudo -n`.
+#[derive(Debug, Clone)]
+pub struct Become {
+    pub user: String,
+    pub password: Option<Secret>,
+}
+
+/// A command to run on the host through `/bin/sh -c`.
+#[derive(Debug, Clone, Default)]
+pub struct ExecRequest {
+    /// Shell text, passed to `/bin/sh -c`.
+    pub cmd: String,
+    pub stdin: Option<Vec<u8>>,
+    pub env: Vec<(String, String)>,
+    pub chdir: Option<String>,
+    pub become_: Option<Become>,
+}
+
+impl ExecRequest {
+    pub fn shell(cmd: impl Into<String>) -> Self {
+        ExecRequest {
+            cmd: cmd.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Builds a request that runs `argv` with every word quoted for the shell.
+    pub fn argv<S: AsRef<str>>(argv: &[S]) -> Self {
+        let words: Vec<String> = argv.iter().map(|a| shell_quote(a.as_ref())).collect();
+        ExecRequest::shell(words.join(" "))
+    }
+
+    /// The full command line as the remote shell sees it (env, cd, become).
+    pub fn render(&self) -> String {
+        let mut script = String::new();
+        if let Some(dir) = &self.chdir {
+            script.push_str(&format!("cd {} && ", shell_quote(dir)));
+        }
+        for (k, v) in &self.env {
+            script.push_str(&format!("{k}={} ", shell_quote(v)));
+        }
+        if self.env.is_empty() && self.chdir.is_none() && self.become_.is_none() {
+            return self.cmd.clone();
+        }
+        script.push_str("exec /bin/sh -c ");
+        script.push_str(&shell_quote(&self.cmd));
+        match &self.become_ {
+            None => script,
+            Some(b) => {
+                let prompt = if b.password.is_some() { "-S -p ''" } else { "-n" };
+                format!(
+                    "sudo {prompt} -H -u {} /bin/sh -c {}",
+                    shell_quote(&b.user),
+                    shell_quote(&script)
+                )
+            }
+        }
+    }
+}
+
+/// What a command printed and how it ended.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOutput {
+    pub rc: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// What `stat` learns about a path. Missing paths are `None`, not errors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStat {
+    pub kind: FileKind,
+    /// Permission bits, e.g. `0o644`.
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+    pub mtime: i64,
+    /// The target of a symbolic link.
+    pub link_target: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    File,
+    Directory,
+    Symlink,
+    Other,
+}
+
+/// Ownership and permissions to give a file. Owner and group are names or
+/// numeric ids, as `chown` takes them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileAttrs {
+    pub mode: Option<u32>,
+    pub owner: Option<String>,
+    pub group: Option<String>,
+}
+
+/// A byte stream to or from a port on the host's side of the connection.
+pub trait Tunnel: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Tunnel for T {}
+
+/// Where a tunnel leads on the host's side.
+#[derive(Debug, Clone)]
+pub enum TunnelTarget {
+    Tcp { host: String, port: u16 },
+    Unix(PathBuf),
+}
+
+impl fmt::Display for TunnelTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TunnelTarget::Tcp { host, port } => write!(f, "{host}:{port}"),
+            TunnelTarget::Unix(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// One open connection to one host.
+///
+/// File operations are done as the login user unless `become_` is given;
+/// writes are atomic (a temporary file in the same directory, then a rename).
+#[async_trait]
+pub trait Connection: Send + Sync {
+    /// `local` or `ssh://user@host:port`, for messages.
+    fn describe(&self) -> String;
+
+    async fn exec(&self, req: &ExecRequest) -> Result<ExecOutput, ConnectionError>;
+
+    async fn stat(
+        &self,
+        path: &str,
+        become_: Option<&Become>,
+    ) -> Result<Option<FileStat>, ConnectionError>;
+
+    /// The whole content of a file, or `None` if it does not exist.
+    async fn read_file(
+        &self,
+        path: &str,
+        become_: Option<&Become>,
+    ) -> Result<Option<Vec<u8>>, ConnectionError>;
+
+    /// Writes `data` atomically and applies `attrs`.
+    async fn write_file(
+        &self,
+        path: &str,
+        data: &[u8],
+        attrs: &FileAttrs,
+        become_: Option<&Become>,
+    ) -> Result<(), ConnectionError>;
+
+    /// Streams `reader` into a file atomically and returns the byte count.
+    /// If the reader fails, even at its very end, the temporary file is
+    /// removed and the destination is left untouched; a reader that checks
+    /// a checksum at EOF uses this to refuse bad data.
+    async fn write_stream(
+        &self,
+        path: &str,
+        reader: &mut (dyn AsyncRead + Send + Unpin),
+        attrs: &FileAttrs,
+        become_: Option<&Become>,
+    ) -> Result<u64, ConnectionError>;
+
+    /// Opens a file for streaming reads.
+    async fn open_read(
+        &self,
+        path: &str,
+        become_: Option<&Become>,
+    ) -> Result<Box<dyn AsyncRead + Send + Unpin>, ConnectionError>;
+
+    /// Opens a byte stream to a TCP port or unix socket on the host's side.
+    async fn tunnel(&self, target: &TunnelTarget) -> Result<Box<dyn Tunnel>, ConnectionError>;
+}
+
+/// Quotes a word for a POSIX shell.
+pub fn shell_quote(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b))
+    {
+        return word.to_string();
+    }
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_for_shell() {
+        assert_eq!(shell_quote("abc"), "abc");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+
+    #[test]
+    fn renders_env_chdir_and_become() {
+        let req = ExecRequest {
+            cmd: "echo $X".into(),
+            env: vec![("X".into(), "1 2".into())],
+            chdir: Some("/tmp".into()),
+            become_: Some(Become {
+                user: "root".into(),
+                password: None,
+            }),
+            ..Default::default()
+        };
+        assert_eq!(
+            req.render(),
+            r#"sudo -n -H -u root /bin/sh -c 'cd /tmp && X='\''1 2'\'' exec /bin/sh -c '\''echo $X'\'''"#
+        );
+        assert_eq!(ExecRequest::shell("ls").render(), "ls");
+    }
+}

@@ -1,0 +1,133 @@
+//! File operations done with shell commands, for any connection.
+//!
+//! Used when a task becomes another user: SFTP and direct file access run
+//! as the login user, so reading or writing root's files after `sudo` has
+//! to go through `sudo sh -c '...'`. Writes stay atomic (temporary file in
+//! the same directory, then `mv`).
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+use super::{
+    shell_quote, Become, Connection, ConnectionError, ExecRequest, FileAttrs, FileKind, FileStat,
+};
+
+fn run_as(cmd: String, become_: Option<&Become>, stdin: Option<Vec<u8>>) -> ExecRequest {
+    ExecRequest {
+        cmd,
+        stdin,
+        become_: become_.cloned(),
+        ..Default::default()
+    }
+}
+
+fn remote_err(op: &'static str, path: &str, stderr: &str) -> ConnectionError {
+    ConnectionError::Remote {
+        op,
+        path: path.to_string(),
+        message: stderr.trim().to_string(),
+    }
+}
+
+pub async fn stat(
+    conn: &dyn Connection,
+    path: &str,
+    become_: Option<&Become>,
+) -> Result<Option<FileStat>, ConnectionError> {
+    let q = shell_quote(path);
+    let cmd = format!(
+        "if [ -e {q} ] || [ -L {q} ]; then stat -c '%F|%a|%u|%g|%s|%Y' {q} && readlink {q} || true; else echo MISSING; fi"
+    );
+    let out = conn.exec(&run_as(cmd, become_, None)).await?;
+    if out.rc != 0 {
+        return Err(remote_err("stat", path, &out.stderr));
+    }
+    let mut lines = out.stdout.lines();
+    let first = lines.next().unwrap_or("MISSING");
+    if first == "MISSING" {
+        return Ok(None);
+    }
+    let f: Vec<&str> = first.split('|').collect();
+    if f.len() != 6 {
+        return Err(remote_err("stat", path, &format!("unexpected output: {first}")));
+    }
+    let kind = match f[0] {
+        "regular file" | "regular empty file" => FileKind::File,
+        "directory" => FileKind::Directory,
+        "symbolic link" => FileKind::Symlink,
+        _ => FileKind::Other,
+    };
+    Ok(Some(FileStat {
+        kind,
+        mode: u32::from_str_radix(f[1], 8).unwrap_or(0),
+        uid: f[2].parse().unwrap_or(0),
+        gid: f[3].parse().unwrap_or(0),
+        size: f[4].parse().unwrap_or(0),
+        mtime: f[5].parse().unwrap_or(0),
+        link_target: lines.next().map(String::from).filter(|_| kind == FileKind::Symlink),
+    }))
+}
+
+pub async fn read_file(
+    conn: &dyn Connection,
+    path: &str,
+    become_: Option<&Become>,
+) -> Result<Option<Vec<u8>>, ConnectionError> {
+    let q = shell_quote(path);
+    // base64 keeps binary content intact through the text channel.
+    let cmd = format!("if [ -e {q} ]; then base64 < {q}; else echo MISSING >&2; exit 44; fi");
+    let out = conn.exec(&run_as(cmd, become_, None)).await?;
+    if out.rc == 44 && out.stderr.trim() == "MISSING" {
+        return Ok(None);
+    }
+    if out.rc != 0 {
+        return Err(remote_err("read", path, &out.stderr));
+    }
+    use base64::Engine;
+    let clean: String = out.stdout.split_whitespace().collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(clean)
+        .map(Some)
+        .map_err(|e| remote_err("read", path, &e.to_string()))
+}
+
+pub async fn write_stream(
+    conn: &dyn Connection,
+    path: &str,
+    reader: &mut (dyn AsyncRead + Send + Unpin),
+    attrs: &FileAttrs,
+    become_: Option<&Become>,
+) -> Result<u64, ConnectionError> {
+    let mut data = Vec::new();
+    reader
+        .read_to_end(&mut data)
+        .await
+        .map_err(|source| ConnectionError::Io {
+            op: "write",
+            path: path.to_string(),
+            source,
+        })?;
+    let q = shell_quote(path);
+    let tmp = shell_quote(&super::local::temp_path(path));
+    let mut steps = vec![format!("cat > {tmp}")];
+    // Without explicit attributes an existing file keeps its own.
+    steps.push(format!(
+        "{{ [ ! -e {q} ] || {{ chmod --reference={q} {tmp} && chown --reference={q} {tmp}; }}; }}"
+    ));
+    if let Some(mode) = attrs.mode {
+        steps.push(format!("chmod {mode:o} {tmp}"));
+    }
+    match (&attrs.owner, &attrs.group) {
+        (Some(o), Some(g)) => steps.push(format!("chown {}:{} {tmp}", shell_quote(o), shell_quote(g))),
+        (Some(o), None) => steps.push(format!("chown {} {tmp}", shell_quote(o))),
+        (None, Some(g)) => steps.push(format!("chgrp {} {tmp}", shell_quote(g))),
+        (None, None) => {}
+    }
+    steps.push(format!("mv -f {tmp} {q}"));
+    let wrapped = format!("{{ {}; }} || {{ rc=$?; rm -f {tmp}; exit $rc; }}", steps.join(" && "));
+    let len = data.len() as u64;
+    let out = conn.exec(&run_as(wrapped, become_, Some(data))).await?;
+    if out.rc != 0 {
+        return Err(remote_err("write", path, &out.stderr));
+    }
+    Ok(len)
+}

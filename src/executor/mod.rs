@@ -1,0 +1,1 @@
+//! The executor: plays, hosts, tasks, handlers and facts.

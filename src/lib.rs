@@ -1,0 +1,33 @@
+//! oplay: an Ansible-like playbook runner that deploys OpenStack.
+//!
+//! | folder | what it holds |
+//! |---|---|
+//! | `cli` | command-line arguments, turned into a validated configuration |
+//! | `source` | loaded files, spans, the located YAML tree, diagnostics |
+//! | `inventory` | hosts, groups, INI and YAML loaders, group_vars/host_vars, patterns |
+//! | `playbook` | plays, tasks, blocks, handlers, roles; the loader and validation |
+//! | `template` | minijinja environment, filters, tests, lookups, variable scopes |
+//! | `executor` | the scheduler (forks, linear/free, serial), task runner, handlers, facts |
+//! | `connection` | the `Connection` trait; local and SSH (one per host, reused) |
+//! | `modules` | the `Module` trait, the registry and one file per module |
+//! | `openstack` | the Keystone session and REST helpers |
+//! | `scripting` | Rhai script modules |
+//! | `output` | the `Reporter` trait; human and JSON output |
+//!
+//! Each layer depends only on the layers below it: modules never see the
+//! executor, and the executor never knows a module's name.
+
+pub mod cli;
+pub mod config;
+pub mod connection;
+pub mod executor;
+pub mod inventory;
+pub mod modules;
+pub mod openstack;
+pub mod output;
+pub mod playbook;
+pub mod scripting;
+pub mod secret;
+pub mod source;
+pub mod template;
+pub mod value;

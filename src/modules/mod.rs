@@ -1,0 +1,323 @@
+//! Modules: what a task does on a host.
+//!
+//! A [`Module`] turns a task's (templated) arguments into an [`Action`] for
+//! one host. The action first *queries* the host and says whether anything
+//! would change; only then, and only outside check mode, is it asked to
+//! *apply*. [`invoke`] is that protocol, shared by the executor and by
+//! script modules that call other modules, so check and diff modes come
+//! from one place and never from each module.
+//!
+//! Modules see a narrow [`ModuleCtx`]: the host's connection, the task's
+//! variables, the check/diff flags and the run's shared services. They
+//! never see the executor.
+
+pub mod registry;
+pub mod spec;
+#[cfg(test)]
+pub mod testing;
+
+pub mod core;
+pub mod files;
+pub mod system;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::connection::{Become, Connection, ConnectionError, ExecOutput, ExecRequest};
+use crate::secret::Redactor;
+use crate::template::{TemplateError, Templar};
+
+pub use registry::Registry;
+pub use spec::{ModuleSpec, ParamKind, ParamSpec};
+
+/// Why a module could not do its work on a host. Each is a failed task,
+/// reported on that host; none stops the run.
+#[derive(Debug, thiserror::Error)]
+pub enum ModuleError {
+    /// The arguments, once templated, do not fit the module's parameters.
+    #[error("invalid parameters: {0}")]
+    Params(String),
+    #[error(transparent)]
+    Connection(#[from] ConnectionError),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    /// An HTTP API answered with an error. Never carries a token.
+    #[error("{method} {url} returned {status}: {message}")]
+    Http {
+        method: String,
+        url: String,
+        status: u16,
+        message: String,
+    },
+    /// The module's own failure, in its own words.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl ModuleError {
+    pub fn failed(msg: impl Into<String>) -> Self {
+        ModuleError::Failed(msg.into())
+    }
+
+    /// Whether the host itself could not be reached (counts as unreachable).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, ModuleError::Connection(e) if e.is_unreachable())
+    }
+}
+
+/// A unified-diff-able change to one file or object.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Diff {
+    /// What the diff is about, e.g. the file's path.
+    pub header: String,
+    pub before: String,
+    pub after: String,
+}
+
+/// What the executor should do after this task, beyond reporting it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    FlushHandlers,
+    EndPlay,
+    EndHost,
+    ClearFacts,
+    Noop,
+}
+
+/// The result of a task on one host. `data` holds module-specific fields;
+/// `register` exposes them together with `changed`, `failed` and `msg`.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub changed: bool,
+    pub failed: bool,
+    pub skipped: bool,
+    pub msg: Option<String>,
+    pub data: Map<String, Value>,
+    pub diffs: Vec<Diff>,
+    pub warnings: Vec<String>,
+    /// Facts to set on the host (`set_fact`), merged by the executor.
+    pub facts: Option<Map<String, Value>>,
+    pub control: Option<Control>,
+    /// Show the result even without `-v` (what `debug` prints).
+    pub show: bool,
+}
+
+impl Outcome {
+    pub fn ok() -> Self {
+        Outcome::default()
+    }
+
+    pub fn changed() -> Self {
+        Outcome {
+            changed: true,
+            ..Default::default()
+        }
+    }
+
+    pub fn with_msg(mut self, msg: impl Into<String>) -> Self {
+        self.msg = Some(msg.into());
+        self
+    }
+
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.data.insert(key.to_string(), value.into());
+        self
+    }
+
+    pub fn with_diff(mut self, diff: Diff) -> Self {
+        self.diffs.push(diff);
+        self
+    }
+
+    /// The result as `register` stores it.
+    pub fn to_value(&self) -> Value {
+        let mut m = self.data.clone();
+        m.insert("changed".into(), Value::Bool(self.changed));
+        m.insert("failed".into(), Value::Bool(self.failed));
+        if self.skipped {
+            m.insert("skipped".into(), Value::Bool(true));
+        }
+        if let Some(msg) = &self.msg {
+            m.insert("msg".into(), Value::String(msg.clone()));
+        }
+        if let Some(facts) = &self.facts {
+            m.insert("ansible_facts".into(), Value::Object(facts.clone()));
+        }
+        if !self.warnings.is_empty() {
+            m.insert("warnings".into(), self.warnings.clone().into());
+        }
+        Value::Object(m)
+    }
+}
+
+/// What a query found.
+#[derive(Debug)]
+pub enum Query {
+    /// The host is already as wanted; nothing will be applied.
+    Unchanged(Outcome),
+    /// Something would change. In check mode the executor stops here and
+    /// reports `changed` with these diffs.
+    Change(Change),
+    /// The module cannot know without doing it (a `command` without
+    /// `creates`): in check mode the task is reported as skipped.
+    Unknowable,
+}
+
+#[derive(Debug, Default)]
+pub struct Change {
+    pub msg: Option<String>,
+    pub diffs: Vec<Diff>,
+    /// Fields to report in check mode (what would be created, say).
+    pub data: Map<String, Value>,
+}
+
+impl Change {
+    pub fn new() -> Self {
+        Change::default()
+    }
+
+    pub fn with_msg(mut self, msg: impl Into<String>) -> Self {
+        self.msg = Some(msg.into());
+        self
+    }
+
+    pub fn with_diff(mut self, diff: Diff) -> Self {
+        self.diffs.push(diff);
+        self
+    }
+
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.data.insert(key.to_string(), value.into());
+        self
+    }
+}
+
+/// The run-wide services a module may use, shared by all hosts.
+#[derive(Clone)]
+pub struct Services {
+    pub http: reqwest::Client,
+    pub redactor: Redactor,
+    pub registry: Arc<Registry>,
+    pub openstack: crate::openstack::Sessions,
+}
+
+/// What a module sees of the run while it works on one host.
+pub struct ModuleCtx<'a> {
+    /// The inventory name of the host.
+    pub host: &'a str,
+    pub conn: &'a dyn Connection,
+    pub become_: Option<Become>,
+    pub check: bool,
+    pub diff: bool,
+    pub verbosity: u8,
+    /// The task's `environment`.
+    pub env: &'a [(String, String)],
+    /// Everything templates can see for this task on this host.
+    pub vars: &'a minijinja::Value,
+    pub templar: &'a Templar,
+    /// Where `src:` of copy/template and lookups are searched, in order.
+    pub search_paths: &'a [PathBuf],
+    pub services: &'a Services,
+    /// The facts gathered for the host (or an empty map).
+    pub facts: &'a Map<String, Value>,
+}
+
+impl ModuleCtx<'_> {
+    /// Runs a shell command on the host with the task's become and environment.
+    pub async fn exec(&self, cmd: impl Into<String>) -> Result<ExecOutput, ModuleError> {
+        self.exec_req(ExecRequest::shell(cmd)).await
+    }
+
+    /// Runs a request, adding the task's become and environment.
+    pub async fn exec_req(&self, mut req: ExecRequest) -> Result<ExecOutput, ModuleError> {
+        if req.become_.is_none() {
+            req.become_ = self.become_.clone();
+        }
+        let mut env = self.env.to_vec();
+        env.append(&mut req.env);
+        req.env = env;
+        Ok(self.conn.exec(&req).await?)
+    }
+
+    /// Finds a local file named by `src:`, as Ansible does: relative paths
+    /// are looked up in each search path (with `subdir`, e.g. `templates`,
+    /// tried first).
+    pub fn find_local(&self, name: &str, subdir: &str) -> Option<PathBuf> {
+        let p = PathBuf::from(name);
+        if p.is_absolute() {
+            return p.exists().then_some(p);
+        }
+        self.search_paths
+            .iter()
+            .flat_map(|dir| [dir.join(subdir).join(name), dir.join(name)])
+            .find(|c| c.exists())
+    }
+}
+
+/// A module: a name, documented parameters, and a way to make an action.
+#[async_trait]
+pub trait Module: Send + Sync {
+    fn spec(&self) -> &ModuleSpec;
+
+    /// Checks the templated arguments and builds the action for one host.
+    fn action(&self, args: &Map<String, Value>) -> Result<Box<dyn Action>, ModuleError>;
+}
+
+/// One task on one host: query first, apply only when needed.
+#[async_trait]
+pub trait Action: Send {
+    async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError>;
+
+    /// Makes the change that `query` found. Never called in check mode.
+    async fn apply(&mut self, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError>;
+}
+
+/// Deserializes a module's typed parameters from templated arguments.
+pub fn parse_params<P: DeserializeOwned>(args: &Map<String, Value>) -> Result<P, ModuleError> {
+    serde_json::from_value(Value::Object(args.clone())).map_err(|e| ModuleError::Params(e.to_string()))
+}
+
+/// The query-then-apply protocol. Check and diff modes live here and only here.
+pub async fn invoke(
+    module: &dyn Module,
+    args: &Map<String, Value>,
+    ctx: &ModuleCtx<'_>,
+) -> Result<Outcome, ModuleError> {
+    let mut action = module.action(args)?;
+    match action.query(ctx).await? {
+        Query::Unchanged(outcome) => Ok(outcome),
+        Query::Unknowable if ctx.check => Ok(Outcome {
+            skipped: true,
+            msg: Some("skipped in check mode: the module cannot predict its result".into()),
+            ..Default::default()
+        }),
+        Query::Change(change) if ctx.check => Ok(Outcome {
+            changed: true,
+            msg: change.msg,
+            data: change.data,
+            diffs: if ctx.diff { change.diffs } else { Vec::new() },
+            ..Default::default()
+        }),
+        Query::Change(change) => {
+            let mut outcome = action.apply(ctx).await?;
+            if outcome.diffs.is_empty() {
+                outcome.diffs = change.diffs;
+            }
+            if !ctx.diff {
+                outcome.diffs.clear();
+            }
+            Ok(outcome)
+        }
+        Query::Unknowable => {
+            let mut outcome = action.apply(ctx).await?;
+            if !ctx.diff {
+                outcome.diffs.clear();
+            }
+            Ok(outcome)
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Reporters: how results are shown (human console output, JSON events).

@@ -1,0 +1,1 @@
+//! Playbooks: the model, the loader with spans, and validation.

@@ -1,0 +1,210 @@
+//! Secrets and their redaction.
+//!
+//! A [`Secret`] never prints its value. The [`Redactor`] knows every secret
+//! value seen in the run (secret-named variables, secret module
+//! parameters, `no_log` results) and every secret-looking key name, and the
+//! reporters pass all output through it, so no call site has to remember.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::{Arc, RwLock};
+
+use serde_json::Value;
+
+/// What replaces a secret in any output.
+pub const REDACTED: &str = "********";
+
+/// A value that must never be printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The clear value, for the one place that needs it (a login, a header).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Numbers are accepted too: a password of digits is still a password.
+        let v = Value::deserialize(d)?;
+        match v {
+            Value::String(s) => Ok(Secret(s)),
+            Value::Number(n) => Ok(Secret(n.to_string())),
+            other => Err(serde::de::Error::custom(format!(
+                "expected a string, found {}",
+                crate::value::type_name(&other)
+            ))),
+        }
+    }
+}
+
+impl serde::Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(REDACTED)
+    }
+}
+
+/// Whether a variable or parameter name marks its value as a secret.
+pub fn is_secret_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n == "password"
+        || n == "pass"
+        || n == "passwd"
+        || n == "token"
+        || n == "secret"
+        || n.ends_with("_password")
+        || n.ends_with("_pass")
+        || n.ends_with("_passwd")
+        || n.ends_with("_token")
+        || n.ends_with("_secret")
+        || n.starts_with("secret_")
+        || n.contains("password")
+}
+
+/// Values shorter than this are not scrubbed from free text: replacing
+/// every "a" or "1" in the output would hide more than it protects.
+const MIN_SCRUB_LEN: usize = 4;
+
+/// The run-wide set of secret values, shared by every reporter.
+#[derive(Clone, Default)]
+pub struct Redactor {
+    values: Arc<RwLock<BTreeSet<String>>>,
+}
+
+impl Redactor {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Remembers a secret value so that it is scrubbed from all output.
+    pub fn add(&self, value: &str) {
+        if value.len() < MIN_SCRUB_LEN {
+            return;
+        }
+        if let Ok(mut set) = self.values.write() {
+            set.insert(value.to_string());
+        }
+    }
+
+    /// Remembers every value under a secret-named key, at any depth.
+    pub fn add_secrets_in(&self, value: &Value) {
+        walk_secret_values(value, false, &mut |s| self.add(s));
+    }
+
+    /// Replaces every known secret value in `text`.
+    pub fn scrub(&self, text: &str) -> String {
+        let Ok(set) = self.values.read() else {
+            return text.to_string();
+        };
+        let mut out = text.to_string();
+        // Longest first, so a secret containing another is replaced whole.
+        let mut values: Vec<&String> = set.iter().collect();
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        for v in values {
+            if out.contains(v.as_str()) {
+                out = out.replace(v.as_str(), REDACTED);
+            }
+        }
+        out
+    }
+
+    /// A copy of `value` with secret-named keys masked and known secret
+    /// values scrubbed from every string.
+    pub fn redact_value(&self, value: &Value) -> Value {
+        match value {
+            Value::String(s) => Value::String(self.scrub(s)),
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.redact_value(v)).collect()),
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| {
+                        let v = if is_secret_name(k) && !v.is_null() && !v.is_boolean() {
+                            Value::String(REDACTED.into())
+                        } else {
+                            self.redact_value(v)
+                        };
+                        (k.clone(), v)
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+}
+
+fn walk_secret_values(value: &Value, under_secret: bool, f: &mut dyn FnMut(&str)) {
+    match value {
+        Value::String(s) if under_secret => f(s),
+        Value::Number(n) if under_secret => f(&n.to_string()),
+        Value::Array(items) => items.iter().for_each(|v| walk_secret_values(v, under_secret, f)),
+        Value::Object(map) => {
+            for (k, v) in map {
+                walk_secret_values(v, under_secret || is_secret_name(k), f);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn secret_never_prints() {
+        let s = Secret::new("hunter22");
+        assert_eq!(format!("{s} {s:?}"), "******** ********");
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"********\"");
+    }
+
+    #[test]
+    fn names_mark_secrets() {
+        for n in ["password", "glance_password", "db_pass", "auth_token", "login_password", "RABBIT_PASSWORD"] {
+            assert!(is_secret_name(n), "{n}");
+        }
+        for n in ["name", "passenger", "path", "bypass_cache"] {
+            assert!(!is_secret_name(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn scrubs_known_values_and_keys() {
+        let r = Redactor::new();
+        r.add_secrets_in(&json!({"db": {"nova_password": "s3cr3t!"}, "user": "nova"}));
+        assert_eq!(r.scrub("mysql://nova:s3cr3t!@db"), "mysql://nova:********@db");
+        let v = r.redact_value(&json!({"password": "other", "url": "x s3cr3t! y"}));
+        assert_eq!(v, json!({"password": "********", "url": "x ******** y"}));
+    }
+}
+
+impl schemars::JsonSchema for Secret {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Secret".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "x-secret": true })
+    }
+}

@@ -1,0 +1,376 @@
+//! A YAML tree that remembers where every node came from.
+//!
+//! Playbooks, inventories and vars files are parsed into [`Node`]s so that
+//! validation can point at the exact key or value at fault. Scalars are
+//! resolved the way Ansible's YAML 1.1 loader resolves them (`yes`/`no` are
+//! booleans, `0644` is octal), because playbooks written for Ansible rely on it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{Map, Number, Value};
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+use super::{Diagnostic, SourceFile, Span};
+
+/// One YAML node with its position.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub kind: NodeKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum NodeKind {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>),
+}
+
+impl Node {
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.kind {
+            NodeKind::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&[(Node, Node)]> {
+        match &self.kind {
+            NodeKind::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.kind {
+            NodeKind::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.kind, NodeKind::Null)
+    }
+
+    /// The value under a string key of a mapping.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v)
+    }
+
+    /// A short name for the node's type, for messages.
+    pub fn type_name(&self) -> &'static str {
+        match self.kind {
+            NodeKind::Null => "null",
+            NodeKind::Bool(_) => "a boolean",
+            NodeKind::Int(_) => "an integer",
+            NodeKind::Float(_) => "a number",
+            NodeKind::Str(_) => "a string",
+            NodeKind::Seq(_) => "a list",
+            NodeKind::Map(_) => "a mapping",
+        }
+    }
+
+    /// The node as plain data, dropping positions.
+    pub fn to_value(&self) -> Value {
+        match &self.kind {
+            NodeKind::Null => Value::Null,
+            NodeKind::Bool(b) => Value::Bool(*b),
+            NodeKind::Int(i) => Value::Number((*i).into()),
+            NodeKind::Float(f) => Number::from_f64(*f).map_or(Value::Null, Value::Number),
+            NodeKind::Str(s) => Value::String(s.clone()),
+            NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_value).collect()),
+            NodeKind::Map(pairs) => {
+                let mut map = Map::new();
+                for (k, v) in pairs {
+                    map.insert(k.key_string(), v.to_value());
+                }
+                Value::Object(map)
+            }
+        }
+    }
+
+    /// A mapping key as a string (numbers and booleans are written out).
+    pub fn key_string(&self) -> String {
+        match &self.kind {
+            NodeKind::Str(s) => s.clone(),
+            NodeKind::Null => String::new(),
+            NodeKind::Bool(b) => if *b { "True" } else { "False" }.to_string(),
+            NodeKind::Int(i) => i.to_string(),
+            NodeKind::Float(f) => f.to_string(),
+            _ => self.to_value().to_string(),
+        }
+    }
+}
+
+/// Parses every document of a YAML file. A syntax error is returned as a
+/// diagnostic located where the parser stopped.
+pub fn parse_documents(file: &Arc<SourceFile>) -> Result<Vec<Node>, Diagnostic> {
+    let mut builder = Builder {
+        file: file.clone(),
+        stack: Vec::new(),
+        docs: Vec::new(),
+        anchors: HashMap::new(),
+        error: None,
+    };
+    let mut parser = Parser::new_from_str(&file.text);
+    if let Err(e) = parser.load(&mut builder, true) {
+        let mark = e.marker();
+        let span = Span::new(file, mark.line().max(1), mark.col() + 1);
+        return Err(Diagnostic::new(
+            format!("invalid YAML: {}", e.info()),
+            Some(span),
+        ));
+    }
+    if let Some(diag) = builder.error {
+        return Err(diag);
+    }
+    Ok(builder.docs)
+}
+
+/// Parses a file that holds one document (an empty file is `null`).
+pub fn parse(file: &Arc<SourceFile>) -> Result<Node, Diagnostic> {
+    let mut docs = parse_documents(file)?;
+    match docs.len() {
+        0 => Ok(Node {
+            kind: NodeKind::Null,
+            span: Span::whole(file),
+        }),
+        1 => Ok(docs.remove(0)),
+        _ => Err(Diagnostic::new(
+            "expected a single YAML document, found several",
+            Some(docs[1].span.clone()),
+        )),
+    }
+}
+
+enum Frame {
+    Seq(Node, usize),
+    Map(Node, usize, Option<Node>),
+}
+
+struct Builder {
+    file: Arc<SourceFile>,
+    stack: Vec<Frame>,
+    docs: Vec<Node>,
+    anchors: HashMap<usize, Node>,
+    error: Option<Diagnostic>,
+}
+
+impl Builder {
+    fn span(&self, mark: Marker) -> Span {
+        Span::new(&self.file, mark.line().max(1), mark.col() + 1)
+    }
+
+    fn push_value(&mut self, node: Node, anchor: usize) {
+        if anchor != 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        match self.stack.last_mut() {
+            None => self.docs.push(node),
+            Some(Frame::Seq(seq, _)) => {
+                if let NodeKind::Seq(items) = &mut seq.kind {
+                    items.push(node);
+                }
+            }
+            Some(Frame::Map(map, _, pending)) => match pending.take() {
+                None => *pending = Some(node),
+                Some(key) => {
+                    let NodeKind::Map(pairs) = &mut map.kind else {
+                        return;
+                    };
+                    if key.as_str() == Some("<<") {
+                        merge_into(pairs, node);
+                    } else if let Some(dup) = pairs.iter().find(|(k, _)| k.key_string() == key.key_string()) {
+                        if self.error.is_none() {
+                            let first = dup.0.span.location();
+                            self.error = Some(Diagnostic::new(
+                                format!("duplicate key `{}` (first defined at {first})", key.key_string()),
+                                Some(key.span.clone()),
+                            ));
+                        }
+                    } else {
+                        pairs.push((key, node));
+                    }
+                }
+            },
+        }
+    }
+}
+
+/// YAML merge keys (`<<: *base`): keys already present win.
+fn merge_into(pairs: &mut Vec<(Node, Node)>, source: Node) {
+    let sources = match source.kind {
+        NodeKind::Seq(items) => items,
+        _ => vec![source],
+    };
+    for src in sources {
+        if let NodeKind::Map(src_pairs) = src.kind {
+            for (k, v) in src_pairs {
+                if !pairs.iter().any(|(pk, _)| pk.key_string() == k.key_string()) {
+                    pairs.push((k, v));
+                }
+            }
+        }
+    }
+}
+
+impl MarkedEventReceiver for Builder {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        let span = self.span(mark);
+        match ev {
+            Event::Scalar(text, style, anchor, tag) => {
+                let kind = if style == TScalarStyle::Plain && tag.is_none() {
+                    resolve_plain(&text)
+                } else if tag.as_ref().is_some_and(|t| t.suffix == "int") {
+                    resolve_plain(&text)
+                } else {
+                    NodeKind::Str(text)
+                };
+                self.push_value(Node { kind, span }, anchor);
+            }
+            Event::SequenceStart(anchor, _) => {
+                let node = Node {
+                    kind: NodeKind::Seq(Vec::new()),
+                    span,
+                };
+                self.stack.push(Frame::Seq(node, anchor));
+            }
+            Event::MappingStart(anchor, _) => {
+                let node = Node {
+                    kind: NodeKind::Map(Vec::new()),
+                    span,
+                };
+                self.stack.push(Frame::Map(node, anchor, None));
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some(frame) = self.stack.pop() {
+                    let (node, anchor) = match frame {
+                        Frame::Seq(n, a) => (n, a),
+                        Frame::Map(n, a, _) => (n, a),
+                    };
+                    self.push_value(node, anchor);
+                }
+            }
+            Event::Alias(id) => {
+                let node = self.anchors.get(&id).cloned().unwrap_or(Node {
+                    kind: NodeKind::Null,
+                    span: span.clone(),
+                });
+                self.push_value(Node { span, ..node }, 0);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Resolves a plain scalar as PyYAML (YAML 1.1) does.
+fn resolve_plain(text: &str) -> NodeKind {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return NodeKind::Null,
+        "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => {
+            return NodeKind::Bool(true);
+        }
+        "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => {
+            return NodeKind::Bool(false);
+        }
+        _ => {}
+    }
+    if let Some(i) = resolve_int(text) {
+        return NodeKind::Int(i);
+    }
+    let looks_numeric = text
+        .trim_start_matches(['-', '+'])
+        .starts_with(|c: char| c.is_ascii_digit() || c == '.');
+    if looks_numeric && text.contains(['.', 'e', 'E']) {
+        if let Ok(f) = text.replace('_', "").parse::<f64>() {
+            return NodeKind::Float(f);
+        }
+    }
+    match text {
+        ".inf" | ".Inf" | "+.inf" => NodeKind::Float(f64::INFINITY),
+        "-.inf" | "-.Inf" => NodeKind::Float(f64::NEG_INFINITY),
+        _ => NodeKind::Str(text.to_string()),
+    }
+}
+
+fn resolve_int(text: &str) -> Option<i64> {
+    let (neg, body) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let body = body.replace('_', "");
+    if body.is_empty() || !body.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let value = if let Some(hex) = body.strip_prefix("0x") {
+        i64::from_str_radix(hex, 16).ok()?
+    } else if let Some(oct) = body.strip_prefix("0o") {
+        i64::from_str_radix(oct, 8).ok()?
+    } else if body.len() > 1 && body.starts_with('0') {
+        i64::from_str_radix(&body[1..], 8).ok()?
+    } else {
+        body.parse().ok()?
+    };
+    Some(if neg { -value } else { value })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Node {
+        parse(&SourceFile::new("t.yml", text)).unwrap()
+    }
+
+    #[test]
+    fn resolves_scalars_like_ansible() {
+        let n = load("a: yes\nb: 0644\nc: '0644'\nd: 1.5\ne: ~\nf: text\ng: 12\n");
+        let v = n.to_value();
+        assert_eq!(v["a"], Value::Bool(true));
+        assert_eq!(v["b"], Value::from(420));
+        assert_eq!(v["c"], Value::from("0644"));
+        assert_eq!(v["d"], Value::from(1.5));
+        assert_eq!(v["e"], Value::Null);
+        assert_eq!(v["f"], Value::from("text"));
+        assert_eq!(v["g"], Value::from(12));
+    }
+
+    #[test]
+    fn keeps_positions() {
+        let n = load("- hosts: all\n  tasks:\n    - name: x\n      copy: {}\n");
+        let play = &n.as_seq().unwrap()[0];
+        let task = &play.get("tasks").unwrap().as_seq().unwrap()[0];
+        let copy = task.as_map().unwrap().iter().find(|(k, _)| k.as_str() == Some("copy")).unwrap();
+        assert_eq!((copy.0.span.line, copy.0.span.col), (4, 7));
+    }
+
+    #[test]
+    fn reports_syntax_errors_with_location() {
+        let err = parse(&SourceFile::new("bad.yml", "a: [1, 2\nb: 3\n")).unwrap_err();
+        assert!(err.to_string().starts_with("bad.yml:"), "{err}");
+        assert!(err.message.starts_with("invalid YAML"));
+    }
+
+    #[test]
+    fn rejects_duplicate_keys() {
+        let err = parse(&SourceFile::new("d.yml", "a: 1\na: 2\n")).unwrap_err();
+        assert_eq!(err.message, "duplicate key `a` (first defined at d.yml:1:1)");
+    }
+
+    #[test]
+    fn aliases_and_merge_keys() {
+        let v = load("base: &b {x: 1}\nother:\n  <<: *b\n  y: 2\n").to_value();
+        assert_eq!(v["other"]["x"], Value::from(1));
+        assert_eq!(v["other"]["y"], Value::from(2));
+    }
+}
