@@ -1,1 +1,139 @@
-//! Command-line arguments.
+//! Command-line arguments (clap), checked and turned into typed options.
+//!
+//! Two steps, as ripgrep does it: clap only checks what was typed; the
+//! commands then build the real objects (inventory, loader, executor).
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+/// Exit codes, as ansible-playbook uses them where it has one.
+pub mod exit {
+    /// Every host ok.
+    pub const OK: i32 = 0;
+    /// An error outside the hosts (could not start, I/O, internal).
+    pub const ERROR: i32 = 1;
+    /// At least one host failed.
+    pub const HOST_FAILED: i32 = 2;
+    /// A playbook, inventory or vars file could not be loaded or is invalid.
+    /// (ansible-playbook uses 4 here, which it also uses for unreachable
+    /// hosts; oplay keeps the two apart.)
+    pub const INVALID: i32 = 3;
+    /// At least one host was unreachable.
+    pub const UNREACHABLE: i32 = 4;
+    /// Bad command-line usage or options.
+    pub const USAGE: i32 = 5;
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "oplay", version, about = "Run Ansible-style playbooks fast, with native OpenStack modules")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one or more playbooks against an inventory.
+    Run(RunArgs),
+    /// Show the inventory as oplay reads it.
+    Inventory(InventoryArgs),
+    /// Show the documentation of a module.
+    Doc(DocArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Playbook files, run in order.
+    #[arg(required = true, value_name = "PLAYBOOK")]
+    pub playbooks: Vec<PathBuf>,
+    /// Inventory file or directory (repeatable), or a comma-separated host list.
+    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
+    pub inventory: Vec<String>,
+    /// Extra variables: `k=v`, `@file.yml`, or YAML/JSON (repeatable).
+    #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
+    pub extra_vars: Vec<String>,
+    /// Show what would change without changing anything.
+    #[arg(short = 'C', long)]
+    pub check: bool,
+    /// Show the differences in changed files.
+    #[arg(short = 'D', long)]
+    pub diff: bool,
+    /// Further limit the hosts to a pattern.
+    #[arg(short = 'l', long, value_name = "PATTERN")]
+    pub limit: Option<String>,
+    /// Only run tasks with these tags (comma-separated, repeatable).
+    #[arg(short = 't', long, value_delimiter = ',')]
+    pub tags: Vec<String>,
+    /// Skip tasks with these tags.
+    #[arg(long, value_delimiter = ',')]
+    pub skip_tags: Vec<String>,
+    /// How many hosts run a task at once.
+    #[arg(short = 'f', long)]
+    pub forks: Option<usize>,
+    /// More output (-v results, -vv task paths, -vvv commands sent).
+    #[arg(short = 'v', long = "verbose", action = ArgAction::Count)]
+    pub verbose: u8,
+    /// List the hosts each play would run on, then stop.
+    #[arg(long)]
+    pub list_hosts: bool,
+    /// List the tasks each play would run, then stop.
+    #[arg(long)]
+    pub list_tasks: bool,
+    /// Load and check the playbooks, then stop.
+    #[arg(long)]
+    pub syntax_check: bool,
+    /// Start at the task with this name.
+    #[arg(long, value_name = "NAME")]
+    pub start_at_task: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    pub output: OutputFormat,
+    /// Folders with script modules (repeatable).
+    #[arg(short = 'M', long = "module-path", value_name = "DIR")]
+    pub module_path: Vec<PathBuf>,
+    /// Connect as this user.
+    #[arg(short = 'u', long = "user")]
+    pub user: Option<String>,
+    /// Private key file for SSH.
+    #[arg(long = "private-key", value_name = "FILE")]
+    pub private_key: Option<PathBuf>,
+    /// Connection timeout in seconds.
+    #[arg(short = 'T', long)]
+    pub timeout: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("mode").required(true).args(["list", "graph", "host"])))]
+pub struct InventoryArgs {
+    /// Inventory file or directory (repeatable).
+    #[arg(short = 'i', long = "inventory", required = true)]
+    pub inventory: Vec<String>,
+    /// All hosts and groups as JSON (like ansible-inventory --list).
+    #[arg(long)]
+    pub list: bool,
+    /// The group tree.
+    #[arg(long)]
+    pub graph: bool,
+    /// One host's variables as JSON.
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DocArgs {
+    /// The module to document.
+    pub module: Option<String>,
+    /// List every module with its summary.
+    #[arg(short = 'l', long)]
+    pub list: bool,
+    /// Folders with script modules (repeatable).
+    #[arg(short = 'M', long = "module-path", value_name = "DIR")]
+    pub module_path: Vec<PathBuf>,
+}

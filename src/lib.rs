@@ -18,6 +18,7 @@
 //! executor, and the executor never knows a module's name.
 
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod connection;
 pub mod executor;

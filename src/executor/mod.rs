@@ -1,1 +1,200 @@
-//! The executor: plays, hosts, tasks, handlers and facts.
+//! The executor: runs plays on hosts and reports what happened.
+//!
+//! The linear strategy runs each task on every host of the batch before the
+//! next task starts (at most `forks` hosts at once); `strategy: free` lets
+//! each host run through the play on its own. A failed or unreachable host
+//! leaves the play and is counted in the recap; it never stops the others.
+//! The executor knows no module by name: it runs the module protocol
+//! (`modules::invoke`) and acts on the outcome's `control` and `facts`.
+
+mod facts;
+mod host;
+mod logged;
+mod play;
+mod scope;
+mod state;
+mod tasks;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
+
+use crate::connection::manager::ConnectionManager;
+use crate::inventory::Inventory;
+use crate::modules::Services;
+use crate::output::{Recap, Reporter};
+use crate::playbook::{Loader, Playbook};
+use crate::template::Templar;
+
+pub use scope::RunVars;
+pub use state::{Gone, HostStates};
+
+/// How a run was asked to behave (from the command line and config).
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub check: bool,
+    pub diff: bool,
+    pub verbosity: u8,
+    pub forks: usize,
+    pub limit: Option<String>,
+    pub tags: Vec<String>,
+    pub skip_tags: Vec<String>,
+    pub start_at_task: Option<String>,
+    pub extra_vars: Map<String, Value>,
+    pub host_key_checking: bool,
+    pub remote_user: Option<String>,
+    pub private_key: Option<PathBuf>,
+    pub known_hosts: Option<PathBuf>,
+    pub connect_timeout: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            check: false,
+            diff: false,
+            verbosity: 0,
+            forks: 50,
+            limit: None,
+            tags: Vec::new(),
+            skip_tags: Vec::new(),
+            start_at_task: None,
+            extra_vars: Map::new(),
+            host_key_checking: true,
+            remote_user: None,
+            private_key: None,
+            known_hosts: None,
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What a whole run ended with.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    pub recap: Recap,
+    /// 0 ok, 2 a host failed, 4 a host was unreachable (as ansible-playbook).
+    pub exit_code: i32,
+}
+
+pub struct Executor {
+    opts: RunOptions,
+    reporter: Arc<dyn Reporter>,
+    templar: Templar,
+    services: Services,
+    conns: ConnectionManager,
+    run: RunVars,
+    loader: Mutex<Loader>,
+    timings: Mutex<HashMap<usize, (String, String, Duration)>>,
+    /// `--start-at-task`: tasks are skipped until one has this name.
+    start_at: Mutex<Option<String>>,
+    started: Instant,
+}
+
+impl Executor {
+    pub fn new(
+        opts: RunOptions,
+        inventory: Inventory,
+        loader: Loader,
+        reporter: Arc<dyn Reporter>,
+        templar: Templar,
+        services: Services,
+    ) -> Self {
+        let hosts = inventory.host_names();
+        let host_vars = hosts.iter().map(|h| (h.clone(), Arc::new(inventory.host_vars(h)))).collect();
+        let mut magic = Map::new();
+        magic.insert("ansible_check_mode".into(), Value::Bool(opts.check));
+        magic.insert("ansible_diff_mode".into(), Value::Bool(opts.diff));
+        magic.insert("ansible_verbosity".into(), Value::from(opts.verbosity));
+        magic.insert("omit".into(), Value::String(OMIT.into()));
+        let run = RunVars {
+            extra: Arc::new(opts.extra_vars.clone()),
+            groups: Arc::new(inventory.groups()),
+            states: HostStates::new(&hosts),
+            host_vars: Arc::new(host_vars),
+            inventory: Arc::new(inventory),
+            magic: Arc::new(magic),
+        };
+        services.redactor.add_secrets_in(&Value::Object(opts.extra_vars.clone()));
+        for hv in run.host_vars.values() {
+            services.redactor.add_secrets_in(&Value::Object((**hv).clone()));
+        }
+        let forks = opts.forks.max(1);
+        Executor {
+            start_at: Mutex::new(opts.start_at_task.clone()),
+            opts,
+            reporter,
+            templar,
+            services,
+            conns: ConnectionManager::new(10.min(forks)),
+            run,
+            loader: Mutex::new(loader),
+            timings: Mutex::new(HashMap::new()),
+            started: Instant::now(),
+        }
+    }
+
+    /// Runs every play of every playbook, in order.
+    pub async fn run(&self, playbooks: &[Playbook]) -> RunSummary {
+        for pb in playbooks {
+            self.reporter.playbook_start(&pb.path);
+            for play in &pb.plays {
+                if !self.run_play(play.clone()).await {
+                    break;
+                }
+            }
+        }
+        self.conns.close_all().await;
+        self.finish()
+    }
+
+    fn finish(&self) -> RunSummary {
+        let mut hosts = Vec::new();
+        let (mut failed, mut unreachable) = (false, false);
+        for h in self.run.inventory.host_names() {
+            let Some(stats) = self.run.states.read(&h, |s| s.stats.clone()) else {
+                continue;
+            };
+            if stats == Default::default() {
+                continue;
+            }
+            failed |= stats.failed > 0;
+            unreachable |= stats.unreachable > 0;
+            hosts.push((h, stats));
+        }
+        let mut slowest: Vec<(String, String, Duration)> = self
+            .timings
+            .lock()
+            .map(|t| t.values().cloned().collect())
+            .unwrap_or_default();
+        slowest.sort_by(|a, b| b.2.cmp(&a.2));
+        slowest.truncate(5);
+        let recap = Recap {
+            hosts,
+            elapsed: self.started.elapsed(),
+            slowest,
+        };
+        self.reporter.recap(&recap);
+        let exit_code = if unreachable {
+            4
+        } else if failed {
+            2
+        } else {
+            0
+        };
+        RunSummary { recap, exit_code }
+    }
+
+    fn record_time(&self, id: usize, name: &str, location: &str, d: Duration) {
+        if let Ok(mut t) = self.timings.lock() {
+            let e = t.entry(id).or_insert_with(|| (name.to_string(), location.to_string(), Duration::ZERO));
+            e.2 += d;
+        }
+    }
+}
+
+/// The value of `omit`: arguments equal to it are dropped.
+pub const OMIT: &str = "__omit_place_holder__b2f1c0d5";

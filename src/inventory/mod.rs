@@ -45,7 +45,11 @@ impl Inventory {
 
     /// An inventory holding only the implicit `localhost`.
     pub fn localhost_only() -> Self {
-        Inventory::default()
+        let mut vars = Map::new();
+        vars.insert("ansible_connection".into(), Value::String("local".into()));
+        Inventory {
+            hosts: vec![Host { name: "localhost".into(), vars }],
+        }
     }
 
     /// Also reads `group_vars/` and `host_vars/` beside a playbook.
@@ -84,5 +88,22 @@ impl Inventory {
     /// `groups`: every group with its hosts, `all` and `ungrouped` included.
     pub fn groups(&self) -> Map<String, Value> {
         Map::new()
+    }
+}
+
+impl Inventory {
+    /// The shape of `ansible-inventory --list`.
+    pub fn to_list_json(&self) -> Value {
+        Value::Null
+    }
+
+    /// The text of `ansible-inventory --graph`.
+    pub fn graph(&self) -> String {
+        String::new()
+    }
+
+    /// One host's variables, as `ansible-inventory --host`.
+    pub fn host_json(&self, host: &str) -> Option<Value> {
+        self.hosts.iter().find(|h| h.name == host).map(|h| Value::Object(h.vars.clone()))
     }
 }

@@ -73,6 +73,9 @@ pub struct ParamSpec {
     pub aliases: Vec<String>,
     /// Redacted in every output.
     pub secret: bool,
+    /// Not templated by the executor: the module evaluates it itself
+    /// (`assert`'s `that`, `debug`'s `var`).
+    pub raw: bool,
     pub doc: String,
 }
 
@@ -142,6 +145,11 @@ impl ModuleSpec {
         self.params
             .iter()
             .find(|p| p.name == name || p.aliases.iter().any(|a| a == name))
+    }
+
+    /// Names of the parameters the executor must not template.
+    pub fn raw_params(&self) -> Vec<&str> {
+        self.params.iter().filter(|p| p.raw).map(|p| p.name.as_str()).collect()
     }
 
     /// Names of the parameters declared secret (aliases included).
@@ -331,6 +339,7 @@ fn param_from_schema(name: &str, prop: &Value, required: bool) -> ParamSpec {
         choices,
         aliases: strings("x-aliases"),
         secret: has_flag(prop, "x-secret"),
+        raw: has_flag(prop, "x-raw"),
         doc: prop
             .get("description")
             .and_then(Value::as_str)

@@ -1,1 +1,27 @@
 //! Playbooks: the model, the loader with spans, and validation.
+//!
+//! A playbook is loaded whole, includes and roles too, and checked before
+//! any host is contacted; every error carries file:line:col. Not for
+//! running anything: that is the executor's job.
+
+pub mod kv;
+pub mod loader;
+pub mod model;
+mod task;
+
+pub use loader::{Loader, ModuleFinder};
+pub use model::*;
+
+use crate::source::Diagnostic;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlaybookError {
+    #[error("{0}")]
+    Invalid(Diagnostic),
+    #[error("could not read playbook {}: {source}", path.display())]
+    Io {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}

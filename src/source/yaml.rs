@@ -253,10 +253,16 @@ impl MarkedEventReceiver for Builder {
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 if let Some(frame) = self.stack.pop() {
-                    let (node, anchor) = match frame {
+                    let (mut node, anchor) = match frame {
                         Frame::Seq(n, a) => (n, a),
                         Frame::Map(n, a, _) => (n, a),
                     };
+                    // A block mapping is reported where its first key is.
+                    if let NodeKind::Map(pairs) = &node.kind {
+                        if let Some((k, _)) = pairs.first() {
+                            node.span = k.span.clone();
+                        }
+                    }
                     self.push_value(node, anchor);
                 }
             }

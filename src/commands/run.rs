@@ -1,0 +1,181 @@
+//! `oplay run`: load and validate everything, then run it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::cli::{exit, OutputFormat, RunArgs};
+use crate::config::Config;
+use crate::executor::{Executor, RunOptions};
+use crate::inventory::Inventory;
+use crate::modules::{Registry, Services};
+use crate::output::{human::HumanReporter, json::JsonReporter, Reporter};
+use crate::playbook::{Loader, Playbook};
+use crate::secret::Redactor;
+use crate::source::{yaml, SourceFile};
+use crate::template::{Templar, TemplarOptions};
+
+pub async fn run(args: RunArgs) -> i32 {
+    match prepare(&args) {
+        Ok((opts, inventory, loader, playbooks)) => execute(&args, opts, inventory, loader, playbooks).await,
+        Err(code) => code,
+    }
+}
+
+type Prepared = (RunOptions, Inventory, Loader, Vec<Playbook>);
+
+/// Everything that can be checked before a host is touched.
+fn prepare(args: &RunArgs) -> Result<Prepared, i32> {
+    let config = Config::discover(args.playbooks.first().map(PathBuf::as_path)).map_err(|e| {
+        super::report_error(&e.to_string());
+        exit::USAGE
+    })?;
+    let extra_vars = parse_extra_vars(&args.extra_vars).map_err(|e| {
+        super::report_error(&e);
+        exit::INVALID
+    })?;
+    let sources = if args.inventory.is_empty() { config.inventory.clone() } else { args.inventory.clone() };
+    let mut inventory = super::load_inventory(&sources)?;
+    let mut module_path = config.module_path.clone();
+    module_path.extend(args.module_path.iter().cloned());
+    if let Some(env) = std::env::var_os("OPLAY_MODULE_PATH") {
+        module_path.extend(std::env::split_paths(&env));
+    }
+    let mut loader = Loader::new(Registry::builtin(), crate::scripting::finder(), config.roles_path.clone());
+    let invalid = |e: &dyn std::fmt::Display| {
+        super::report_error(&e.to_string());
+        exit::INVALID
+    };
+    for dir in &module_path {
+        loader.add_module_dir(dir).map_err(|e| invalid(&e))?;
+    }
+    let mut playbooks = Vec::new();
+    for path in &args.playbooks {
+        if let Some(dir) = path.parent() {
+            let project_modules = dir.join("..").join("modules");
+            loader.add_module_dir(&project_modules).map_err(|e| invalid(&e))?;
+            inventory.add_vars_dir(dir).map_err(|e| invalid(&e))?;
+        }
+        playbooks.push(loader.load_playbook(path).map_err(|e| invalid(&e))?);
+    }
+    let opts = RunOptions {
+        check: args.check,
+        diff: args.diff,
+        verbosity: args.verbose,
+        forks: args.forks.or(config.forks).unwrap_or(50),
+        limit: args.limit.clone(),
+        tags: args.tags.clone(),
+        skip_tags: args.skip_tags.clone(),
+        start_at_task: args.start_at_task.clone(),
+        extra_vars,
+        host_key_checking: config.host_key_checking(),
+        remote_user: args.user.clone().or(config.remote_user.clone()),
+        private_key: args.private_key.clone().or(config.private_key_file.clone()),
+        known_hosts: config.known_hosts_file.clone(),
+        connect_timeout: Duration::from_secs(args.timeout.or(config.timeout).unwrap_or(10)),
+    };
+    Ok((opts, inventory, loader, playbooks))
+}
+
+async fn execute(args: &RunArgs, opts: RunOptions, inventory: Inventory, loader: Loader, playbooks: Vec<Playbook>) -> i32 {
+    if args.syntax_check {
+        for pb in &playbooks {
+            println!("\nplaybook: {}", pb.path.display());
+        }
+        return exit::OK;
+    }
+    if args.list_hosts || args.list_tasks {
+        return list(args, &inventory, &playbooks);
+    }
+    let redactor = Redactor::new();
+    let reporter: Arc<dyn Reporter> = match args.output {
+        OutputFormat::Human => Arc::new(HumanReporter::new(opts.verbosity, redactor.clone())),
+        OutputFormat::Json => Arc::new(JsonReporter::new(opts.verbosity, redactor.clone())),
+    };
+    let base_dir = playbooks.first().and_then(|p| p.path.parent().map(PathBuf::from)).unwrap_or_default();
+    let templar = Templar::new(TemplarOptions { redactor: redactor.clone(), base_dir });
+    let services = Services {
+        http: reqwest::Client::builder().user_agent(concat!("oplay/", env!("CARGO_PKG_VERSION"))).build().unwrap_or_default(),
+        redactor,
+        registry: Arc::new(loader.registry().clone()),
+        openstack: Default::default(),
+    };
+    let executor = Executor::new(opts, inventory, loader, reporter, templar, services);
+    executor.run(&playbooks).await.exit_code
+}
+
+/// `--list-hosts` and `--list-tasks`, as ansible-playbook prints them.
+fn list(args: &RunArgs, inventory: &Inventory, playbooks: &[Playbook]) -> i32 {
+    for pb in playbooks {
+        println!("\nplaybook: {}", pb.path.display());
+        for (i, play) in pb.plays.iter().enumerate() {
+            println!("\n  play #{} ({}): {}", i + 1, play.hosts, play.name);
+            if args.list_hosts {
+                let mut hosts = inventory.select(&play.hosts).unwrap_or_default();
+                if let Some(limit) = &args.limit {
+                    let allowed = inventory.select(limit).unwrap_or_default();
+                    hosts.retain(|h| allowed.contains(h));
+                }
+                println!("    pattern: ['{}']\n    hosts ({}):", play.hosts, hosts.len());
+                for h in hosts {
+                    println!("      {h}");
+                }
+            }
+            if args.list_tasks {
+                println!("    tasks:");
+                for section in &play.sections {
+                    list_tasks(section, 6);
+                }
+            }
+        }
+    }
+    exit::OK
+}
+
+fn list_tasks(tasks: &[crate::playbook::Task], indent: usize) {
+    for t in tasks {
+        match &t.action {
+            crate::playbook::TaskAction::Block { block, rescue, always } => {
+                list_tasks(block, indent);
+                list_tasks(rescue, indent);
+                list_tasks(always, indent);
+            }
+            crate::playbook::TaskAction::Included { tasks, .. } => list_tasks(tasks, indent),
+            _ => {
+                let tags = if t.tags().is_empty() { String::new() } else { format!("\tTAGS: [{}]", t.tags().join(", ")) };
+                println!("{:indent$}{}{tags}", "", t.display_name());
+            }
+        }
+    }
+}
+
+/// `-e` values, later ones winning: `k=v` pairs, `@file`, or YAML/JSON text.
+pub fn parse_extra_vars(items: &[String]) -> Result<Map<String, Value>, String> {
+    let mut out = Map::new();
+    for item in items {
+        let value = if let Some(path) = item.strip_prefix('@') {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("could not read extra vars file {path}: {e}"))?;
+            yaml::parse(&SourceFile::new(path, text)).map_err(|d| d.to_string())?.to_value()
+        } else if item.trim_start().starts_with(['{', '[']) {
+            yaml::parse(&SourceFile::new("<extra vars>", item.clone())).map_err(|d| d.to_string())?.to_value()
+        } else {
+            let mut m = Map::new();
+            for (word, raw) in crate::playbook::kv::split(item)? {
+                match word {
+                    crate::playbook::kv::Word::Pair(k, v) => {
+                        m.insert(k, Value::String(v));
+                    }
+                    crate::playbook::kv::Word::Free(_) => return Err(format!("invalid extra var `{raw}`: expected key=value")),
+                }
+            }
+            Value::Object(m)
+        };
+        match value {
+            Value::Object(m) => out.extend(m),
+            _ => return Err(format!("extra vars `{item}` must be a mapping")),
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,599 @@
+//! One task on one host: conditions, loops, templated arguments, the
+//! connection (delegated or not), become, retries, `changed_when` and
+//! `failed_when`, `register`, `notify`, and the report.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+
+use super::facts;
+use super::logged::Logged;
+use super::play::BatchCtx;
+use super::state::Gone;
+use super::{Executor, OMIT};
+use crate::connection::manager::{ConnectionKind, ConnectionSettings};
+use crate::connection::{Become, Connection, ExecRequest};
+use crate::modules::{invoke, Control, ModuleCtx, ModuleError, Outcome};
+use crate::output::{HostResult, Status, TaskInfo};
+use crate::playbook::{Task, TaskAction};
+use crate::secret::Secret;
+use crate::template::{TemplateError, Templar};
+use crate::value::{is_truthy, parse_bool};
+
+/// How a task ended for a host, as far as the play is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum HostEnd {
+    Continue,
+    Failed,
+    Unreachable,
+    EndHost,
+    EndPlay,
+}
+
+/// One run of the module (one loop item, or the whole task).
+struct Attempt {
+    outcome: Outcome,
+    status: Status,
+    ignored: bool,
+}
+
+impl Executor {
+    pub(super) async fn host_task(&self, bc: &BatchCtx, task: &Task, info: &TaskInfo, host: &str) -> HostEnd {
+        let base = self.run.scope(host, &bc.pv, Some(task), None).into_value();
+        let items = match self.loop_items(task, &base) {
+            Ok(items) => items,
+            Err(e) => return self.fail_host(task, host, &self.located(task, &e.to_string()), info.handler),
+        };
+        let Some(items) = items else {
+            let attempt = self.attempt(bc, task, host, base, None).await;
+            return self.finish_task(task, info, host, attempt, None);
+        };
+        let mut results = Vec::new();
+        let mut agg = Outcome::ok();
+        let mut status = Status::Skipped;
+        let mut ignored = false;
+        for (index, item) in items.iter().enumerate() {
+            let vars = self.loop_vars(task, item, index, items.len());
+            let scope = self.run.scope(host, &bc.pv, Some(task), Some(vars)).into_value();
+            let label = self.item_label(task, item, &scope);
+            let a = self.attempt(bc, task, host, scope, Some(item.clone())).await;
+            if a.status == Status::Unreachable {
+                return self.finish_task(task, info, host, a, None);
+            }
+            self.report(task, info, host, &a, Some(label));
+            agg.changed |= a.outcome.changed;
+            agg.failed |= a.outcome.failed && !a.ignored;
+            ignored |= a.ignored;
+            status = merge_status(status, a.status);
+            let mut r = a.outcome.to_value();
+            if let Value::Object(m) = &mut r {
+                m.insert(task.loop_control.loop_var.clone().unwrap_or_else(|| "item".into()), item.clone());
+            }
+            results.push(r);
+            if let Some(p) = task.loop_control.pause {
+                tokio::time::sleep(Duration::from_secs_f64(p)).await;
+            }
+        }
+        agg.data.insert("results".into(), Value::Array(results));
+        agg.msg = agg.failed.then(|| "One or more items failed".to_string());
+        agg.skipped = status == Status::Skipped;
+        let a = Attempt { outcome: agg, status, ignored };
+        self.finish_task(task, info, host, a, Some(()))
+    }
+
+    /// Registers, notifies, counts and reports a task's final result.
+    fn finish_task(&self, task: &Task, info: &TaskInfo, host: &str, a: Attempt, looped: Option<()>) -> HostEnd {
+        let value = a.outcome.to_value();
+        let notify = a.outcome.changed && a.status != Status::Failed;
+        let end = self.run.states.with(host, |s| {
+            if let Some(reg) = &task.register {
+                s.set_var(reg, value.clone());
+            }
+            if let Some(facts) = &a.outcome.facts {
+                for (k, v) in facts {
+                    s.set_var(k, v.clone());
+                }
+            }
+            if notify {
+                s.notified.extend(task.notify.iter().cloned());
+            }
+            count(&mut s.stats, a.status, a.ignored);
+            match a.status {
+                Status::Failed if !a.ignored => {
+                    s.gone = Some(Gone::Failed);
+                    HostEnd::Failed
+                }
+                Status::Unreachable if !task.ignore_unreachable => {
+                    s.gone = Some(Gone::Unreachable);
+                    HostEnd::Unreachable
+                }
+                _ => HostEnd::Continue,
+            }
+        });
+        if task.attrs.no_log != Some(true) {
+            self.services.redactor.add_secrets_in(&value);
+        }
+        if looped.is_none() {
+            self.report(task, info, host, &a, None);
+        }
+        let end = end.unwrap_or(HostEnd::Failed);
+        match (end, a.outcome.control) {
+            (HostEnd::Continue, Some(Control::EndHost)) => {
+                self.run.states.with(host, |s| s.gone = Some(Gone::Ended));
+                HostEnd::EndHost
+            }
+            (HostEnd::Continue, Some(Control::EndPlay)) => HostEnd::EndPlay,
+            (e, _) => e,
+        }
+    }
+
+    fn report(&self, task: &Task, info: &TaskInfo, host: &str, a: &Attempt, label: Option<String>) {
+        let r = HostResult {
+            host: host.to_string(),
+            delegated_to: task.attrs.delegate_to.clone(),
+            status: a.status,
+            item_label: label,
+            result: a.outcome.to_value(),
+            diffs: a.outcome.diffs.clone(),
+            ignored: a.ignored,
+            show: a.outcome.show,
+            no_log: task.attrs.no_log == Some(true),
+        };
+        self.reporter.host_result(info, &r);
+        for w in &a.outcome.warnings {
+            self.reporter.warning(w);
+        }
+    }
+
+    /// Fails a host outside the module protocol (a bad include, a template
+    /// error in a loop) and reports it.
+    pub(super) fn fail_host(&self, task: &Task, host: &str, msg: &str, handler: bool) -> HostEnd {
+        let info = TaskInfo {
+            name: task.display_name(),
+            location: task.span.location(),
+            handler,
+            module: task.module_name().map(String::from),
+        };
+        let outcome = Outcome { failed: true, msg: Some(msg.to_string()), ..Outcome::default() };
+        let ignored = task.attrs.ignore_errors == Some(true);
+        self.finish_task(task, &info, host, Attempt { outcome, status: Status::Failed, ignored }, None)
+    }
+
+    /// "MESSAGE (task NAME at FILE:LINE:COL)".
+    fn located(&self, task: &Task, msg: &str) -> String {
+        format!("{msg} (in task '{}' at {})", task.display_name(), task.span.location())
+    }
+
+    pub(super) fn conditions_hold(&self, conds: &[String], scope: &minijinja::Value) -> Result<bool, TemplateError> {
+        for c in conds {
+            if !self.templar.eval_bool(c, scope)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Runs the module once for the host (with retries for `until`).
+    async fn attempt(&self, bc: &BatchCtx, task: &Task, host: &str, scope: minijinja::Value, _item: Option<Value>) -> Attempt {
+        let ignore = task.attrs.ignore_errors == Some(true);
+        let failed = |msg: String| Attempt {
+            outcome: Outcome { failed: true, msg: Some(msg), ..Outcome::default() },
+            status: Status::Failed,
+            ignored: ignore,
+        };
+        match self.conditions_hold(&task.attrs.when, &scope) {
+            Ok(true) => {}
+            Ok(false) => {
+                let mut o = Outcome::ok().with_msg("Conditional result was False");
+                o.skipped = true;
+                return Attempt { outcome: o, status: Status::Skipped, ignored: false };
+            }
+            Err(e) => return failed(self.located(task, &format!("the conditional check failed: {e}"))),
+        }
+        let TaskAction::Module { module, args, .. } = &task.action else {
+            return failed("not a module task".into());
+        };
+        let args = match self.render_args(module.as_ref(), args, &scope) {
+            Ok(a) => a,
+            Err(e) => return failed(self.located(task, &e.to_string())),
+        };
+        let conn = match self.task_connection(task, host, &scope).await {
+            Ok(c) => c,
+            Err(msg) => {
+                let o = Outcome { failed: true, msg: Some(msg), ..Outcome::default() }.with("unreachable", true);
+                return Attempt { outcome: o, status: Status::Unreachable, ignored: false };
+            }
+        };
+        let result = self.invoke_with_retries(bc, task, host, module.as_ref(), &args, &scope, conn).await;
+        self.judge(task, result, &scope)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn invoke_with_retries(
+        &self,
+        _bc: &BatchCtx,
+        task: &Task,
+        host: &str,
+        module: &dyn crate::modules::Module,
+        args: &Map<String, Value>,
+        scope: &minijinja::Value,
+        conn: Arc<dyn Connection>,
+    ) -> Result<Outcome, ModuleError> {
+        let env = self.task_env(task, scope)?;
+        let become_ = self.become_for(task, scope);
+        let facts = self.run.states.read(host, |s| s.facts.clone()).unwrap_or_default();
+        let ctx = ModuleCtx {
+            host,
+            conn: conn.as_ref(),
+            become_,
+            check: task.attrs.check_mode.unwrap_or(self.opts.check),
+            diff: task.attrs.diff.unwrap_or(self.opts.diff),
+            verbosity: self.opts.verbosity,
+            env: &env,
+            vars: scope,
+            templar: &self.templar,
+            search_paths: &task.search_paths,
+            services: &self.services,
+            facts: &facts,
+        };
+        let Some(until) = &task.until else {
+            return invoke(module, args, &ctx).await;
+        };
+        let retries = task.retries.as_ref().and_then(crate::value::to_int).unwrap_or(3).max(1);
+        let delay = task.delay.as_ref().and_then(|d| d.as_f64().or_else(|| crate::value::to_int(d).map(|i| i as f64))).unwrap_or(5.0);
+        let mut left = retries;
+        loop {
+            let result = invoke(module, args, &ctx).await;
+            let value = match &result {
+                Ok(o) => o.to_value(),
+                Err(e) => json!({"failed": true, "msg": e.to_string()}),
+            };
+            let bound = self.bind_result(task, scope, &value);
+            if self.conditions_hold(until, &bound).unwrap_or(false) || left <= 1 {
+                return result.map(|mut o| {
+                    o.data.insert("attempts".into(), json!(retries - left + 1));
+                    o
+                });
+            }
+            left -= 1;
+            self.reporter.verbose(0, host, &format!("FAILED - RETRYING: {} ({left} retries left).", task.display_name()));
+            tokio::time::sleep(Duration::from_secs_f64(delay)).await;
+        }
+    }
+
+    /// Applies `changed_when`, `failed_when` and `ignore_errors`.
+    fn judge(&self, task: &Task, result: Result<Outcome, ModuleError>, scope: &minijinja::Value) -> Attempt {
+        let ignore = task.attrs.ignore_errors == Some(true);
+        let mut outcome = match result {
+            Ok(o) => o,
+            Err(e) if e.is_unreachable() => {
+                let o = Outcome { failed: true, msg: Some(e.to_string()), ..Outcome::default() }.with("unreachable", true);
+                return Attempt { outcome: o, status: Status::Unreachable, ignored: false };
+            }
+            Err(e) => Outcome { failed: true, msg: Some(e.to_string()), ..Outcome::default() },
+        };
+        if task.changed_when.is_some() || task.failed_when.is_some() {
+            let bound = self.bind_result(task, scope, &outcome.to_value());
+            if let Some(conds) = &task.changed_when {
+                match self.conditions_hold(conds, &bound) {
+                    Ok(c) => outcome.changed = c,
+                    Err(e) => return self.judge_error(task, outcome, e),
+                }
+            }
+            if let Some(conds) = &task.failed_when {
+                match self.conditions_hold(conds, &bound) {
+                    Ok(f) => {
+                        outcome.failed = f;
+                        if f && outcome.msg.is_none() {
+                            outcome.msg = Some("failed_when condition was true".into());
+                        }
+                    }
+                    Err(e) => return self.judge_error(task, outcome, e),
+                }
+            }
+        }
+        let status = if outcome.failed {
+            Status::Failed
+        } else if outcome.skipped {
+            Status::Skipped
+        } else if outcome.changed {
+            Status::Changed
+        } else {
+            Status::Ok
+        };
+        Attempt { outcome, status, ignored: ignore && status == Status::Failed }
+    }
+
+    fn judge_error(&self, task: &Task, mut outcome: Outcome, e: TemplateError) -> Attempt {
+        outcome.failed = true;
+        outcome.msg = Some(self.located(task, &format!("the conditional check failed: {e}")));
+        Attempt { outcome, status: Status::Failed, ignored: task.attrs.ignore_errors == Some(true) }
+    }
+
+    /// The scope with the current result bound under the `register` name.
+    fn bind_result(&self, task: &Task, scope: &minijinja::Value, value: &Value) -> minijinja::Value {
+        let mut extra = Map::new();
+        if let Some(reg) = &task.register {
+            extra.insert(reg.clone(), value.clone());
+        }
+        if let Value::Object(m) = value {
+            for (k, v) in m {
+                extra.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        let scope_obj = scope.clone();
+        let layered = crate::template::VarScope::new(vec![crate::template::Layer::new("result", extra)]);
+        Overlay::wrap(layered, scope_obj)
+    }
+
+    /// Templates a task's arguments and drops those equal to `omit`.
+    fn render_args(&self, module: &dyn crate::modules::Module, args: &Map<String, Value>, scope: &minijinja::Value) -> Result<Map<String, Value>, TemplateError> {
+        let raw_keys = module.spec().raw_params();
+        let mut out = Map::with_capacity(args.len());
+        for (k, v) in args {
+            let rendered = if raw_keys.contains(&k.as_str()) { v.clone() } else { self.templar.render_value(v, scope)? };
+            if rendered.as_str() == Some(OMIT) {
+                continue;
+            }
+            if crate::secret::is_secret_name(k) || module.spec().param(k).is_some_and(|p| p.secret) {
+                self.services.redactor.add_secrets_in(&json!({ "password": rendered }));
+            }
+            out.insert(k.clone(), rendered);
+        }
+        Ok(out)
+    }
+
+    fn task_env(&self, task: &Task, scope: &minijinja::Value) -> Result<Vec<(String, String)>, ModuleError> {
+        let mut env: Vec<(String, String)> = Vec::new();
+        for layer in task.attrs.environment.iter().rev() {
+            let v = self.templar.render_value(layer, scope)?;
+            if let Value::Object(m) = v {
+                for (k, v) in m {
+                    let s = crate::value::scalar_to_string(&v).unwrap_or_default();
+                    env.retain(|(ek, _)| *ek != k);
+                    env.push((k, s));
+                }
+            }
+        }
+        Ok(env)
+    }
+
+    fn var(&self, scope: &minijinja::Value, name: &str) -> Option<Value> {
+        self.templar.eval(name, scope).ok().filter(|v| !v.is_null())
+    }
+
+    fn become_for(&self, task: &Task, scope: &minijinja::Value) -> Option<Become> {
+        let on = task.attrs.become_.or_else(|| self.var(scope, "ansible_become").and_then(|v| parse_bool(&v))).unwrap_or(false);
+        if !on {
+            return None;
+        }
+        let user = task
+            .attrs
+            .become_user
+            .clone()
+            .or_else(|| self.var(scope, "ansible_become_user").and_then(|v| crate::value::scalar_to_string(&v)))
+            .unwrap_or_else(|| "root".into());
+        let login = self.var(scope, "ansible_user").and_then(|v| crate::value::scalar_to_string(&v));
+        let me = login.or_else(|| self.opts.remote_user.clone()).or_else(|| std::env::var("USER").ok());
+        if me.as_deref() == Some(user.as_str()) {
+            return None;
+        }
+        let password = self.var(scope, "ansible_become_password").or_else(|| self.var(scope, "ansible_become_pass"));
+        Some(Become { user, password: password.and_then(|p| crate::value::scalar_to_string(&p)).map(Secret::new) })
+    }
+
+    /// The connection a task uses on a host (its own, or the delegate's).
+    async fn task_connection(&self, task: &Task, host: &str, scope: &minijinja::Value) -> Result<Arc<dyn Connection>, String> {
+        let (target, settings) = match &task.attrs.delegate_to {
+            None => (host.to_string(), self.settings(host, scope)),
+            Some(d) => {
+                let name = self.templar.render_str(d, scope).map_err(|e| e.to_string())?;
+                let s = if self.run.states.get(&name).is_some() {
+                    let pv_scope = self.run.host_vars.get(&name).cloned().unwrap_or_default();
+                    let sc = crate::template::VarScope::new(vec![crate::template::Layer::shared("inventory", pv_scope)]).into_value();
+                    self.settings(&name, &sc)
+                } else {
+                    self.settings(&name, &minijinja::Value::from(()))
+                };
+                (name, s)
+            }
+        };
+        let conn = self.conns.get(&target, &settings).await.map_err(|e| e.to_string())?;
+        let quiet = task.attrs.no_log == Some(true);
+        if self.opts.verbosity < 3 {
+            return Ok(conn);
+        }
+        Ok(Arc::new(Logged { inner: conn, host: host.to_string(), reporter: self.reporter.clone(), quiet }))
+    }
+
+    /// Connection settings from a host's `ansible_*` variables.
+    pub(super) fn settings(&self, host: &str, scope: &minijinja::Value) -> ConnectionSettings {
+        let s = |name: &str| self.var(scope, name).and_then(|v| crate::value::scalar_to_string(&v));
+        let local_names = ["localhost", "127.0.0.1", "::1"];
+        let kind = match s("ansible_connection").as_deref() {
+            Some("local") => ConnectionKind::Local,
+            Some(_) => ConnectionKind::Ssh,
+            None if local_names.contains(&host) && self.run.inventory.host_vars(host).get("ansible_host").is_none() => ConnectionKind::Local,
+            None => ConnectionKind::Ssh,
+        };
+        let hkc = self.var(scope, "ansible_host_key_checking").and_then(|v| parse_bool(&v)).unwrap_or(self.opts.host_key_checking);
+        ConnectionSettings {
+            kind,
+            address: s("ansible_host").unwrap_or_else(|| host.to_string()),
+            port: s("ansible_port").and_then(|p| p.parse().ok()).unwrap_or(22),
+            user: s("ansible_user").or_else(|| self.opts.remote_user.clone()).or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "root".into()),
+            private_key: s("ansible_ssh_private_key_file").or_else(|| s("ansible_private_key_file")).map(Into::into).or_else(|| self.opts.private_key.clone()),
+            password: s("ansible_password").or_else(|| s("ansible_ssh_pass")).map(Secret::new),
+            known_hosts: s("ansible_ssh_known_hosts_file").map(Into::into).or_else(|| self.opts.known_hosts.clone()),
+            host_key_checking: hkc,
+            connect_timeout: self.opts.connect_timeout,
+            retries: 2,
+        }
+    }
+
+    /// The items of a task's loop, or None when it has no loop.
+    fn loop_items(&self, task: &Task, scope: &minijinja::Value) -> Result<Option<Vec<Value>>, TemplateError> {
+        let Some(spec) = &task.loop_ else {
+            return Ok(None);
+        };
+        let v = self.templar.render_value(spec, scope)?;
+        let mut items = match v {
+            Value::Array(a) => a,
+            Value::Null => Vec::new(),
+            Value::Object(m) => m.into_iter().map(|(k, v)| json!({"key": k, "value": v})).collect(),
+            other => vec![other],
+        };
+        if task.loop_flatten {
+            items = items.into_iter().flat_map(|i| match i { Value::Array(a) => a, o => vec![o] }).collect();
+        }
+        Ok(Some(items))
+    }
+
+    fn loop_vars(&self, task: &Task, item: &Value, index: usize, len: usize) -> Map<String, Value> {
+        let lc = &task.loop_control;
+        let mut m = Map::new();
+        m.insert(lc.loop_var.clone().unwrap_or_else(|| "item".into()), item.clone());
+        if let Some(iv) = &lc.index_var {
+            m.insert(iv.clone(), json!(index));
+        }
+        m.insert(
+            "ansible_loop".into(),
+            json!({"index": index + 1, "index0": index, "first": index == 0, "last": index + 1 == len, "length": len}),
+        );
+        m
+    }
+
+    fn item_label(&self, task: &Task, item: &Value, scope: &minijinja::Value) -> String {
+        if let Some(label) = &task.loop_control.label {
+            if let Ok(s) = self.templar.render_str(label, scope) {
+                return s;
+            }
+        }
+        match item {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Gathers facts for one host and reports the result.
+    pub(super) async fn gather_host(&self, bc: &BatchCtx, info: &TaskInfo, host: &str) -> HostEnd {
+        let scope = self.run.scope(host, &bc.pv, None, None).into_value();
+        let settings = self.settings(host, &scope);
+        let result = match self.conns.get(host, &settings).await {
+            Err(e) => Err((Status::Unreachable, e.to_string())),
+            Ok(conn) => match conn.exec(&ExecRequest::shell(facts::SCRIPT)).await {
+                Ok(out) if out.rc == 0 => Ok(facts::parse(&out.stdout)),
+                Ok(out) => Err((Status::Failed, format!("fact gathering failed (rc {}): {}", out.rc, out.stderr.trim()))),
+                Err(e) if e.is_unreachable() => Err((Status::Unreachable, e.to_string())),
+                Err(e) => Err((Status::Failed, e.to_string())),
+            },
+        };
+        let (status, outcome) = match result {
+            Ok(f) => {
+                self.run.states.with(host, |s| s.set_facts(f));
+                (Status::Ok, Outcome::ok())
+            }
+            Err((st, msg)) => {
+                let mut o = Outcome { failed: true, msg: Some(msg), ..Outcome::default() };
+                if st == Status::Unreachable {
+                    o = o.with("unreachable", true);
+                }
+                (st, o)
+            }
+        };
+        let task = facts_task(bc);
+        self.finish_task(&task, info, host, Attempt { outcome, status, ignored: false }, None)
+    }
+}
+
+/// A stand-in task for fact gathering (no register, no notify).
+fn facts_task(bc: &BatchCtx) -> Task {
+    Task {
+        id: 0,
+        name: Some("Gathering Facts".into()),
+        span: bc.pv.play.span.clone(),
+        action: TaskAction::Block { block: vec![], rescue: vec![], always: vec![] },
+        attrs: Default::default(),
+        loop_: None,
+        loop_flatten: false,
+        loop_control: Default::default(),
+        register: None,
+        changed_when: None,
+        failed_when: None,
+        notify: vec![],
+        listen: vec![],
+        until: None,
+        retries: None,
+        delay: None,
+        ignore_unreachable: bc.pv.play.ignore_unreachable,
+        role: None,
+        search_paths: Arc::new(vec![]),
+    }
+}
+
+fn count(stats: &mut crate::output::HostStats, status: Status, ignored: bool) {
+    match status {
+        Status::Ok => stats.ok += 1,
+        Status::Changed => {
+            stats.ok += 1;
+            stats.changed += 1;
+        }
+        Status::Skipped => stats.skipped += 1,
+        Status::Failed if ignored => {
+            stats.ok += 1;
+            stats.ignored += 1;
+        }
+        Status::Failed => stats.failed += 1,
+        Status::Unreachable => stats.unreachable += 1,
+    }
+}
+
+/// The overall status of a looped task from its items.
+fn merge_status(acc: Status, item: Status) -> Status {
+    let rank = |s: Status| match s {
+        Status::Skipped => 0,
+        Status::Ok => 1,
+        Status::Changed => 2,
+        Status::Failed => 3,
+        Status::Unreachable => 4,
+    };
+    if rank(item) > rank(acc) { item } else { acc }
+}
+
+/// A scope with extra variables on top of another scope.
+#[derive(Debug)]
+struct Overlay {
+    top: crate::template::VarScope,
+    base: minijinja::Value,
+}
+
+impl Overlay {
+    fn wrap(top: crate::template::VarScope, base: minijinja::Value) -> minijinja::Value {
+        minijinja::Value::from_object(Overlay { top, base })
+    }
+}
+
+impl minijinja::value::Object for Overlay {
+    fn repr(self: &Arc<Self>) -> minijinja::value::ObjectRepr {
+        minijinja::value::ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &minijinja::Value) -> Option<minijinja::Value> {
+        let name = key.as_str()?;
+        if let Some(v) = self.top.get_raw(name) {
+            return Some(minijinja::Value::from_serialize(v));
+        }
+        self.base.get_item(key).ok().filter(|v| !v.is_undefined())
+    }
+}
+
+#[allow(dead_code)]
+fn truthy(v: &Value) -> bool {
+    is_truthy(v)
+}
+
+#[allow(dead_code)]
+fn templar_is(t: &Templar) -> &Templar {
+    t
+}

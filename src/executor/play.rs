@@ -1,0 +1,191 @@
+//! One play: pick its hosts, split them into `serial` batches, gather
+//! facts, run the sections and flush handlers after each.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use super::scope::PlayVars;
+use super::state::Gone;
+use super::Executor;
+use crate::playbook::{BatchSize, Play, Strategy};
+
+/// What the tasks of one batch share.
+pub(super) struct BatchCtx {
+    pub pv: PlayVars,
+    pub any_errors_fatal: bool,
+    pub max_fail_percentage: Option<f64>,
+    /// Set when the play must stop for every host (`any_errors_fatal`,
+    /// `max_fail_percentage`, `meta: end_play`).
+    pub abort: AtomicBool,
+}
+
+impl BatchCtx {
+    pub fn aborted(&self) -> bool {
+        self.abort.load(Ordering::Relaxed)
+    }
+}
+
+impl Executor {
+    /// Runs a play; false when the whole playbook must stop.
+    pub(super) async fn run_play(&self, play: Arc<Play>) -> bool {
+        let hosts = match self.play_hosts(&play) {
+            Ok(h) => h,
+            Err(msg) => {
+                self.reporter.warning(&msg);
+                return true;
+            }
+        };
+        self.reporter.play_start(&play.name);
+        if hosts.is_empty() {
+            self.reporter.warning("no hosts matched, skipping this play");
+            return true;
+        }
+        for batch in batches(&hosts, &play.serial) {
+            let bc = BatchCtx {
+                pv: PlayVars {
+                    play: play.clone(),
+                    play_hosts: Arc::new(batch.clone()),
+                },
+                any_errors_fatal: play.any_errors_fatal,
+                max_fail_percentage: play.max_fail_percentage,
+                abort: AtomicBool::new(false),
+            };
+            self.run_batch(&bc, batch).await;
+            if bc.aborted() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The play's hosts: its pattern, narrowed by `--limit`, without hosts
+    /// that already failed or became unreachable earlier in the run.
+    fn play_hosts(&self, play: &Play) -> Result<Vec<String>, String> {
+        let scope = crate::template::VarScope::new(vec![crate::template::Layer::shared("extra", self.run.extra.clone())]).into_value();
+        let pattern = self.templar.render_str(&play.hosts, &scope).map_err(|e| format!("play `{}`: {e}", play.name))?;
+        let inv = &self.run.inventory;
+        let mut hosts = inv.select(&pattern).map_err(|e| e.to_string())?;
+        if let Some(limit) = &self.opts.limit {
+            let allowed = inv.select(limit).map_err(|e| e.to_string())?;
+            hosts.retain(|h| allowed.contains(h));
+        }
+        hosts.retain(|h| self.run.states.read(h, |s| s.gone.is_none() || s.gone == Some(Gone::Ended)).unwrap_or(false));
+        for h in &hosts {
+            self.run.states.with(h, |s| s.gone = None);
+        }
+        Ok(hosts)
+    }
+
+    async fn run_batch(&self, bc: &BatchCtx, batch: Vec<String>) {
+        self.register_secrets(bc, &batch);
+        let mut active = batch;
+        if bc.pv.play.gather_facts {
+            active = self.gather_facts(bc, active).await;
+        }
+        match bc.pv.play.strategy {
+            Strategy::Linear => {
+                for section in &bc.pv.play.sections {
+                    active = self.run_list(bc, section, active, false).await;
+                    active = self.flush_handlers(bc, active).await;
+                }
+            }
+            Strategy::Free => {
+                let runs = active.into_iter().map(|h| async move {
+                    let mut me = vec![h];
+                    for section in &bc.pv.play.sections {
+                        me = self.run_list(bc, section, me, false).await;
+                        me = self.flush_handlers(bc, me).await;
+                    }
+                });
+                futures::future::join_all(runs).await;
+            }
+        }
+    }
+
+    /// Values of secret-named variables are known to the redactor before
+    /// any task can print them.
+    fn register_secrets(&self, bc: &BatchCtx, hosts: &[String]) {
+        for host in hosts {
+            let scope = self.run.scope(host, &bc.pv, None, None);
+            let names: Vec<String> = scope.names().into_iter().filter(|n| crate::secret::is_secret_name(n)).collect();
+            let value = scope.into_value();
+            for name in names {
+                if let Ok(v) = self.templar.eval(&name, &value) {
+                    self.services.redactor.add_secrets_in(&serde_json::json!({ "password": v }));
+                }
+            }
+        }
+    }
+
+    /// Runs the handlers notified so far, in the order they are defined,
+    /// each on the hosts that notified it.
+    pub(super) async fn flush_handlers(&self, bc: &BatchCtx, active: Vec<String>) -> Vec<String> {
+        let mut active = active;
+        for handler in &bc.pv.play.handlers {
+            let mut names: Vec<String> = handler.listen.clone();
+            if let Some(n) = &handler.name {
+                names.push(n.clone());
+                if let Some(role) = &handler.role {
+                    names.push(format!("{} : {n}", role.name));
+                }
+            }
+            let targets: Vec<String> = active
+                .iter()
+                .filter(|h| {
+                    self.run
+                        .states
+                        .with(h, |s| {
+                            let hit = names.iter().any(|n| s.notified.contains(n));
+                            if hit {
+                                s.notified.retain(|n| !names.contains(n));
+                            }
+                            hit
+                        })
+                        .unwrap_or(false)
+                })
+                .cloned()
+                .collect();
+            if targets.is_empty() {
+                continue;
+            }
+            let survivors = self.run_list(bc, std::slice::from_ref(handler), targets.clone(), true).await;
+            active.retain(|h| !targets.contains(h) || survivors.contains(h));
+        }
+        active
+    }
+}
+
+/// Splits hosts into `serial` batches; the last size repeats.
+fn batches(hosts: &[String], serial: &[BatchSize]) -> Vec<Vec<String>> {
+    if serial.is_empty() {
+        return vec![hosts.to_vec()];
+    }
+    let mut out = Vec::new();
+    let mut rest = hosts;
+    let mut i = 0;
+    while !rest.is_empty() {
+        let size = match &serial[i.min(serial.len() - 1)] {
+            BatchSize::Count(c) => *c,
+            BatchSize::Percent(p) => ((hosts.len() as f64) * p / 100.0).floor() as usize,
+        }
+        .clamp(1, rest.len());
+        out.push(rest[..size].to_vec());
+        rest = &rest[size..];
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serial_batches() {
+        let hosts: Vec<String> = (1..=7).map(|i| format!("h{i}")).collect();
+        let sizes = |s: &[BatchSize]| batches(&hosts, s).iter().map(Vec::len).collect::<Vec<_>>();
+        assert_eq!(sizes(&[]), vec![7]);
+        assert_eq!(sizes(&[BatchSize::Count(3)]), vec![3, 3, 1]);
+        assert_eq!(sizes(&[BatchSize::Count(1), BatchSize::Count(2), BatchSize::Percent(50.0)]), vec![1, 2, 3, 1]);
+    }
+}
