@@ -225,7 +225,7 @@ impl Executor {
         let facts = self.run.states.read(host, |s| s.facts.clone()).unwrap_or_default();
         let ctx = ModuleCtx {
             host,
-            conn: conn.as_ref(),
+            conn: &conn,
             become_,
             check: task.attrs.check_mode.unwrap_or(self.opts.check),
             diff: task.attrs.diff.unwrap_or(self.opts.diff),

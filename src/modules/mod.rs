@@ -209,7 +209,7 @@ pub struct Services {
 pub struct ModuleCtx<'a> {
     /// The inventory name of the host.
     pub host: &'a str,
-    pub conn: &'a dyn Connection,
+    pub conn: &'a Arc<dyn Connection>,
     pub become_: Option<Become>,
     pub check: bool,
     pub diff: bool,

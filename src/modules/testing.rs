@@ -12,7 +12,7 @@ use crate::template::{Layer, Templar, TemplarOptions, VarScope};
 
 /// Everything a [`ModuleCtx`] borrows, owned in one place.
 pub struct TestHost {
-    pub conn: LocalConnection,
+    pub conn: Arc<dyn crate::connection::Connection>,
     pub templar: Templar,
     pub vars: minijinja::Value,
     pub services: Services,
@@ -33,7 +33,7 @@ impl TestHost {
             panic!("vars must be an object")
         };
         TestHost {
-            conn: LocalConnection::new(),
+            conn: Arc::new(LocalConnection::new()),
             templar: Templar::new(TemplarOptions::default()),
             vars: VarScope::new(vec![Layer::new("vars", map)]).into_value(),
             services: Services {

@@ -126,6 +126,9 @@ impl Loader {
 
     /// Loads a playbook file and everything it imports.
     pub fn load_playbook(&mut self, path: &Path) -> Result<Playbook, PlaybookError> {
+        if let Err(source) = std::fs::metadata(path) {
+            return Err(PlaybookError::Io { path: path.to_path_buf(), source });
+        }
         let path = absolute(path);
         let base = path.parent().map(PathBuf::from).unwrap_or_default();
         self.add_module_dir(&base.join("modules"))?;

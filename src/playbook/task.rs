@@ -196,14 +196,14 @@ impl Loader {
             if ["rescue", "always"].contains(&key.as_str()) {
                 return Err(invalid(format!("`{key}` is only valid together with `block`"), &k.span));
             }
+            if !STRUCTURE_KEYS.contains(&key.as_str()) && self.registry.get(&key).is_none() {
+                return Err(self.unknown_key(&key, k));
+            }
             if let Some((first, _)) = module {
                 return Err(PlaybookError::Invalid(Diagnostic::new(
                     format!("a task can run only one module, but this one names `{}` and `{key}`", first.key_string()),
                     Some(k.span.clone()),
                 )));
-            }
-            if !STRUCTURE_KEYS.contains(&key.as_str()) && self.registry.get(&key).is_none() {
-                return Err(self.unknown_key(&key, k));
             }
             module = Some((k, v));
         }
@@ -237,8 +237,7 @@ impl Loader {
 
     fn unknown_key(&self, key: &str, k: &Node) -> PlaybookError {
         let known = TASK_KEYWORDS.iter().copied().chain(STRUCTURE_KEYS.iter().copied());
-        let hint = did_you_mean(key, self.registry.names())
-            .or_else(|| did_you_mean(key, known))
+        let hint = did_you_mean(key, self.registry.names().chain(known))
             .map(|s| format!("did you mean `{s}`?"))
             .unwrap_or_else(|| "`oplay doc --list` lists the modules".to_string());
         PlaybookError::Invalid(

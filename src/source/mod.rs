@@ -61,9 +61,12 @@ impl Span {
         &self.file.path
     }
 
-    /// `path:line:col`, the form editors and terminals understand.
+    /// `path:line:col`, the form editors and terminals understand. Paths
+    /// below the current directory are shown relative to it.
     pub fn location(&self) -> String {
-        format!("{}:{}:{}", self.file.path.display(), self.line, self.col)
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let path = self.file.path.strip_prefix(&cwd).unwrap_or(&self.file.path);
+        format!("{}:{}:{}", path.display(), self.line, self.col)
     }
 
     /// The source line and a caret under the column, indented for a report.

@@ -124,7 +124,7 @@ pub fn parse_documents(file: &Arc<SourceFile>) -> Result<Vec<Node>, Diagnostic> 
     let mut parser = Parser::new_from_str(&file.text);
     if let Err(e) = parser.load(&mut builder, true) {
         let mark = e.marker();
-        let span = Span::new(file, mark.line().max(1), mark.col() + 1);
+        let span = clamp_to_text(file, mark.line().max(1), mark.col() + 1);
         return Err(Diagnostic::new(
             format!("invalid YAML: {}", e.info()),
             Some(span),
@@ -134,6 +134,25 @@ pub fn parse_documents(file: &Arc<SourceFile>) -> Result<Vec<Node>, Diagnostic> 
         return Err(diag);
     }
     Ok(builder.docs)
+}
+
+/// An error at the very end of the file is shown on its last line, so the
+/// report can quote something.
+fn clamp_to_text(file: &Arc<SourceFile>, line: usize, col: usize) -> Span {
+    if file.line(line).is_some_and(|l| !l.trim().is_empty()) {
+        return Span::new(file, line, col);
+    }
+    let last = file
+        .text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .last()
+        .map(|(i, l)| (i + 1, l.trim_end().chars().count() + 1));
+    match last {
+        Some((l, c)) if l <= line => Span::new(file, l, c),
+        _ => Span::new(file, line, col),
+    }
 }
 
 /// Parses a file that holds one document (an empty file is `null`).
