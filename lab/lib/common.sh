@@ -49,8 +49,12 @@ ensure_docker() {  # Debian's docker.io, with dockerd started by hand (no system
     [[ -x /usr/sbin/dockerd && -x $DOCKER ]] || apt_install docker.io
     dk info >/dev/null 2>&1 && return 0
     mkdir -p "$STATE_DIR"
-    say "starting dockerd (log: $STATE_DIR/dockerd.log)"
-    setsid nohup /usr/sbin/dockerd --log-level=warn >>"$STATE_DIR/dockerd.log" 2>&1 </dev/null &
+    if pgrep -x dockerd >/dev/null; then
+        say "dockerd is running but not answering yet; waiting"
+    else
+        say "starting dockerd (log: $STATE_DIR/dockerd.log)"
+        setsid nohup /usr/sbin/dockerd --log-level=warn >>"$STATE_DIR/dockerd.log" 2>&1 </dev/null &
+    fi
     local i
     for i in $(seq 60); do
         [[ -S /var/run/docker.sock ]] && dk info >/dev/null 2>&1 && return 0
