@@ -26,7 +26,11 @@ pub mod exit {
 }
 
 #[derive(Debug, Parser)]
-#[command(name = "oplay", version, about = "Run Ansible-style playbooks fast, with native OpenStack modules")]
+#[command(
+    name = "oplay",
+    version,
+    about = "Run Ansible-style playbooks fast, with native OpenStack modules"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

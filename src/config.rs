@@ -50,8 +50,14 @@ impl Config {
         if !path.exists() {
             return Ok(Config::default());
         }
-        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Io { path: path.clone(), source })?;
-        let mut cfg: Config = toml::from_str(&text).map_err(|e| ConfigError::Invalid { path: path.clone(), message: e.to_string() })?;
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let mut cfg: Config = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         for p in cfg.module_path.iter_mut().chain(cfg.roles_path.iter_mut()) {
             if p.is_relative() {
@@ -66,7 +72,9 @@ impl Config {
     pub fn host_key_checking(&self) -> bool {
         for var in ["OPLAY_HOST_KEY_CHECKING", "ANSIBLE_HOST_KEY_CHECKING"] {
             if let Some(v) = std::env::var_os(var) {
-                if let Some(b) = crate::value::parse_bool(&serde_json::Value::String(v.to_string_lossy().into_owned())) {
+                if let Some(b) = crate::value::parse_bool(&serde_json::Value::String(
+                    v.to_string_lossy().into_owned(),
+                )) {
                     return b;
                 }
             }

@@ -131,7 +131,9 @@ impl Redactor {
     pub fn redact_value(&self, value: &Value) -> Value {
         match value {
             Value::String(s) => Value::String(self.scrub(s)),
-            Value::Array(items) => Value::Array(items.iter().map(|v| self.redact_value(v)).collect()),
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|v| self.redact_value(v)).collect())
+            }
             Value::Object(map) => Value::Object(
                 map.iter()
                     .map(|(k, v)| {
@@ -153,7 +155,9 @@ fn walk_secret_values(value: &Value, under_secret: bool, f: &mut dyn FnMut(&str)
     match value {
         Value::String(s) if under_secret => f(s),
         Value::Number(n) if under_secret => f(&n.to_string()),
-        Value::Array(items) => items.iter().for_each(|v| walk_secret_values(v, under_secret, f)),
+        Value::Array(items) => items
+            .iter()
+            .for_each(|v| walk_secret_values(v, under_secret, f)),
         Value::Object(map) => {
             for (k, v) in map {
                 walk_secret_values(v, under_secret || is_secret_name(k), f);
@@ -177,7 +181,14 @@ mod tests {
 
     #[test]
     fn names_mark_secrets() {
-        for n in ["password", "glance_password", "db_pass", "auth_token", "login_password", "RABBIT_PASSWORD"] {
+        for n in [
+            "password",
+            "glance_password",
+            "db_pass",
+            "auth_token",
+            "login_password",
+            "RABBIT_PASSWORD",
+        ] {
             assert!(is_secret_name(n), "{n}");
         }
         for n in ["name", "passenger", "path", "bypass_cache"] {
@@ -189,7 +200,10 @@ mod tests {
     fn scrubs_known_values_and_keys() {
         let r = Redactor::new();
         r.add_secrets_in(&json!({"db": {"nova_password": "s3cr3t!"}, "user": "nova"}));
-        assert_eq!(r.scrub("mysql://nova:s3cr3t!@db"), "mysql://nova:********@db");
+        assert_eq!(
+            r.scrub("mysql://nova:s3cr3t!@db"),
+            "mysql://nova:********@db"
+        );
         let v = r.redact_value(&json!({"password": "other", "url": "x s3cr3t! y"}));
         assert_eq!(v, json!({"password": "********", "url": "x ******** y"}));
     }

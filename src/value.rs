@@ -97,7 +97,10 @@ pub fn de_opt_int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Err
 pub fn de_string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     let v = Value::deserialize(d)?;
     to_string_list(&v).ok_or_else(|| {
-        serde::de::Error::custom(format!("expected a list of strings, found {}", describe(&v)))
+        serde::de::Error::custom(format!(
+            "expected a list of strings, found {}",
+            describe(&v)
+        ))
     })
 }
 
@@ -118,7 +121,9 @@ pub fn de_opt_mode<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Er
             .filter(|m| *m <= 0o7777)
             .map(Some)
             .ok_or_else(|| {
-                serde::de::Error::custom(format!("invalid mode '{s}': expected octal digits like '0644'"))
+                serde::de::Error::custom(format!(
+                    "invalid mode '{s}': expected octal digits like '0644'"
+                ))
             }),
         other => Err(serde::de::Error::custom(format!(
             "expected a mode like '0644', found {}",
@@ -175,7 +180,9 @@ pub fn merge_deep(base: &mut Value, over: &Value) {
         (Value::Object(b), Value::Object(o)) => {
             for (k, v) in o {
                 match b.get_mut(k) {
-                    Some(existing) if existing.is_object() && v.is_object() => merge_deep(existing, v),
+                    Some(existing) if existing.is_object() && v.is_object() => {
+                        merge_deep(existing, v)
+                    }
                     _ => {
                         b.insert(k.clone(), v.clone());
                     }
@@ -193,7 +200,12 @@ mod tests {
 
     #[test]
     fn bools_in_ansible_spellings() {
-        for (v, b) in [(json!("yes"), true), (json!("No"), false), (json!(1), true), (json!("off"), false)] {
+        for (v, b) in [
+            (json!("yes"), true),
+            (json!("No"), false),
+            (json!(1), true),
+            (json!("off"), false),
+        ] {
             assert_eq!(parse_bool(&v), Some(b), "{v}");
         }
         assert_eq!(parse_bool(&json!("maybe")), None);

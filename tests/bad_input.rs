@@ -25,7 +25,10 @@ impl Watch {
     }
 
     fn inventory(&self) -> String {
-        format!("[web]\nweb1 ansible_host=127.0.0.1 ansible_port={} ansible_user=root\n", self.port())
+        format!(
+            "[web]\nweb1 ansible_host=127.0.0.1 ansible_port={} ansible_user=root\n",
+            self.port()
+        )
     }
 
     fn assert_untouched(&self) {
@@ -126,12 +129,19 @@ fn missing_playbook_file() {
         .args(&["run", "nope.yml"])
         .run()
         .code(3)
-        .stderr_is("error: could not read playbook nope.yml: No such file or directory (os error 2)\n");
+        .stderr_is(
+            "error: could not read playbook nope.yml: No such file or directory (os error 2)\n",
+        );
 }
 
 #[test]
 fn usage_error_exit_code() {
     let out = Test::new().args(&["run", "--forks", "many", "x.yml"]).run();
     out.code(5);
-    assert!(out.stderr.contains("invalid value 'many' for '--forks <FORKS>'"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("invalid value 'many' for '--forks <FORKS>'"),
+        "{}",
+        out.stderr
+    );
 }

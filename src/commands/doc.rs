@@ -1,6 +1,6 @@
 //! `oplay doc`: module documentation, from the modules' own declarations.
 
-use crate::cli::{exit, DocArgs};
+use crate::cli::{DocArgs, exit};
 use crate::modules::Registry;
 use crate::source::did_you_mean;
 
@@ -10,7 +10,11 @@ pub fn run(args: DocArgs) -> i32 {
         let width = registry.names().map(str::len).max().unwrap_or(0);
         for m in registry.all() {
             let spec = m.spec();
-            let mark = if registry.is_overridden(&spec.name) { " (script override)" } else { "" };
+            let mark = if registry.is_overridden(&spec.name) {
+                " (script override)"
+            } else {
+                ""
+            };
             println!("{:<width$}  {}{mark}", spec.name, spec.summary);
         }
         return exit::OK;

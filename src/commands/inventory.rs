@@ -1,6 +1,6 @@
 //! `oplay inventory`: the inventory as oplay reads it.
 
-use crate::cli::{exit, InventoryArgs};
+use crate::cli::{InventoryArgs, exit};
 
 pub fn run(args: InventoryArgs) -> i32 {
     let inv = match super::load_inventory(&args.inventory) {
@@ -8,7 +8,10 @@ pub fn run(args: InventoryArgs) -> i32 {
         Err(code) => return code,
     };
     if args.list {
-        println!("{}", serde_json::to_string_pretty(&inv.to_list_json()).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&inv.to_list_json()).unwrap_or_default()
+        );
     } else if args.graph {
         print!("{}", inv.graph());
     } else if let Some(host) = args.host {

@@ -7,7 +7,7 @@ pub mod run;
 
 use std::path::PathBuf;
 
-use crate::cli::{exit, Cli, Command};
+use crate::cli::{Cli, Command, exit};
 use crate::inventory::Inventory;
 
 pub async fn dispatch(cli: Cli) -> i32 {

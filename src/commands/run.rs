@@ -6,20 +6,22 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::cli::{exit, OutputFormat, RunArgs};
+use crate::cli::{OutputFormat, RunArgs, exit};
 use crate::config::Config;
 use crate::executor::{Executor, RunOptions};
 use crate::inventory::Inventory;
 use crate::modules::{Registry, Services};
-use crate::output::{human::HumanReporter, json::JsonReporter, Reporter};
+use crate::output::{Reporter, human::HumanReporter, json::JsonReporter};
 use crate::playbook::{Loader, Playbook};
 use crate::secret::Redactor;
-use crate::source::{yaml, SourceFile};
+use crate::source::{SourceFile, yaml};
 use crate::template::{Templar, TemplarOptions};
 
 pub async fn run(args: RunArgs) -> i32 {
     match prepare(&args) {
-        Ok((opts, inventory, loader, playbooks)) => execute(&args, opts, inventory, loader, playbooks).await,
+        Ok((opts, inventory, loader, playbooks)) => {
+            execute(&args, opts, inventory, loader, playbooks).await
+        }
         Err(code) => code,
     }
 }
@@ -36,14 +38,22 @@ fn prepare(args: &RunArgs) -> Result<Prepared, i32> {
         super::report_error(&e);
         exit::INVALID
     })?;
-    let sources = if args.inventory.is_empty() { config.inventory.clone() } else { args.inventory.clone() };
+    let sources = if args.inventory.is_empty() {
+        config.inventory.clone()
+    } else {
+        args.inventory.clone()
+    };
     let mut inventory = super::load_inventory(&sources)?;
     let mut module_path = config.module_path.clone();
     module_path.extend(args.module_path.iter().cloned());
     if let Some(env) = std::env::var_os("OPLAY_MODULE_PATH") {
         module_path.extend(std::env::split_paths(&env));
     }
-    let mut loader = Loader::new(Registry::builtin(), crate::scripting::finder(), config.roles_path.clone());
+    let mut loader = Loader::new(
+        Registry::builtin(),
+        crate::scripting::finder(),
+        config.roles_path.clone(),
+    );
     let invalid = |e: &dyn std::fmt::Display| {
         super::report_error(&e.to_string());
         exit::INVALID
@@ -55,7 +65,9 @@ fn prepare(args: &RunArgs) -> Result<Prepared, i32> {
     for path in &args.playbooks {
         if let Some(dir) = path.parent() {
             let project_modules = dir.join("..").join("modules");
-            loader.add_module_dir(&project_modules).map_err(|e| invalid(&e))?;
+            loader
+                .add_module_dir(&project_modules)
+                .map_err(|e| invalid(&e))?;
             inventory.add_vars_dir(dir).map_err(|e| invalid(&e))?;
         }
         playbooks.push(loader.load_playbook(path).map_err(|e| invalid(&e))?);
@@ -79,7 +91,13 @@ fn prepare(args: &RunArgs) -> Result<Prepared, i32> {
     Ok((opts, inventory, loader, playbooks))
 }
 
-async fn execute(args: &RunArgs, opts: RunOptions, inventory: Inventory, loader: Loader, playbooks: Vec<Playbook>) -> i32 {
+async fn execute(
+    args: &RunArgs,
+    opts: RunOptions,
+    inventory: Inventory,
+    loader: Loader,
+    playbooks: Vec<Playbook>,
+) -> i32 {
     if args.syntax_check {
         for pb in &playbooks {
             println!("\nplaybook: {}", pb.path.display());
@@ -94,13 +112,23 @@ async fn execute(args: &RunArgs, opts: RunOptions, inventory: Inventory, loader:
         OutputFormat::Human => Arc::new(HumanReporter::new(opts.verbosity, redactor.clone())),
         OutputFormat::Json => Arc::new(JsonReporter::new(opts.verbosity, redactor.clone())),
     };
-    let base_dir = playbooks.first().and_then(|p| p.path.parent().map(PathBuf::from)).unwrap_or_default();
-    let templar = Templar::new(TemplarOptions { redactor: redactor.clone(), base_dir });
+    let base_dir = playbooks
+        .first()
+        .and_then(|p| p.path.parent().map(PathBuf::from))
+        .unwrap_or_default();
+    let templar = Templar::new(TemplarOptions {
+        redactor: redactor.clone(),
+        base_dir,
+    });
     let services = Services {
-        http: reqwest::Client::builder().user_agent(concat!("oplay/", env!("CARGO_PKG_VERSION"))).build().unwrap_or_default(),
+        http: reqwest::Client::builder()
+            .user_agent(concat!("oplay/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default(),
         redactor,
         registry: Arc::new(loader.registry().clone()),
         openstack: Default::default(),
+        notes: Arc::new(crate::executor::ReporterNotes(reporter.clone())),
     };
     let executor = Executor::new(opts, inventory, loader, reporter, templar, services);
     executor.run(&playbooks).await.exit_code
@@ -118,7 +146,11 @@ fn list(args: &RunArgs, inventory: &Inventory, playbooks: &[Playbook]) -> i32 {
                     let allowed = inventory.select(limit).unwrap_or_default();
                     hosts.retain(|h| allowed.contains(h));
                 }
-                println!("    pattern: ['{}']\n    hosts ({}):", play.hosts, hosts.len());
+                println!(
+                    "    pattern: ['{}']\n    hosts ({}):",
+                    play.hosts,
+                    hosts.len()
+                );
                 for h in hosts {
                     println!("      {h}");
                 }
@@ -137,14 +169,22 @@ fn list(args: &RunArgs, inventory: &Inventory, playbooks: &[Playbook]) -> i32 {
 fn list_tasks(tasks: &[crate::playbook::Task], indent: usize) {
     for t in tasks {
         match &t.action {
-            crate::playbook::TaskAction::Block { block, rescue, always } => {
+            crate::playbook::TaskAction::Block {
+                block,
+                rescue,
+                always,
+            } => {
                 list_tasks(block, indent);
                 list_tasks(rescue, indent);
                 list_tasks(always, indent);
             }
             crate::playbook::TaskAction::Included { tasks, .. } => list_tasks(tasks, indent),
             _ => {
-                let tags = if t.tags().is_empty() { String::new() } else { format!("\tTAGS: [{}]", t.tags().join(", ")) };
+                let tags = if t.tags().is_empty() {
+                    String::new()
+                } else {
+                    format!("\tTAGS: [{}]", t.tags().join(", "))
+                };
                 println!("{:indent$}{}{tags}", "", t.display_name());
             }
         }
@@ -156,10 +196,15 @@ pub fn parse_extra_vars(items: &[String]) -> Result<Map<String, Value>, String> 
     let mut out = Map::new();
     for item in items {
         let value = if let Some(path) = item.strip_prefix('@') {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("could not read extra vars file {path}: {e}"))?;
-            yaml::parse(&SourceFile::new(path, text)).map_err(|d| d.to_string())?.to_value()
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("could not read extra vars file {path}: {e}"))?;
+            yaml::parse(&SourceFile::new(path, text))
+                .map_err(|d| d.to_string())?
+                .to_value()
         } else if item.trim_start().starts_with(['{', '[']) {
-            yaml::parse(&SourceFile::new("<extra vars>", item.clone())).map_err(|d| d.to_string())?.to_value()
+            yaml::parse(&SourceFile::new("<extra vars>", item.clone()))
+                .map_err(|d| d.to_string())?
+                .to_value()
         } else {
             let mut m = Map::new();
             for (word, raw) in crate::playbook::kv::split(item)? {
@@ -167,7 +212,9 @@ pub fn parse_extra_vars(items: &[String]) -> Result<Map<String, Value>, String> 
                     crate::playbook::kv::Word::Pair(k, v) => {
                         m.insert(k, Value::String(v));
                     }
-                    crate::playbook::kv::Word::Free(_) => return Err(format!("invalid extra var `{raw}`: expected key=value")),
+                    crate::playbook::kv::Word::Free(_) => {
+                        return Err(format!("invalid extra var `{raw}`: expected key=value"));
+                    }
                 }
             }
             Value::Object(m)

@@ -32,15 +32,24 @@ impl LocalConnection {
 
 fn current_user() -> String {
     std::env::var("USER").unwrap_or_else(|_| {
-        if uid_is_root() { "root".into() } else { String::new() }
+        if uid_is_root() {
+            "root".into()
+        } else {
+            String::new()
+        }
     })
 }
 
 fn uid_is_root() -> bool {
-    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
 }
 
-fn io_err<'a>(op: &'static str, path: &'a str) -> impl FnOnce(std::io::Error) -> ConnectionError + 'a {
+fn io_err<'a>(
+    op: &'static str,
+    path: &'a str,
+) -> impl FnOnce(std::io::Error) -> ConnectionError + 'a {
     move |source| ConnectionError::Io {
         op,
         path: path.to_string(),
@@ -57,7 +66,11 @@ impl Connection for LocalConnection {
     async fn exec(&self, req: &ExecRequest) -> Result<ExecOutput, ConnectionError> {
         let mut cmd = Command::new("/bin/sh");
         cmd.arg("-c").arg(req.render());
-        cmd.stdin(if req.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        cmd.stdin(if req.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().map_err(io_err("exec", "/bin/sh"))?;
         if let Some(input) = &req.stdin {
@@ -148,7 +161,9 @@ impl Connection for LocalConnection {
         become_: Option<&Become>,
     ) -> Result<(), ConnectionError> {
         let mut reader = data;
-        self.write_stream(path, &mut reader, attrs, become_).await.map(|_| ())
+        self.write_stream(path, &mut reader, attrs, become_)
+            .await
+            .map(|_| ())
     }
 
     async fn write_stream(
@@ -163,12 +178,18 @@ impl Connection for LocalConnection {
         }
         let tmp = temp_path(path);
         let result = async {
-            let mut file = tokio::fs::File::create(&tmp).await.map_err(io_err("write", path))?;
-            let n = tokio::io::copy(reader, &mut file).await.map_err(io_err("write", path))?;
+            let mut file = tokio::fs::File::create(&tmp)
+                .await
+                .map_err(io_err("write", path))?;
+            let n = tokio::io::copy(reader, &mut file)
+                .await
+                .map_err(io_err("write", path))?;
             file.sync_all().await.map_err(io_err("write", path))?;
             drop(file);
             apply_attrs(&tmp, path, attrs).await?;
-            tokio::fs::rename(&tmp, path).await.map_err(io_err("rename", path))?;
+            tokio::fs::rename(&tmp, path)
+                .await
+                .map_err(io_err("rename", path))?;
             Ok(n)
         }
         .await;
@@ -187,7 +208,9 @@ impl Connection for LocalConnection {
             let data = self.read_file(path, become_).await?.unwrap_or_default();
             return Ok(Box::new(std::io::Cursor::new(data)));
         }
-        let f = tokio::fs::File::open(path).await.map_err(io_err("open", path))?;
+        let f = tokio::fs::File::open(path)
+            .await
+            .map_err(io_err("open", path))?;
         Ok(Box::new(f))
     }
 
@@ -205,7 +228,9 @@ impl Connection for LocalConnection {
                 Ok(Box::new(s))
             }
             TunnelTarget::Unix(p) => {
-                let s = tokio::net::UnixStream::connect(p).await.map_err(unreachable)?;
+                let s = tokio::net::UnixStream::connect(p)
+                    .await
+                    .map_err(unreachable)?;
                 Ok(Box::new(s))
             }
         }
@@ -215,8 +240,14 @@ impl Connection for LocalConnection {
 /// A temporary name beside `path`, so the final rename stays on one filesystem.
 pub fn temp_path(path: &str) -> String {
     let p = Path::new(path);
-    let dir = p.parent().map(|d| d.to_string_lossy().into_owned()).unwrap_or_default();
-    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = p
+        .parent()
+        .map(|d| d.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tag: u64 = rand::random();
     let dir = if dir.is_empty() { ".".to_string() } else { dir };
     format!("{dir}/.{name}.oplay-{tag:016x}.tmp")
@@ -234,8 +265,14 @@ async fn apply_attrs(tmp: &str, dest: &str, attrs: &FileAttrs) -> Result<(), Con
             .await
             .map_err(io_err("chmod", dest))?;
     }
-    let owner = attrs.owner.clone().or_else(|| existing.as_ref().map(|m| m.uid().to_string()));
-    let group = attrs.group.clone().or_else(|| existing.as_ref().map(|m| m.gid().to_string()));
+    let owner = attrs
+        .owner
+        .clone()
+        .or_else(|| existing.as_ref().map(|m| m.uid().to_string()));
+    let group = attrs
+        .group
+        .clone()
+        .or_else(|| existing.as_ref().map(|m| m.gid().to_string()));
     if owner.is_none() && group.is_none() {
         return Ok(());
     }

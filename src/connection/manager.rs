@@ -45,14 +45,20 @@ impl ConnectionManager {
         ConnectionManager::default()
     }
 
-    pub async fn get(&self, host: &str, settings: &ConnectionSettings) -> Result<Arc<dyn Connection>, Arc<ConnectionError>> {
+    pub async fn get(
+        &self,
+        host: &str,
+        settings: &ConnectionSettings,
+    ) -> Result<Arc<dyn Connection>, Arc<ConnectionError>> {
         let slot = {
             let mut slots = self.slots.lock().await;
             slots.entry(host.to_string()).or_default().clone()
         };
         slot.get_or_init(|| async {
             match settings.kind {
-                ConnectionKind::Local => Ok(Arc::new(LocalConnection::new()) as Arc<dyn Connection>),
+                ConnectionKind::Local => {
+                    Ok(Arc::new(LocalConnection::new()) as Arc<dyn Connection>)
+                }
                 ConnectionKind::Ssh => Err(Arc::new(ConnectionError::Unreachable {
                     target: settings.address.clone(),
                     reason: "ssh is not available yet".into(),

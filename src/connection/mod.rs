@@ -114,7 +114,11 @@ impl ExecRequest {
         match &self.become_ {
             None => script,
             Some(b) => {
-                let prompt = if b.password.is_some() { "-S -p ''" } else { "-n" };
+                let prompt = if b.password.is_some() {
+                    "-S -p ''"
+                } else {
+                    "-n"
+                };
                 format!(
                     "sudo {prompt} -H -u {} /bin/sh -c {}",
                     shell_quote(&b.user),

@@ -1,7 +1,7 @@
 //! Fact gathering in ONE round trip per host: a small POSIX shell script
 //! prints sections, parsed here into Ansible-named facts.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 /// The script sent to the host. It needs only a POSIX shell and coreutils;
 /// every probe tolerates a missing tool.
@@ -45,7 +45,12 @@ fn sections(out: &str) -> Map<String, Value> {
 fn os_release(text: &str) -> Map<String, Value> {
     text.lines()
         .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), Value::String(v.trim_matches('"').to_string())))
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                Value::String(v.trim_matches('"').to_string()),
+            )
+        })
         .collect()
 }
 
@@ -77,7 +82,9 @@ fn distribution(id: &str) -> String {
         "fedora" => "Fedora".into(),
         other => {
             let mut c = other.chars();
-            c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+            c.next()
+                .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                .unwrap_or_default()
         }
     }
 }
@@ -85,21 +92,36 @@ fn distribution(id: &str) -> String {
 /// Parses the script's output into facts keyed without the `ansible_` prefix.
 pub fn parse(out: &str) -> Map<String, Value> {
     let s = sections(out);
-    let get = |k: &str| s.get(k).and_then(Value::as_str).unwrap_or("").trim().to_string();
+    let get = |k: &str| {
+        s.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    };
     let os = os_release(&get("os"));
     let osv = |k: &str| os.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     let (id, like) = (osv("ID"), osv("ID_LIKE"));
     let version = osv("VERSION_ID");
     let mut f = Map::new();
-    f.insert("hostname".into(), json!(get("hostname").split('.').next().unwrap_or("")));
+    f.insert(
+        "hostname".into(),
+        json!(get("hostname").split('.').next().unwrap_or("")),
+    );
     f.insert("nodename".into(), json!(get("hostname")));
     f.insert("fqdn".into(), json!(get("fqdn")));
     f.insert("system".into(), json!("Linux"));
     f.insert("os_family".into(), json!(os_family(&id, &like)));
     f.insert("distribution".into(), json!(distribution(&id)));
     f.insert("distribution_version".into(), json!(version));
-    f.insert("distribution_major_version".into(), json!(version.split('.').next().unwrap_or("")));
-    f.insert("distribution_release".into(), json!(osv("VERSION_CODENAME")));
+    f.insert(
+        "distribution_major_version".into(),
+        json!(version.split('.').next().unwrap_or("")),
+    );
+    f.insert(
+        "distribution_release".into(),
+        json!(osv("VERSION_CODENAME")),
+    );
     f.insert("architecture".into(), json!(get("arch")));
     f.insert("kernel".into(), json!(get("kernel")));
     network(&get("route"), &get("addrs"), &mut f);
@@ -107,7 +129,10 @@ pub fn parse(out: &str) -> Map<String, Value> {
     let cpus: u64 = get("cpus").parse().unwrap_or(1);
     f.insert("processor_vcpus".into(), json!(cpus));
     f.insert("processor_count".into(), json!(cpus));
-    f.insert("virt_flags_count".into(), json!(get("virt").parse::<u64>().unwrap_or(0)));
+    f.insert(
+        "virt_flags_count".into(),
+        json!(get("virt").parse::<u64>().unwrap_or(0)),
+    );
     let tools: Vec<String> = get("tools").lines().map(String::from).collect();
     let has = |t: &str| tools.iter().any(|x| x == t);
     let systemd_pid1 = get("pid1") == "systemd" && get("systemd") == "yes";
@@ -120,18 +145,33 @@ pub fn parse(out: &str) -> Map<String, Value> {
         "sysvinit"
     };
     f.insert("service_mgr".into(), json!(service_mgr));
-    let pkg = ["apt-get", "dnf", "yum", "zypper", "apk"].into_iter().find(|t| has(t)).map(|t| if t == "apt-get" { "apt" } else { t });
+    let pkg = ["apt-get", "dnf", "yum", "zypper", "apk"]
+        .into_iter()
+        .find(|t| has(t))
+        .map(|t| if t == "apt-get" { "apt" } else { t });
     f.insert("pkg_mgr".into(), json!(pkg.unwrap_or("unknown")));
     let user: Vec<String> = get("user").lines().map(String::from).collect();
-    f.insert("user_id".into(), json!(user.first().cloned().unwrap_or_default()));
-    f.insert("user_uid".into(), json!(user.get(1).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)));
+    f.insert(
+        "user_id".into(),
+        json!(user.first().cloned().unwrap_or_default()),
+    );
+    f.insert(
+        "user_uid".into(),
+        json!(user.get(1).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)),
+    );
     f
 }
 
 fn network(route: &str, addrs: &str, f: &mut Map<String, Value>) {
     // "default via 10.0.0.1 dev eth0 ..."
     let words: Vec<&str> = route.split_whitespace().collect();
-    let after = |w: &str| words.iter().position(|x| *x == w).and_then(|i| words.get(i + 1)).map(|s| s.to_string());
+    let after = |w: &str| {
+        words
+            .iter()
+            .position(|x| *x == w)
+            .and_then(|i| words.get(i + 1))
+            .map(|s| s.to_string())
+    };
     let (gw, dev) = (after("via"), after("dev"));
     let mut all = Vec::new();
     let mut default = Map::new();
@@ -162,7 +202,8 @@ fn network(route: &str, addrs: &str, f: &mut Map<String, Value>) {
 fn memory(text: &str, f: &mut Map<String, Value>) {
     for line in text.lines() {
         let mut it = line.split_whitespace();
-        let (Some(key), Some(kb)) = (it.next(), it.next().and_then(|v| v.parse::<u64>().ok())) else {
+        let (Some(key), Some(kb)) = (it.next(), it.next().and_then(|v| v.parse::<u64>().ok()))
+        else {
             continue;
         };
         let name = match key {
@@ -191,8 +232,11 @@ mod tests {
 
     #[tokio::test]
     async fn gathers_on_this_machine() {
-        use crate::connection::{local::LocalConnection, Connection, ExecRequest};
-        let out = LocalConnection::new().exec(&ExecRequest::shell(SCRIPT)).await.unwrap();
+        use crate::connection::{Connection, ExecRequest, local::LocalConnection};
+        let out = LocalConnection::new()
+            .exec(&ExecRequest::shell(SCRIPT))
+            .await
+            .unwrap();
         let f = parse(&out.stdout);
         assert_eq!(f["system"], json!("Linux"));
         assert!(f["processor_vcpus"].as_u64().unwrap() >= 1);

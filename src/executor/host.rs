@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::facts;
 use super::logged::Logged;
@@ -14,11 +14,11 @@ use super::state::Gone;
 use super::{Executor, OMIT};
 use crate::connection::manager::{ConnectionKind, ConnectionSettings};
 use crate::connection::{Become, Connection, ExecRequest};
-use crate::modules::{invoke, Control, ModuleCtx, ModuleError, Outcome};
+use crate::modules::{Control, ModuleCtx, ModuleError, Outcome, invoke};
 use crate::output::{HostResult, Status, TaskInfo};
 use crate::playbook::{Task, TaskAction};
 use crate::secret::Secret;
-use crate::template::{TemplateError, Templar};
+use crate::template::{Templar, TemplateError};
 use crate::value::{is_truthy, parse_bool};
 
 /// How a task ended for a host, as far as the play is concerned.
@@ -39,11 +39,24 @@ struct Attempt {
 }
 
 impl Executor {
-    pub(super) async fn host_task(&self, bc: &BatchCtx, task: &Task, info: &TaskInfo, host: &str) -> HostEnd {
+    pub(super) async fn host_task(
+        &self,
+        bc: &BatchCtx,
+        task: &Task,
+        info: &TaskInfo,
+        host: &str,
+    ) -> HostEnd {
         let base = self.run.scope(host, &bc.pv, Some(task), None).into_value();
         let items = match self.loop_items(task, &base) {
             Ok(items) => items,
-            Err(e) => return self.fail_host(task, host, &self.located(task, &e.to_string()), info.handler),
+            Err(e) => {
+                return self.fail_host(
+                    task,
+                    host,
+                    &self.located(task, &e.to_string()),
+                    info.handler,
+                );
+            }
         };
         let Some(items) = items else {
             let attempt = self.attempt(bc, task, host, base, None).await;
@@ -55,9 +68,14 @@ impl Executor {
         let mut ignored = false;
         for (index, item) in items.iter().enumerate() {
             let vars = self.loop_vars(task, item, index, items.len());
-            let scope = self.run.scope(host, &bc.pv, Some(task), Some(vars)).into_value();
+            let scope = self
+                .run
+                .scope(host, &bc.pv, Some(task), Some(vars))
+                .into_value();
             let label = self.item_label(task, item, &scope);
-            let a = self.attempt(bc, task, host, scope, Some(item.clone())).await;
+            let a = self
+                .attempt(bc, task, host, scope, Some(item.clone()))
+                .await;
             if a.status == Status::Unreachable {
                 return self.finish_task(task, info, host, a, None);
             }
@@ -68,7 +86,13 @@ impl Executor {
             status = merge_status(status, a.status);
             let mut r = a.outcome.to_value();
             if let Value::Object(m) = &mut r {
-                m.insert(task.loop_control.loop_var.clone().unwrap_or_else(|| "item".into()), item.clone());
+                m.insert(
+                    task.loop_control
+                        .loop_var
+                        .clone()
+                        .unwrap_or_else(|| "item".into()),
+                    item.clone(),
+                );
             }
             results.push(r);
             if let Some(p) = task.loop_control.pause {
@@ -78,12 +102,23 @@ impl Executor {
         agg.data.insert("results".into(), Value::Array(results));
         agg.msg = agg.failed.then(|| "One or more items failed".to_string());
         agg.skipped = status == Status::Skipped;
-        let a = Attempt { outcome: agg, status, ignored };
+        let a = Attempt {
+            outcome: agg,
+            status,
+            ignored,
+        };
         self.finish_task(task, info, host, a, Some(()))
     }
 
     /// Registers, notifies, counts and reports a task's final result.
-    fn finish_task(&self, task: &Task, info: &TaskInfo, host: &str, a: Attempt, looped: Option<()>) -> HostEnd {
+    fn finish_task(
+        &self,
+        task: &Task,
+        info: &TaskInfo,
+        host: &str,
+        a: Attempt,
+        looped: Option<()>,
+    ) -> HostEnd {
         let value = a.outcome.to_value();
         let notify = a.outcome.changed && a.status != Status::Failed;
         let end = self.run.states.with(host, |s| {
@@ -155,17 +190,39 @@ impl Executor {
             handler,
             module: task.module_name().map(String::from),
         };
-        let outcome = Outcome { failed: true, msg: Some(msg.to_string()), ..Outcome::default() };
+        let outcome = Outcome {
+            failed: true,
+            msg: Some(msg.to_string()),
+            ..Outcome::default()
+        };
         let ignored = task.attrs.ignore_errors == Some(true);
-        self.finish_task(task, &info, host, Attempt { outcome, status: Status::Failed, ignored }, None)
+        self.finish_task(
+            task,
+            &info,
+            host,
+            Attempt {
+                outcome,
+                status: Status::Failed,
+                ignored,
+            },
+            None,
+        )
     }
 
     /// "MESSAGE (task NAME at FILE:LINE:COL)".
     fn located(&self, task: &Task, msg: &str) -> String {
-        format!("{msg} (in task '{}' at {})", task.display_name(), task.span.location())
+        format!(
+            "{msg} (in task '{}' at {})",
+            task.display_name(),
+            task.span.location()
+        )
     }
 
-    pub(super) fn conditions_hold(&self, conds: &[String], scope: &minijinja::Value) -> Result<bool, TemplateError> {
+    pub(super) fn conditions_hold(
+        &self,
+        conds: &[String],
+        scope: &minijinja::Value,
+    ) -> Result<bool, TemplateError> {
         for c in conds {
             if !self.templar.eval_bool(c, scope)? {
                 return Ok(false);
@@ -175,10 +232,21 @@ impl Executor {
     }
 
     /// Runs the module once for the host (with retries for `until`).
-    async fn attempt(&self, bc: &BatchCtx, task: &Task, host: &str, scope: minijinja::Value, _item: Option<Value>) -> Attempt {
+    async fn attempt(
+        &self,
+        bc: &BatchCtx,
+        task: &Task,
+        host: &str,
+        scope: minijinja::Value,
+        _item: Option<Value>,
+    ) -> Attempt {
         let ignore = task.attrs.ignore_errors == Some(true);
         let failed = |msg: String| Attempt {
-            outcome: Outcome { failed: true, msg: Some(msg), ..Outcome::default() },
+            outcome: Outcome {
+                failed: true,
+                msg: Some(msg),
+                ..Outcome::default()
+            },
             status: Status::Failed,
             ignored: ignore,
         };
@@ -187,9 +255,15 @@ impl Executor {
             Ok(false) => {
                 let mut o = Outcome::ok().with_msg("Conditional result was False");
                 o.skipped = true;
-                return Attempt { outcome: o, status: Status::Skipped, ignored: false };
+                return Attempt {
+                    outcome: o,
+                    status: Status::Skipped,
+                    ignored: false,
+                };
             }
-            Err(e) => return failed(self.located(task, &format!("the conditional check failed: {e}"))),
+            Err(e) => {
+                return failed(self.located(task, &format!("the conditional check failed: {e}")));
+            }
         }
         let TaskAction::Module { module, args, .. } = &task.action else {
             return failed("not a module task".into());
@@ -201,11 +275,22 @@ impl Executor {
         let conn = match self.task_connection(task, host, &scope).await {
             Ok(c) => c,
             Err(msg) => {
-                let o = Outcome { failed: true, msg: Some(msg), ..Outcome::default() }.with("unreachable", true);
-                return Attempt { outcome: o, status: Status::Unreachable, ignored: false };
+                let o = Outcome {
+                    failed: true,
+                    msg: Some(msg),
+                    ..Outcome::default()
+                }
+                .with("unreachable", true);
+                return Attempt {
+                    outcome: o,
+                    status: Status::Unreachable,
+                    ignored: false,
+                };
             }
         };
-        let result = self.invoke_with_retries(bc, task, host, module.as_ref(), &args, &scope, conn).await;
+        let result = self
+            .invoke_with_retries(bc, task, host, module.as_ref(), &args, &scope, conn)
+            .await;
         self.judge(task, result, &scope)
     }
 
@@ -222,7 +307,11 @@ impl Executor {
     ) -> Result<Outcome, ModuleError> {
         let env = self.task_env(task, scope)?;
         let become_ = self.become_for(task, scope);
-        let facts = self.run.states.read(host, |s| s.facts.clone()).unwrap_or_default();
+        let facts = self
+            .run
+            .states
+            .read(host, |s| s.facts.clone())
+            .unwrap_or_default();
         let ctx = ModuleCtx {
             host,
             conn: &conn,
@@ -240,8 +329,20 @@ impl Executor {
         let Some(until) = &task.until else {
             return invoke(module, args, &ctx).await;
         };
-        let retries = task.retries.as_ref().and_then(crate::value::to_int).unwrap_or(3).max(1);
-        let delay = task.delay.as_ref().and_then(|d| d.as_f64().or_else(|| crate::value::to_int(d).map(|i| i as f64))).unwrap_or(5.0);
+        let retries = task
+            .retries
+            .as_ref()
+            .and_then(crate::value::to_int)
+            .unwrap_or(3)
+            .max(1);
+        let delay = task
+            .delay
+            .as_ref()
+            .and_then(|d| {
+                d.as_f64()
+                    .or_else(|| crate::value::to_int(d).map(|i| i as f64))
+            })
+            .unwrap_or(5.0);
         let mut left = retries;
         loop {
             let result = invoke(module, args, &ctx).await;
@@ -257,21 +358,46 @@ impl Executor {
                 });
             }
             left -= 1;
-            self.reporter.verbose(0, host, &format!("FAILED - RETRYING: {} ({left} retries left).", task.display_name()));
+            self.reporter.verbose(
+                0,
+                host,
+                &format!(
+                    "FAILED - RETRYING: {} ({left} retries left).",
+                    task.display_name()
+                ),
+            );
             tokio::time::sleep(Duration::from_secs_f64(delay)).await;
         }
     }
 
     /// Applies `changed_when`, `failed_when` and `ignore_errors`.
-    fn judge(&self, task: &Task, result: Result<Outcome, ModuleError>, scope: &minijinja::Value) -> Attempt {
+    fn judge(
+        &self,
+        task: &Task,
+        result: Result<Outcome, ModuleError>,
+        scope: &minijinja::Value,
+    ) -> Attempt {
         let ignore = task.attrs.ignore_errors == Some(true);
         let mut outcome = match result {
             Ok(o) => o,
             Err(e) if e.is_unreachable() => {
-                let o = Outcome { failed: true, msg: Some(e.to_string()), ..Outcome::default() }.with("unreachable", true);
-                return Attempt { outcome: o, status: Status::Unreachable, ignored: false };
+                let o = Outcome {
+                    failed: true,
+                    msg: Some(e.to_string()),
+                    ..Outcome::default()
+                }
+                .with("unreachable", true);
+                return Attempt {
+                    outcome: o,
+                    status: Status::Unreachable,
+                    ignored: false,
+                };
             }
-            Err(e) => Outcome { failed: true, msg: Some(e.to_string()), ..Outcome::default() },
+            Err(e) => Outcome {
+                failed: true,
+                msg: Some(e.to_string()),
+                ..Outcome::default()
+            },
         };
         if task.changed_when.is_some() || task.failed_when.is_some() {
             let bound = self.bind_result(task, scope, &outcome.to_value());
@@ -302,17 +428,30 @@ impl Executor {
         } else {
             Status::Ok
         };
-        Attempt { outcome, status, ignored: ignore && status == Status::Failed }
+        Attempt {
+            outcome,
+            status,
+            ignored: ignore && status == Status::Failed,
+        }
     }
 
     fn judge_error(&self, task: &Task, mut outcome: Outcome, e: TemplateError) -> Attempt {
         outcome.failed = true;
         outcome.msg = Some(self.located(task, &format!("the conditional check failed: {e}")));
-        Attempt { outcome, status: Status::Failed, ignored: task.attrs.ignore_errors == Some(true) }
+        Attempt {
+            outcome,
+            status: Status::Failed,
+            ignored: task.attrs.ignore_errors == Some(true),
+        }
     }
 
     /// The scope with the current result bound under the `register` name.
-    fn bind_result(&self, task: &Task, scope: &minijinja::Value, value: &Value) -> minijinja::Value {
+    fn bind_result(
+        &self,
+        task: &Task,
+        scope: &minijinja::Value,
+        value: &Value,
+    ) -> minijinja::Value {
         let mut extra = Map::new();
         if let Some(reg) = &task.register {
             extra.insert(reg.clone(), value.clone());
@@ -323,28 +462,45 @@ impl Executor {
             }
         }
         let scope_obj = scope.clone();
-        let layered = crate::template::VarScope::new(vec![crate::template::Layer::new("result", extra)]);
+        let layered =
+            crate::template::VarScope::new(vec![crate::template::Layer::new("result", extra)]);
         Overlay::wrap(layered, scope_obj)
     }
 
     /// Templates a task's arguments and drops those equal to `omit`.
-    fn render_args(&self, module: &dyn crate::modules::Module, args: &Map<String, Value>, scope: &minijinja::Value) -> Result<Map<String, Value>, TemplateError> {
+    fn render_args(
+        &self,
+        module: &dyn crate::modules::Module,
+        args: &Map<String, Value>,
+        scope: &minijinja::Value,
+    ) -> Result<Map<String, Value>, TemplateError> {
         let raw_keys = module.spec().raw_params();
         let mut out = Map::with_capacity(args.len());
         for (k, v) in args {
-            let rendered = if raw_keys.contains(&k.as_str()) { v.clone() } else { self.templar.render_value(v, scope)? };
+            let rendered = if raw_keys.contains(&k.as_str()) {
+                v.clone()
+            } else {
+                self.templar.render_value(v, scope)?
+            };
             if rendered.as_str() == Some(OMIT) {
                 continue;
             }
-            if crate::secret::is_secret_name(k) || module.spec().param(k).is_some_and(|p| p.secret) {
-                self.services.redactor.add_secrets_in(&json!({ "password": rendered }));
+            if crate::secret::is_secret_name(k) || module.spec().param(k).is_some_and(|p| p.secret)
+            {
+                self.services
+                    .redactor
+                    .add_secrets_in(&json!({ "password": rendered }));
             }
             out.insert(k.clone(), rendered);
         }
         Ok(out)
     }
 
-    fn task_env(&self, task: &Task, scope: &minijinja::Value) -> Result<Vec<(String, String)>, ModuleError> {
+    fn task_env(
+        &self,
+        task: &Task,
+        scope: &minijinja::Value,
+    ) -> Result<Vec<(String, String)>, ModuleError> {
         let mut env: Vec<(String, String)> = Vec::new();
         for layer in task.attrs.environment.iter().rev() {
             let v = self.templar.render_value(layer, scope)?;
@@ -364,7 +520,14 @@ impl Executor {
     }
 
     fn become_for(&self, task: &Task, scope: &minijinja::Value) -> Option<Become> {
-        let on = task.attrs.become_.or_else(|| self.var(scope, "ansible_become").and_then(|v| parse_bool(&v))).unwrap_or(false);
+        let on = task
+            .attrs
+            .become_
+            .or_else(|| {
+                self.var(scope, "ansible_become")
+                    .and_then(|v| parse_bool(&v))
+            })
+            .unwrap_or(false);
         if !on {
             return None;
         }
@@ -372,26 +535,52 @@ impl Executor {
             .attrs
             .become_user
             .clone()
-            .or_else(|| self.var(scope, "ansible_become_user").and_then(|v| crate::value::scalar_to_string(&v)))
+            .or_else(|| {
+                self.var(scope, "ansible_become_user")
+                    .and_then(|v| crate::value::scalar_to_string(&v))
+            })
             .unwrap_or_else(|| "root".into());
-        let login = self.var(scope, "ansible_user").and_then(|v| crate::value::scalar_to_string(&v));
-        let me = login.or_else(|| self.opts.remote_user.clone()).or_else(|| std::env::var("USER").ok());
+        let login = self
+            .var(scope, "ansible_user")
+            .and_then(|v| crate::value::scalar_to_string(&v));
+        let me = login
+            .or_else(|| self.opts.remote_user.clone())
+            .or_else(|| std::env::var("USER").ok());
         if me.as_deref() == Some(user.as_str()) {
             return None;
         }
-        let password = self.var(scope, "ansible_become_password").or_else(|| self.var(scope, "ansible_become_pass"));
-        Some(Become { user, password: password.and_then(|p| crate::value::scalar_to_string(&p)).map(Secret::new) })
+        let password = self
+            .var(scope, "ansible_become_password")
+            .or_else(|| self.var(scope, "ansible_become_pass"));
+        Some(Become {
+            user,
+            password: password
+                .and_then(|p| crate::value::scalar_to_string(&p))
+                .map(Secret::new),
+        })
     }
 
     /// The connection a task uses on a host (its own, or the delegate's).
-    async fn task_connection(&self, task: &Task, host: &str, scope: &minijinja::Value) -> Result<Arc<dyn Connection>, String> {
+    async fn task_connection(
+        &self,
+        task: &Task,
+        host: &str,
+        scope: &minijinja::Value,
+    ) -> Result<Arc<dyn Connection>, String> {
         let (target, settings) = match &task.attrs.delegate_to {
             None => (host.to_string(), self.settings(host, scope)),
             Some(d) => {
-                let name = self.templar.render_str(d, scope).map_err(|e| e.to_string())?;
+                let name = self
+                    .templar
+                    .render_str(d, scope)
+                    .map_err(|e| e.to_string())?;
                 let s = if self.run.states.get(&name).is_some() {
                     let pv_scope = self.run.host_vars.get(&name).cloned().unwrap_or_default();
-                    let sc = crate::template::VarScope::new(vec![crate::template::Layer::shared("inventory", pv_scope)]).into_value();
+                    let sc = crate::template::VarScope::new(vec![crate::template::Layer::shared(
+                        "inventory",
+                        pv_scope,
+                    )])
+                    .into_value();
                     self.settings(&name, &sc)
                 } else {
                     self.settings(&name, &minijinja::Value::from(()))
@@ -399,33 +588,67 @@ impl Executor {
                 (name, s)
             }
         };
-        let conn = self.conns.get(&target, &settings).await.map_err(|e| e.to_string())?;
+        let conn = self
+            .conns
+            .get(&target, &settings)
+            .await
+            .map_err(|e| e.to_string())?;
         let quiet = task.attrs.no_log == Some(true);
         if self.opts.verbosity < 3 {
             return Ok(conn);
         }
-        Ok(Arc::new(Logged { inner: conn, host: host.to_string(), reporter: self.reporter.clone(), quiet }))
+        Ok(Arc::new(Logged {
+            inner: conn,
+            host: host.to_string(),
+            reporter: self.reporter.clone(),
+            quiet,
+        }))
     }
 
     /// Connection settings from a host's `ansible_*` variables.
     pub(super) fn settings(&self, host: &str, scope: &minijinja::Value) -> ConnectionSettings {
-        let s = |name: &str| self.var(scope, name).and_then(|v| crate::value::scalar_to_string(&v));
+        let s = |name: &str| {
+            self.var(scope, name)
+                .and_then(|v| crate::value::scalar_to_string(&v))
+        };
         let local_names = ["localhost", "127.0.0.1", "::1"];
         let kind = match s("ansible_connection").as_deref() {
             Some("local") => ConnectionKind::Local,
             Some(_) => ConnectionKind::Ssh,
-            None if local_names.contains(&host) && self.run.inventory.host_vars(host).get("ansible_host").is_none() => ConnectionKind::Local,
+            None if local_names.contains(&host)
+                && self
+                    .run
+                    .inventory
+                    .host_vars(host)
+                    .get("ansible_host")
+                    .is_none() =>
+            {
+                ConnectionKind::Local
+            }
             None => ConnectionKind::Ssh,
         };
-        let hkc = self.var(scope, "ansible_host_key_checking").and_then(|v| parse_bool(&v)).unwrap_or(self.opts.host_key_checking);
+        let hkc = self
+            .var(scope, "ansible_host_key_checking")
+            .and_then(|v| parse_bool(&v))
+            .unwrap_or(self.opts.host_key_checking);
         ConnectionSettings {
             kind,
             address: s("ansible_host").unwrap_or_else(|| host.to_string()),
             port: s("ansible_port").and_then(|p| p.parse().ok()).unwrap_or(22),
-            user: s("ansible_user").or_else(|| self.opts.remote_user.clone()).or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "root".into()),
-            private_key: s("ansible_ssh_private_key_file").or_else(|| s("ansible_private_key_file")).map(Into::into).or_else(|| self.opts.private_key.clone()),
-            password: s("ansible_password").or_else(|| s("ansible_ssh_pass")).map(Secret::new),
-            known_hosts: s("ansible_ssh_known_hosts_file").map(Into::into).or_else(|| self.opts.known_hosts.clone()),
+            user: s("ansible_user")
+                .or_else(|| self.opts.remote_user.clone())
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "root".into()),
+            private_key: s("ansible_ssh_private_key_file")
+                .or_else(|| s("ansible_private_key_file"))
+                .map(Into::into)
+                .or_else(|| self.opts.private_key.clone()),
+            password: s("ansible_password")
+                .or_else(|| s("ansible_ssh_pass"))
+                .map(Secret::new),
+            known_hosts: s("ansible_ssh_known_hosts_file")
+                .map(Into::into)
+                .or_else(|| self.opts.known_hosts.clone()),
             host_key_checking: hkc,
             connect_timeout: self.opts.connect_timeout,
             retries: 2,
@@ -433,7 +656,11 @@ impl Executor {
     }
 
     /// The items of a task's loop, or None when it has no loop.
-    fn loop_items(&self, task: &Task, scope: &minijinja::Value) -> Result<Option<Vec<Value>>, TemplateError> {
+    fn loop_items(
+        &self,
+        task: &Task,
+        scope: &minijinja::Value,
+    ) -> Result<Option<Vec<Value>>, TemplateError> {
         let Some(spec) = &task.loop_ else {
             return Ok(None);
         };
@@ -441,11 +668,20 @@ impl Executor {
         let mut items = match v {
             Value::Array(a) => a,
             Value::Null => Vec::new(),
-            Value::Object(m) => m.into_iter().map(|(k, v)| json!({"key": k, "value": v})).collect(),
+            Value::Object(m) => m
+                .into_iter()
+                .map(|(k, v)| json!({"key": k, "value": v}))
+                .collect(),
             other => vec![other],
         };
         if task.loop_flatten {
-            items = items.into_iter().flat_map(|i| match i { Value::Array(a) => a, o => vec![o] }).collect();
+            items = items
+                .into_iter()
+                .flat_map(|i| match i {
+                    Value::Array(a) => a,
+                    o => vec![o],
+                })
+                .collect();
         }
         Ok(Some(items))
     }
@@ -453,7 +689,10 @@ impl Executor {
     fn loop_vars(&self, task: &Task, item: &Value, index: usize, len: usize) -> Map<String, Value> {
         let lc = &task.loop_control;
         let mut m = Map::new();
-        m.insert(lc.loop_var.clone().unwrap_or_else(|| "item".into()), item.clone());
+        m.insert(
+            lc.loop_var.clone().unwrap_or_else(|| "item".into()),
+            item.clone(),
+        );
         if let Some(iv) = &lc.index_var {
             m.insert(iv.clone(), json!(index));
         }
@@ -484,7 +723,14 @@ impl Executor {
             Err(e) => Err((Status::Unreachable, e.to_string())),
             Ok(conn) => match conn.exec(&ExecRequest::shell(facts::SCRIPT)).await {
                 Ok(out) if out.rc == 0 => Ok(facts::parse(&out.stdout)),
-                Ok(out) => Err((Status::Failed, format!("fact gathering failed (rc {}): {}", out.rc, out.stderr.trim()))),
+                Ok(out) => Err((
+                    Status::Failed,
+                    format!(
+                        "fact gathering failed (rc {}): {}",
+                        out.rc,
+                        out.stderr.trim()
+                    ),
+                )),
                 Err(e) if e.is_unreachable() => Err((Status::Unreachable, e.to_string())),
                 Err(e) => Err((Status::Failed, e.to_string())),
             },
@@ -495,7 +741,11 @@ impl Executor {
                 (Status::Ok, Outcome::ok())
             }
             Err((st, msg)) => {
-                let mut o = Outcome { failed: true, msg: Some(msg), ..Outcome::default() };
+                let mut o = Outcome {
+                    failed: true,
+                    msg: Some(msg),
+                    ..Outcome::default()
+                };
                 if st == Status::Unreachable {
                     o = o.with("unreachable", true);
                 }
@@ -503,7 +753,17 @@ impl Executor {
             }
         };
         let task = facts_task(bc);
-        self.finish_task(&task, info, host, Attempt { outcome, status, ignored: false }, None)
+        self.finish_task(
+            &task,
+            info,
+            host,
+            Attempt {
+                outcome,
+                status,
+                ignored: false,
+            },
+            None,
+        )
     }
 }
 
@@ -513,7 +773,11 @@ fn facts_task(bc: &BatchCtx) -> Task {
         id: 0,
         name: Some("Gathering Facts".into()),
         span: bc.pv.play.span.clone(),
-        action: TaskAction::Block { block: vec![], rescue: vec![], always: vec![] },
+        action: TaskAction::Block {
+            block: vec![],
+            rescue: vec![],
+            always: vec![],
+        },
         attrs: Default::default(),
         loop_: None,
         loop_flatten: false,

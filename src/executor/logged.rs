@@ -41,17 +41,31 @@ impl Connection for Logged {
         Ok(out)
     }
 
-    async fn stat(&self, path: &str, b: Option<&Become>) -> Result<Option<FileStat>, ConnectionError> {
+    async fn stat(
+        &self,
+        path: &str,
+        b: Option<&Become>,
+    ) -> Result<Option<FileStat>, ConnectionError> {
         self.log(format!("STAT {path}"));
         self.inner.stat(path, b).await
     }
 
-    async fn read_file(&self, path: &str, b: Option<&Become>) -> Result<Option<Vec<u8>>, ConnectionError> {
+    async fn read_file(
+        &self,
+        path: &str,
+        b: Option<&Become>,
+    ) -> Result<Option<Vec<u8>>, ConnectionError> {
         self.log(format!("READ {path}"));
         self.inner.read_file(path, b).await
     }
 
-    async fn write_file(&self, path: &str, data: &[u8], attrs: &FileAttrs, b: Option<&Become>) -> Result<(), ConnectionError> {
+    async fn write_file(
+        &self,
+        path: &str,
+        data: &[u8],
+        attrs: &FileAttrs,
+        b: Option<&Become>,
+    ) -> Result<(), ConnectionError> {
         self.log(format!("PUT {path} ({} bytes)", data.len()));
         self.inner.write_file(path, data, attrs, b).await
     }
@@ -67,7 +81,11 @@ impl Connection for Logged {
         self.inner.write_stream(path, reader, attrs, b).await
     }
 
-    async fn open_read(&self, path: &str, b: Option<&Become>) -> Result<Box<dyn AsyncRead + Send + Unpin>, ConnectionError> {
+    async fn open_read(
+        &self,
+        path: &str,
+        b: Option<&Become>,
+    ) -> Result<Box<dyn AsyncRead + Send + Unpin>, ConnectionError> {
         self.log(format!("GET {path} (stream)"));
         self.inner.open_read(path, b).await
     }

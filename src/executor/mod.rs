@@ -104,7 +104,10 @@ impl Executor {
         services: Services,
     ) -> Self {
         let hosts = inventory.host_names();
-        let host_vars = hosts.iter().map(|h| (h.clone(), Arc::new(inventory.host_vars(h)))).collect();
+        let host_vars = hosts
+            .iter()
+            .map(|h| (h.clone(), Arc::new(inventory.host_vars(h))))
+            .collect();
         let mut magic = Map::new();
         magic.insert("ansible_check_mode".into(), Value::Bool(opts.check));
         magic.insert("ansible_diff_mode".into(), Value::Bool(opts.diff));
@@ -118,9 +121,13 @@ impl Executor {
             inventory: Arc::new(inventory),
             magic: Arc::new(magic),
         };
-        services.redactor.add_secrets_in(&Value::Object(opts.extra_vars.clone()));
+        services
+            .redactor
+            .add_secrets_in(&Value::Object(opts.extra_vars.clone()));
         for hv in run.host_vars.values() {
-            services.redactor.add_secrets_in(&Value::Object((**hv).clone()));
+            services
+                .redactor
+                .add_secrets_in(&Value::Object((**hv).clone()));
         }
         let forks = opts.forks.max(1);
         Executor {
@@ -190,9 +197,24 @@ impl Executor {
 
     fn record_time(&self, id: usize, name: &str, location: &str, d: Duration) {
         if let Ok(mut t) = self.timings.lock() {
-            let e = t.entry(id).or_insert_with(|| (name.to_string(), location.to_string(), Duration::ZERO));
+            let e = t
+                .entry(id)
+                .or_insert_with(|| (name.to_string(), location.to_string(), Duration::ZERO));
             e.2 += d;
         }
+    }
+}
+
+/// Modules' log lines and warnings, shown by the reporter.
+pub struct ReporterNotes(pub Arc<dyn Reporter>);
+
+impl crate::modules::Notes for ReporterNotes {
+    fn log(&self, host: &str, msg: &str) {
+        self.0.verbose(1, host, msg);
+    }
+
+    fn warn(&self, host: &str, msg: &str) {
+        self.0.warning(&format!("{host}: {msg}"));
     }
 }
 

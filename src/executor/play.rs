@@ -1,12 +1,12 @@
 //! One play: pick its hosts, split them into `serial` batches, gather
 //! facts, run the sections and flush handlers after each.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::Executor;
 use super::scope::PlayVars;
 use super::state::Gone;
-use super::Executor;
 use crate::playbook::{BatchSize, Play, Strategy};
 
 /// What the tasks of one batch share.
@@ -37,7 +37,8 @@ impl Executor {
         };
         self.reporter.play_start(&play.name);
         if hosts.is_empty() {
-            self.reporter.warning("no hosts matched, skipping this play");
+            self.reporter
+                .warning("no hosts matched, skipping this play");
             return true;
         }
         for batch in batches(&hosts, &play.serial) {
@@ -61,15 +62,27 @@ impl Executor {
     /// The play's hosts: its pattern, narrowed by `--limit`, without hosts
     /// that already failed or became unreachable earlier in the run.
     fn play_hosts(&self, play: &Play) -> Result<Vec<String>, String> {
-        let scope = crate::template::VarScope::new(vec![crate::template::Layer::shared("extra", self.run.extra.clone())]).into_value();
-        let pattern = self.templar.render_str(&play.hosts, &scope).map_err(|e| format!("play `{}`: {e}", play.name))?;
+        let scope = crate::template::VarScope::new(vec![crate::template::Layer::shared(
+            "extra",
+            self.run.extra.clone(),
+        )])
+        .into_value();
+        let pattern = self
+            .templar
+            .render_str(&play.hosts, &scope)
+            .map_err(|e| format!("play `{}`: {e}", play.name))?;
         let inv = &self.run.inventory;
         let mut hosts = inv.select(&pattern).map_err(|e| e.to_string())?;
         if let Some(limit) = &self.opts.limit {
             let allowed = inv.select(limit).map_err(|e| e.to_string())?;
             hosts.retain(|h| allowed.contains(h));
         }
-        hosts.retain(|h| self.run.states.read(h, |s| s.gone.is_none() || s.gone == Some(Gone::Ended)).unwrap_or(false));
+        hosts.retain(|h| {
+            self.run
+                .states
+                .read(h, |s| s.gone.is_none() || s.gone == Some(Gone::Ended))
+                .unwrap_or(false)
+        });
         for h in &hosts {
             self.run.states.with(h, |s| s.gone = None);
         }
@@ -107,11 +120,17 @@ impl Executor {
     fn register_secrets(&self, bc: &BatchCtx, hosts: &[String]) {
         for host in hosts {
             let scope = self.run.scope(host, &bc.pv, None, None);
-            let names: Vec<String> = scope.names().into_iter().filter(|n| crate::secret::is_secret_name(n)).collect();
+            let names: Vec<String> = scope
+                .names()
+                .into_iter()
+                .filter(|n| crate::secret::is_secret_name(n))
+                .collect();
             let value = scope.into_value();
             for name in names {
                 if let Ok(v) = self.templar.eval(&name, &value) {
-                    self.services.redactor.add_secrets_in(&serde_json::json!({ "password": v }));
+                    self.services
+                        .redactor
+                        .add_secrets_in(&serde_json::json!({ "password": v }));
                 }
             }
         }
@@ -148,7 +167,9 @@ impl Executor {
             if targets.is_empty() {
                 continue;
             }
-            let survivors = self.run_list(bc, std::slice::from_ref(handler), targets.clone(), true).await;
+            let survivors = self
+                .run_list(bc, std::slice::from_ref(handler), targets.clone(), true)
+                .await;
             active.retain(|h| !targets.contains(h) || survivors.contains(h));
         }
         active
@@ -186,6 +207,13 @@ mod tests {
         let sizes = |s: &[BatchSize]| batches(&hosts, s).iter().map(Vec::len).collect::<Vec<_>>();
         assert_eq!(sizes(&[]), vec![7]);
         assert_eq!(sizes(&[BatchSize::Count(3)]), vec![3, 3, 1]);
-        assert_eq!(sizes(&[BatchSize::Count(1), BatchSize::Count(2), BatchSize::Percent(50.0)]), vec![1, 2, 3, 1]);
+        assert_eq!(
+            sizes(&[
+                BatchSize::Count(1),
+                BatchSize::Count(2),
+                BatchSize::Percent(50.0)
+            ]),
+            vec![1, 2, 3, 1]
+        );
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use minijinja::value::{Enumerator, Object, ObjectRepr};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::facts;
 use super::state::HostStates;
@@ -33,7 +33,13 @@ pub struct PlayVars {
 
 impl RunVars {
     /// The scope for a host: a task (if any) and a loop item (if any) on top.
-    pub fn scope(&self, host: &str, pv: &PlayVars, task: Option<&Task>, item: Option<Map<String, Value>>) -> VarScope {
+    pub fn scope(
+        &self,
+        host: &str,
+        pv: &PlayVars,
+        task: Option<&Task>,
+        item: Option<Map<String, Value>>,
+    ) -> VarScope {
         let (facts, registered) = self
             .states
             .read(host, |s| (s.facts.clone(), s.vars.clone()))
@@ -44,7 +50,12 @@ impl RunVars {
         }
         layers.push(Layer::shared("registered", registered));
         if let Some(t) = task {
-            layers.extend(t.attrs.vars.iter().map(|v| Layer::shared("task", v.clone())));
+            layers.extend(
+                t.attrs
+                    .vars
+                    .iter()
+                    .map(|v| Layer::shared("task", v.clone())),
+            );
         }
         layers.push(Layer::shared("vars_files", pv.play.vars_files.clone()));
         layers.push(Layer::shared("play", pv.play.vars.clone()));
@@ -52,13 +63,19 @@ impl RunVars {
         if let Some(hv) = self.host_vars.get(host) {
             layers.push(Layer::shared("inventory", hv.clone()));
         }
-        layers.push(Layer::shared("role_defaults", pv.play.role_defaults.clone()));
+        layers.push(Layer::shared(
+            "role_defaults",
+            pv.play.role_defaults.clone(),
+        ));
         layers.insert(0, Layer::new("magic", self.host_magic(host, pv, task)));
         layers.insert(1, Layer::shared("run_magic", self.magic.clone()));
         let mut scope = VarScope::new(layers);
         scope.set_object(
             "hostvars",
-            minijinja::Value::from_object(HostVars { run: self.clone(), play: pv.clone() }),
+            minijinja::Value::from_object(HostVars {
+                run: self.clone(),
+                play: pv.clone(),
+            }),
         );
         scope
     }
@@ -66,20 +83,33 @@ impl RunVars {
     fn host_magic(&self, host: &str, pv: &PlayVars, task: Option<&Task>) -> Map<String, Value> {
         let mut m = Map::new();
         m.insert("inventory_hostname".into(), json!(host));
-        m.insert("inventory_hostname_short".into(), json!(host.split('.').next().unwrap_or(host)));
-        m.insert("group_names".into(), json!(self.inventory.group_names(host)));
+        m.insert(
+            "inventory_hostname_short".into(),
+            json!(host.split('.').next().unwrap_or(host)),
+        );
+        m.insert(
+            "group_names".into(),
+            json!(self.inventory.group_names(host)),
+        );
         m.insert("groups".into(), Value::Object((*self.groups).clone()));
         m.insert("play_hosts".into(), json!(*pv.play_hosts));
         m.insert("ansible_play_hosts".into(), json!(*pv.play_hosts));
         m.insert("ansible_play_batch".into(), json!(*pv.play_hosts));
         m.insert("ansible_play_name".into(), json!(pv.play.name));
-        m.insert("playbook_dir".into(), json!(pv.play.base_dir.display().to_string()));
+        m.insert(
+            "playbook_dir".into(),
+            json!(pv.play.base_dir.display().to_string()),
+        );
         if let Some(t) = task {
             if let Some(role) = &t.role {
                 m.insert("role_name".into(), json!(role.name));
                 m.insert("role_path".into(), json!(role.path.display().to_string()));
             }
-            let paths: Vec<String> = t.search_paths.iter().map(|p| p.display().to_string()).collect();
+            let paths: Vec<String> = t
+                .search_paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
             m.insert("oplay_search_paths".into(), json!(paths));
         }
         m

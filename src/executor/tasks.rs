@@ -7,16 +7,22 @@ use std::time::Instant;
 
 use futures::stream::{self, StreamExt};
 
+use super::Executor;
 use super::host::HostEnd;
 use super::play::BatchCtx;
 use super::state::Gone;
-use super::Executor;
 use crate::output::TaskInfo;
 use crate::playbook::{Task, TaskAction};
 
 impl Executor {
     /// Runs tasks in order on `hosts`; returns the hosts still in the play.
-    pub(super) async fn run_list(&self, bc: &BatchCtx, tasks: &[Task], hosts: Vec<String>, handler: bool) -> Vec<String> {
+    pub(super) async fn run_list(
+        &self,
+        bc: &BatchCtx,
+        tasks: &[Task],
+        hosts: Vec<String>,
+        handler: bool,
+    ) -> Vec<String> {
         let mut active = hosts;
         for task in tasks {
             if active.is_empty() || bc.aborted() {
@@ -27,16 +33,35 @@ impl Executor {
         active
     }
 
-    async fn run_task(&self, bc: &BatchCtx, task: &Task, hosts: Vec<String>, handler: bool) -> Vec<String> {
+    async fn run_task(
+        &self,
+        bc: &BatchCtx,
+        task: &Task,
+        hosts: Vec<String>,
+        handler: bool,
+    ) -> Vec<String> {
         match &task.action {
             TaskAction::Module { .. } => self.run_module_task(bc, task, hosts, handler).await,
-            TaskAction::Block { block, rescue, always } => self.run_block(bc, task, block, rescue, always, hosts, handler).await,
+            TaskAction::Block {
+                block,
+                rescue,
+                always,
+            } => {
+                self.run_block(bc, task, block, rescue, always, hosts, handler)
+                    .await
+            }
             TaskAction::Included { tasks, .. } => {
                 let passing = self.include_hosts(bc, task, hosts.clone()).await;
                 let after = self.run_list(bc, tasks, passing.clone(), handler).await;
-                hosts.into_iter().filter(|h| !passing.contains(h) || after.contains(h)).collect()
+                hosts
+                    .into_iter()
+                    .filter(|h| !passing.contains(h) || after.contains(h))
+                    .collect()
             }
-            TaskAction::Include { file, base_dir } => self.run_dynamic_include(bc, task, file, base_dir, hosts, handler).await,
+            TaskAction::Include { file, base_dir } => {
+                self.run_dynamic_include(bc, task, file, base_dir, hosts, handler)
+                    .await
+            }
         }
     }
 
@@ -44,7 +69,12 @@ impl Executor {
     pub(super) fn selected(&self, task: &Task) -> bool {
         let tags = task.tags();
         let has = |t: &str| tags.iter().any(|x| x == t);
-        if self.opts.skip_tags.iter().any(|s| has(s) || (s == "tagged" && !tags.is_empty())) {
+        if self
+            .opts
+            .skip_tags
+            .iter()
+            .any(|s| has(s) || (s == "tagged" && !tags.is_empty()))
+        {
             return false;
         }
         if has("always") {
@@ -53,7 +83,9 @@ impl Executor {
         if self.opts.tags.is_empty() || self.opts.tags.iter().any(|t| t == "all") {
             return !has("never");
         }
-        self.opts.tags.iter().any(|t| has(t) || (t == "tagged" && !tags.is_empty()) || (t == "untagged" && tags.is_empty()))
+        self.opts.tags.iter().any(|t| {
+            has(t) || (t == "tagged" && !tags.is_empty()) || (t == "untagged" && tags.is_empty())
+        })
     }
 
     /// `--start-at-task`: false until the named task is reached.
@@ -71,7 +103,13 @@ impl Executor {
         }
     }
 
-    async fn run_module_task(&self, bc: &BatchCtx, task: &Task, hosts: Vec<String>, handler: bool) -> Vec<String> {
+    async fn run_module_task(
+        &self,
+        bc: &BatchCtx,
+        task: &Task,
+        hosts: Vec<String>,
+        handler: bool,
+    ) -> Vec<String> {
         if !self.selected(task) || !self.reached_start(task) {
             return hosts;
         }
@@ -84,7 +122,11 @@ impl Executor {
         self.reporter.task_start(&info);
         let started = Instant::now();
         let run_once = task.attrs.run_once.unwrap_or(false);
-        let targets: Vec<String> = if run_once { hosts.iter().take(1).cloned().collect() } else { hosts.clone() };
+        let targets: Vec<String> = if run_once {
+            hosts.iter().take(1).cloned().collect()
+        } else {
+            hosts.clone()
+        };
         let ends: Vec<(String, HostEnd)> = stream::iter(targets)
             .map(|h| async {
                 let end = self.host_task(bc, task, &info, &h).await;
@@ -105,7 +147,12 @@ impl Executor {
         let (Some(reg), Some((first, _))) = (&task.register, ends.first()) else {
             return;
         };
-        let Some(value) = self.run.states.read(first, |s| s.vars.get(reg).cloned()).flatten() else {
+        let Some(value) = self
+            .run
+            .states
+            .read(first, |s| s.vars.get(reg).cloned())
+            .flatten()
+        else {
             return;
         };
         for h in hosts.iter().skip(1) {
@@ -114,7 +161,13 @@ impl Executor {
     }
 
     /// The hosts that go on after a task, and the play-wide stop rules.
-    fn survivors(&self, bc: &BatchCtx, hosts: Vec<String>, ends: &[(String, HostEnd)], run_once: bool) -> Vec<String> {
+    fn survivors(
+        &self,
+        bc: &BatchCtx,
+        hosts: Vec<String>,
+        ends: &[(String, HostEnd)],
+        run_once: bool,
+    ) -> Vec<String> {
         let end_of = |h: &str| ends.iter().find(|(x, _)| x == h).map(|(_, e)| *e);
         let any_failed = ends.iter().any(|(_, e)| *e == HostEnd::Failed);
         if ends.iter().any(|(_, e)| *e == HostEnd::EndPlay) {
@@ -139,7 +192,14 @@ impl Executor {
                 .pv
                 .play_hosts
                 .iter()
-                .filter(|h| self.run.states.read(h, |s| matches!(s.gone, Some(Gone::Failed | Gone::Unreachable))).unwrap_or(false))
+                .filter(|h| {
+                    self.run
+                        .states
+                        .read(h, |s| {
+                            matches!(s.gone, Some(Gone::Failed | Gone::Unreachable))
+                        })
+                        .unwrap_or(false)
+                })
                 .count() as f64;
             if failed / total * 100.0 > pct {
                 bc.abort.store(true, Ordering::Relaxed);
@@ -181,15 +241,25 @@ impl Executor {
             survivors.extend(rescued);
         }
         if !always.is_empty() {
-            let ran: Vec<String> = hosts.iter().filter(|h| !self.is_gone(h, Gone::Unreachable)).cloned().collect();
+            let ran: Vec<String> = hosts
+                .iter()
+                .filter(|h| !self.is_gone(h, Gone::Unreachable))
+                .cloned()
+                .collect();
             let after_always = self.run_list(bc, always, ran, handler).await;
             survivors.retain(|h| after_always.contains(h));
         }
-        hosts.into_iter().filter(|h| survivors.contains(h)).collect()
+        hosts
+            .into_iter()
+            .filter(|h| survivors.contains(h))
+            .collect()
     }
 
     fn is_gone(&self, host: &str, why: Gone) -> bool {
-        self.run.states.read(host, |s| s.gone == Some(why)).unwrap_or(false)
+        self.run
+            .states
+            .read(host, |s| s.gone == Some(why))
+            .unwrap_or(false)
     }
 
     /// Hosts for which an include's own `when` holds.
@@ -200,7 +270,10 @@ impl Executor {
         let mut out = Vec::new();
         for h in hosts {
             let scope = self.run.scope(&h, &bc.pv, Some(task), None).into_value();
-            if self.conditions_hold(&task.attrs.when, &scope).unwrap_or(false) {
+            if self
+                .conditions_hold(&task.attrs.when, &scope)
+                .unwrap_or(false)
+            {
                 out.push(h);
             }
         }
@@ -233,10 +306,18 @@ impl Executor {
                 }
             }
         }
-        let mut survivors: Vec<String> = hosts.iter().filter(|h| !passing.contains(h)).cloned().collect();
+        let mut survivors: Vec<String> = hosts
+            .iter()
+            .filter(|h| !passing.contains(h))
+            .cloned()
+            .collect();
         for (name, group) in groups {
             let path = base_dir.join(&name);
-            let loaded = self.loader.lock().map_err(|_| "loader poisoned".to_string()).and_then(|mut l| l.load_include(&path, task).map_err(|e| e.to_string()));
+            let loaded = self
+                .loader
+                .lock()
+                .map_err(|_| "loader poisoned".to_string())
+                .and_then(|mut l| l.load_include(&path, task).map_err(|e| e.to_string()));
             match loaded {
                 Ok(tasks) => survivors.extend(self.run_list(bc, &tasks, group, handler).await),
                 Err(msg) => {
@@ -246,7 +327,10 @@ impl Executor {
                 }
             }
         }
-        hosts.into_iter().filter(|h| survivors.contains(h)).collect()
+        hosts
+            .into_iter()
+            .filter(|h| survivors.contains(h))
+            .collect()
     }
 
     /// Gathers facts on every host in one round trip each.

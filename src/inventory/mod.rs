@@ -48,7 +48,10 @@ impl Inventory {
         let mut vars = Map::new();
         vars.insert("ansible_connection".into(), Value::String("local".into()));
         Inventory {
-            hosts: vec![Host { name: "localhost".into(), vars }],
+            hosts: vec![Host {
+                name: "localhost".into(),
+                vars,
+            }],
         }
     }
 
@@ -104,6 +107,9 @@ impl Inventory {
 
     /// One host's variables, as `ansible-inventory --host`.
     pub fn host_json(&self, host: &str) -> Option<Value> {
-        self.hosts.iter().find(|h| h.name == host).map(|h| Value::Object(h.vars.clone()))
+        self.hosts
+            .iter()
+            .find(|h| h.name == host)
+            .map(|h| Value::Object(h.vars.clone()))
     }
 }

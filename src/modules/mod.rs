@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 
 use crate::connection::{Become, Connection, ConnectionError, ExecOutput, ExecRequest};
 use crate::secret::Redactor;
-use crate::template::{TemplateError, Templar};
+use crate::template::{Templar, TemplateError};
 
 pub use registry::Registry;
 pub use spec::{ModuleSpec, ParamKind, ParamSpec};
@@ -196,6 +196,21 @@ impl Change {
     }
 }
 
+/// Where modules' own log lines and warnings go (the run's reporter,
+/// through its redaction).
+pub trait Notes: Send + Sync {
+    fn log(&self, host: &str, msg: &str);
+    fn warn(&self, host: &str, msg: &str);
+}
+
+/// Notes that go nowhere, for tests and tools.
+pub struct NoNotes;
+
+impl Notes for NoNotes {
+    fn log(&self, _host: &str, _msg: &str) {}
+    fn warn(&self, _host: &str, _msg: &str) {}
+}
+
 /// The run-wide services a module may use, shared by all hosts.
 #[derive(Clone)]
 pub struct Services {
@@ -203,6 +218,7 @@ pub struct Services {
     pub redactor: Redactor,
     pub registry: Arc<Registry>,
     pub openstack: crate::openstack::Sessions,
+    pub notes: Arc<dyn Notes>,
 }
 
 /// What a module sees of the run while it works on one host.
@@ -278,7 +294,8 @@ pub trait Action: Send {
 
 /// Deserializes a module's typed parameters from templated arguments.
 pub fn parse_params<P: DeserializeOwned>(args: &Map<String, Value>) -> Result<P, ModuleError> {
-    serde_json::from_value(Value::Object(args.clone())).map_err(|e| ModuleError::Params(e.to_string()))
+    serde_json::from_value(Value::Object(args.clone()))
+        .map_err(|e| ModuleError::Params(e.to_string()))
 }
 
 /// The query-then-apply protocol. Check and diff modes live here and only here.

@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde_json::Value;
 
 use crate::source::yaml::{Node, NodeKind};
-use crate::source::{did_you_mean, Diagnostic};
+use crate::source::{Diagnostic, did_you_mean};
 
 /// Where a module comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,7 +116,11 @@ impl ModuleSpec {
         let mut params = Vec::new();
         if let Some(props) = root.get("properties").and_then(Value::as_object) {
             for (pname, prop) in props {
-                params.push(param_from_schema(pname, prop, required.contains(&pname.as_str())));
+                params.push(param_from_schema(
+                    pname,
+                    prop,
+                    required.contains(&pname.as_str()),
+                ));
             }
         }
         ModuleSpec {
@@ -149,15 +153,18 @@ impl ModuleSpec {
 
     /// Names of the parameters the executor must not template.
     pub fn raw_params(&self) -> Vec<&str> {
-        self.params.iter().filter(|p| p.raw).map(|p| p.name.as_str()).collect()
+        self.params
+            .iter()
+            .filter(|p| p.raw)
+            .map(|p| p.name.as_str())
+            .collect()
     }
 
     /// Names of the parameters declared secret (aliases included).
     pub fn secret_params(&self) -> impl Iterator<Item = &str> {
-        self.params
-            .iter()
-            .filter(|p| p.secret)
-            .flat_map(|p| std::iter::once(p.name.as_str()).chain(p.aliases.iter().map(String::as_str)))
+        self.params.iter().filter(|p| p.secret).flat_map(|p| {
+            std::iter::once(p.name.as_str()).chain(p.aliases.iter().map(String::as_str))
+        })
     }
 
     /// Checks a task's arguments as written, before any host is touched:
@@ -170,7 +177,11 @@ impl ModuleSpec {
             NodeKind::Null => &empty,
             _ => {
                 return Err(Diagnostic::new(
-                    format!("arguments of `{}` must be a mapping, found {}", self.name, args.type_name()),
+                    format!(
+                        "arguments of `{}` must be a mapping, found {}",
+                        self.name,
+                        args.type_name()
+                    ),
                     Some(args.span.clone()),
                 ));
             }
@@ -185,7 +196,9 @@ impl ModuleSpec {
                 );
                 diag = match did_you_mean(&name, names) {
                     Some(s) => diag.with_hint(format!("did you mean `{s}`?")),
-                    None => diag.with_hint(format!("`oplay doc {}` lists its parameters", self.name)),
+                    None => {
+                        diag.with_hint(format!("`oplay doc {}` lists its parameters", self.name))
+                    }
                 };
                 return Err(diag);
             };
@@ -203,7 +216,10 @@ impl ModuleSpec {
             });
             if !given {
                 return Err(Diagnostic::new(
-                    format!("missing required parameter `{}` for module `{}`", p.name, self.name),
+                    format!(
+                        "missing required parameter `{}` for module `{}`",
+                        p.name, self.name
+                    ),
                     Some(at.span.clone()),
                 ));
             }
@@ -217,7 +233,11 @@ impl ModuleSpec {
                 return Err(Diagnostic::new(
                     format!(
                         "parameters {} of `{}` are mutually exclusive",
-                        given.iter().map(|g| format!("`{g}`")).collect::<Vec<_>>().join(" and "),
+                        given
+                            .iter()
+                            .map(|g| format!("`{g}`"))
+                            .collect::<Vec<_>>()
+                            .join(" and "),
                         self.name
                     ),
                     Some(at.span.clone()),
@@ -282,7 +302,9 @@ fn check_type(param: &ParamSpec, value: &Node) -> Result<(), String> {
         ParamKind::Any => true,
         ParamKind::Str | ParamKind::Path => !matches!(v, Value::Array(_) | Value::Object(_)),
         ParamKind::Int => crate::value::to_int(&v).is_some(),
-        ParamKind::Float => v.is_number() || v.as_str().is_some_and(|s| s.trim().parse::<f64>().is_ok()),
+        ParamKind::Float => {
+            v.is_number() || v.as_str().is_some_and(|s| s.trim().parse::<f64>().is_ok())
+        }
         ParamKind::Bool => crate::value::parse_bool(&v).is_some(),
         ParamKind::List => !v.is_object(),
         ParamKind::Dict => v.is_object(),
@@ -297,7 +319,10 @@ fn check_type(param: &ParamSpec, value: &Node) -> Result<(), String> {
     if !param.choices.is_empty() {
         if let Some(s) = crate::value::scalar_to_string(&v) {
             if !param.choices.contains(&s) {
-                return Err(format!("must be one of {}, found '{s}'", param.choices.join(", ")));
+                return Err(format!(
+                    "must be one of {}, found '{s}'",
+                    param.choices.join(", ")
+                ));
             }
         }
     }
@@ -324,7 +349,12 @@ fn param_from_schema(name: &str, prop: &Value, required: bool) -> ParamSpec {
     let strings = |key: &str| -> Vec<String> {
         prop.get(key)
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(String::from)
+                    .collect()
+            })
             .unwrap_or_default()
     };
     ParamSpec {
@@ -387,7 +417,11 @@ fn schema_kind(prop: &Value, choices: &mut Vec<String>) -> ParamKind {
     }
     let types: Vec<&str> = match prop.get("type") {
         Some(Value::String(t)) => vec![t.as_str()],
-        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).filter(|t| *t != "null").collect(),
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|t| *t != "null")
+            .collect(),
         _ => vec![],
     };
     match types.as_slice() {
@@ -404,7 +438,7 @@ fn schema_kind(prop: &Value, choices: &mut Vec<String>) -> ParamKind {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::{yaml, SourceFile};
+    use crate::source::{SourceFile, yaml};
     use serde::Deserialize;
 
     /// Writes a file.
@@ -454,7 +488,10 @@ mod tests {
         assert!(dest.required);
         assert_eq!(dest.doc, "Where to write.");
         assert_eq!(spec.param("force").unwrap().kind, ParamKind::Bool);
-        assert_eq!(spec.param("state").unwrap().choices, vec!["present", "absent"]);
+        assert_eq!(
+            spec.param("state").unwrap().choices,
+            vec!["present", "absent"]
+        );
         assert!(spec.param("password").unwrap().secret);
         assert_eq!(spec.param("count").unwrap().kind, ParamKind::Int);
     }
@@ -468,7 +505,15 @@ mod tests {
             "t.yml:1:18: unknown parameter `mdoe` for module `demo`\n  |\n1 | demo: {dest: /x, mdoe: 1}\n  |                  ^\nhint: did you mean `mode`?"
         );
         assert!(check("demo: {dest: /x, force: maybe}").unwrap_err().contains("parameter `force` of `demo` must be a boolean (yes/no/true/false), found 'maybe'"));
-        assert!(check("demo: {mode: x}").unwrap_err().contains("missing required parameter `dest` for module `demo`"));
-        assert!(check("demo: {dest: /x, state: gone}").unwrap_err().contains("must be one of present, absent, found 'gone'"));
+        assert!(
+            check("demo: {mode: x}")
+                .unwrap_err()
+                .contains("missing required parameter `dest` for module `demo`")
+        );
+        assert!(
+            check("demo: {dest: /x, state: gone}")
+                .unwrap_err()
+                .contains("must be one of present, absent, found 'gone'")
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::{invoke, ModuleCtx, ModuleError, Outcome, Registry, Services};
+use super::{ModuleCtx, ModuleError, Outcome, Registry, Services, invoke};
 use crate::connection::local::LocalConnection;
 use crate::template::{Layer, Templar, TemplarOptions, VarScope};
 
@@ -41,6 +41,7 @@ impl TestHost {
                 redactor: Default::default(),
                 registry: Arc::new(Registry::builtin()),
                 openstack: Default::default(),
+                notes: Arc::new(super::NoNotes),
             },
             search_paths: Vec::new(),
             facts: Map::new(),

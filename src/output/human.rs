@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use console::{Style, Term};
 use serde_json::Value;
 
-use super::{unified_diff, HostResult, Recap, Reporter, Status, TaskInfo};
+use super::{HostResult, Recap, Reporter, Status, TaskInfo, unified_diff};
 use crate::secret::Redactor;
 
 const WIDTH: usize = 79;
@@ -23,7 +23,8 @@ pub struct HumanReporter {
 
 impl HumanReporter {
     pub fn new(verbosity: u8, redactor: Redactor) -> Self {
-        let colors = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && Term::stdout().is_term();
+        let colors =
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && Term::stdout().is_term();
         console::set_colors_enabled(colors);
         HumanReporter {
             verbosity,
@@ -110,7 +111,11 @@ impl Reporter for HumanReporter {
     }
 
     fn task_start(&self, task: &TaskInfo) {
-        let kind = if task.handler { "RUNNING HANDLER" } else { "TASK" };
+        let kind = if task.handler {
+            "RUNNING HANDLER"
+        } else {
+            "TASK"
+        };
         let mut text = self.banner(&format!("{kind} [{}]", task.name));
         if self.verbosity >= 2 {
             text.push_str(&format!("\ntask path: {}", task.location));
@@ -123,7 +128,11 @@ impl Reporter for HumanReporter {
             Some(d) => format!("[{} -> {d}]", r.host),
             None => format!("[{}]", r.host),
         };
-        let item = r.item_label.as_ref().map(|l| format!(" => (item={l})")).unwrap_or_default();
+        let item = r
+            .item_label
+            .as_ref()
+            .map(|l| format!(" => (item={l})"))
+            .unwrap_or_default();
         let line = match r.status {
             Status::Failed if r.item_label.is_some() => format!("failed: {host}{item}"),
             Status::Failed => format!("fatal: {host}: FAILED!"),
@@ -146,7 +155,11 @@ impl Reporter for HumanReporter {
     }
 
     fn warning(&self, msg: &str) {
-        let style = if self.colors { Style::new().magenta() } else { Style::new() };
+        let style = if self.colors {
+            Style::new().magenta()
+        } else {
+            Style::new()
+        };
         self.emit(&style.apply_to(format!("[WARNING]: {msg}")).to_string());
     }
 
@@ -158,7 +171,13 @@ impl Reporter for HumanReporter {
 
     fn recap(&self, recap: &Recap) {
         let mut text = self.banner("PLAY RECAP");
-        let width = recap.hosts.iter().map(|(h, _)| h.len()).max().unwrap_or(0).max(26);
+        let width = recap
+            .hosts
+            .iter()
+            .map(|(h, _)| h.len())
+            .max()
+            .unwrap_or(0)
+            .max(26);
         for (host, s) in &recap.hosts {
             let status = if s.unreachable > 0 || s.failed > 0 {
                 Status::Failed
@@ -173,7 +192,10 @@ impl Reporter for HumanReporter {
                 s.ok, s.changed, s.unreachable, s.failed, s.skipped, s.rescued, s.ignored
             ));
         }
-        text.push_str(&format!("\n\nFinished in {:.2}s", recap.elapsed.as_secs_f64()));
+        text.push_str(&format!(
+            "\n\nFinished in {:.2}s",
+            recap.elapsed.as_secs_f64()
+        ));
         if !recap.slowest.is_empty() {
             text.push_str("; slowest tasks:");
             for (name, loc, d) in &recap.slowest {

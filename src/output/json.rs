@@ -5,9 +5,9 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Mutex;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use super::{unified_diff, HostResult, Recap, Reporter, TaskInfo};
+use super::{HostResult, Recap, Reporter, TaskInfo, unified_diff};
 use crate::secret::Redactor;
 
 pub struct JsonReporter {

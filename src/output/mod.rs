@@ -101,6 +101,9 @@ pub fn unified_diff(d: &Diff) -> String {
     let diff = similar::TextDiff::from_lines(&d.before, &d.after);
     diff.unified_diff()
         .context_radius(3)
-        .header(&format!("before: {}", d.header), &format!("after: {}", d.header))
+        .header(
+            &format!("before: {}", d.header),
+            &format!("after: {}", d.header),
+        )
         .to_string()
 }

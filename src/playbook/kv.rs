@@ -59,7 +59,11 @@ fn tokens(text: &str) -> Result<Vec<String>, String> {
             }
             None => {
                 if (c == '{' || c == '}') && chars.get(i + 1) == Some(&c) {
-                    depth = if c == '{' { depth + 1 } else { depth.saturating_sub(1) };
+                    depth = if c == '{' {
+                        depth + 1
+                    } else {
+                        depth.saturating_sub(1)
+                    };
                     cur.push(c);
                     cur.push(c);
                     i += 2;

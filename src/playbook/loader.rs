@@ -8,20 +8,48 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::PlaybookError;
 use super::model::{BatchSize, Inherited, Play, Playbook, RoleInfo, Strategy, Task, TaskAction};
 use super::task::{boolean, invalid, mapping, scalar, string_list};
-use super::PlaybookError;
 use crate::modules::Registry;
 use crate::source::yaml::{self, Node, NodeKind};
-use crate::source::{did_you_mean, Diagnostic, SourceFile, Span};
+use crate::source::{Diagnostic, SourceFile, Span, did_you_mean};
 
 /// Keywords a play may carry.
 pub const PLAY_KEYWORDS: &[&str] = &[
-    "name", "hosts", "vars", "vars_files", "gather_facts", "become", "become_user",
-    "become_method", "serial", "any_errors_fatal", "max_fail_percentage", "pre_tasks", "tasks",
-    "post_tasks", "handlers", "roles", "strategy", "check_mode", "diff", "environment", "tags",
-    "ignore_errors", "ignore_unreachable", "remote_user", "connection", "collections",
-    "order", "force_handlers", "no_log", "vars_prompt", "module_defaults", "run_once", "throttle",
+    "name",
+    "hosts",
+    "vars",
+    "vars_files",
+    "gather_facts",
+    "become",
+    "become_user",
+    "become_method",
+    "serial",
+    "any_errors_fatal",
+    "max_fail_percentage",
+    "pre_tasks",
+    "tasks",
+    "post_tasks",
+    "handlers",
+    "roles",
+    "strategy",
+    "check_mode",
+    "diff",
+    "environment",
+    "tags",
+    "ignore_errors",
+    "ignore_unreachable",
+    "remote_user",
+    "connection",
+    "collections",
+    "order",
+    "force_handlers",
+    "no_log",
+    "vars_prompt",
+    "module_defaults",
+    "run_once",
+    "throttle",
 ];
 
 /// Loads script modules from a folder into the registry (the scripting
@@ -50,7 +78,11 @@ pub struct Loader {
 }
 
 impl Loader {
-    pub fn new(registry: Registry, finder: Option<Arc<dyn ModuleFinder>>, roles_path: Vec<PathBuf>) -> Self {
+    pub fn new(
+        registry: Registry,
+        finder: Option<Arc<dyn ModuleFinder>>,
+        roles_path: Vec<PathBuf>,
+    ) -> Self {
         Loader {
             registry,
             finder,
@@ -79,13 +111,19 @@ impl Loader {
         }
         self.module_dirs_seen.push(dir.to_path_buf());
         if let Some(finder) = self.finder.clone() {
-            finder.load_dir(dir, &mut self.registry).map_err(PlaybookError::Invalid)?;
+            finder
+                .load_dir(dir, &mut self.registry)
+                .map_err(PlaybookError::Invalid)?;
         }
         Ok(())
     }
 
     /// Reads and parses a YAML file; `from` is the reference that named it.
-    pub(crate) fn load_yaml(&mut self, path: &Path, from: Option<&Span>) -> Result<Node, PlaybookError> {
+    pub(crate) fn load_yaml(
+        &mut self,
+        path: &Path,
+        from: Option<&Span>,
+    ) -> Result<Node, PlaybookError> {
         let file = match self.files.get(path) {
             Some(f) => f.clone(),
             None => {
@@ -94,7 +132,10 @@ impl Loader {
                         format!("could not read {}: {source}", path.display()),
                         Some(span.clone()),
                     )),
-                    None => PlaybookError::Io { path: path.to_path_buf(), source },
+                    None => PlaybookError::Io {
+                        path: path.to_path_buf(),
+                        source,
+                    },
                 })?;
                 let f = SourceFile::new(path, text);
                 self.files.insert(path.to_path_buf(), f.clone());
@@ -105,7 +146,12 @@ impl Loader {
     }
 
     /// Finds a task file named by `import_tasks`/`include_tasks`.
-    pub(crate) fn resolve_task_file(&self, file: &str, ctx: &TaskCtx, span: &Span) -> Result<PathBuf, PlaybookError> {
+    pub(crate) fn resolve_task_file(
+        &self,
+        file: &str,
+        ctx: &TaskCtx,
+        span: &Span,
+    ) -> Result<PathBuf, PlaybookError> {
         let p = Path::new(file);
         let mut candidates = Vec::new();
         if p.is_absolute() {
@@ -121,13 +167,28 @@ impl Loader {
             .iter()
             .find(|c| c.is_file())
             .cloned()
-            .ok_or_else(|| invalid(format!("task file `{file}` not found (looked in {})", candidates.iter().map(|c| c.display().to_string()).collect::<Vec<_>>().join(", ")), span))
+            .ok_or_else(|| {
+                invalid(
+                    format!(
+                        "task file `{file}` not found (looked in {})",
+                        candidates
+                            .iter()
+                            .map(|c| c.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    span,
+                )
+            })
     }
 
     /// Loads a playbook file and everything it imports.
     pub fn load_playbook(&mut self, path: &Path) -> Result<Playbook, PlaybookError> {
         if let Err(source) = std::fs::metadata(path) {
-            return Err(PlaybookError::Io { path: path.to_path_buf(), source });
+            return Err(PlaybookError::Io {
+                path: path.to_path_buf(),
+                source,
+            });
         }
         let path = absolute(path);
         let base = path.parent().map(PathBuf::from).unwrap_or_default();
@@ -137,14 +198,25 @@ impl Loader {
         let items = match &root.kind {
             NodeKind::Seq(items) => items.as_slice(),
             NodeKind::Null => &[],
-            _ => return Err(invalid(format!("a playbook must be a list of plays, found {}", root.type_name()), &root.span)),
+            _ => {
+                return Err(invalid(
+                    format!(
+                        "a playbook must be a list of plays, found {}",
+                        root.type_name()
+                    ),
+                    &root.span,
+                ));
+            }
         };
         for item in items {
             if let Some(target) = item.get("import_playbook") {
                 let file = scalar(target, "import_playbook")?;
                 let sub = base.join(&file);
                 if !sub.is_file() {
-                    return Err(invalid(format!("imported playbook `{file}` not found at {}", sub.display()), &target.span));
+                    return Err(invalid(
+                        format!("imported playbook `{file}` not found at {}", sub.display()),
+                        &target.span,
+                    ));
                 }
                 plays.extend(self.load_playbook(&sub)?.plays);
                 continue;
@@ -156,12 +228,18 @@ impl Loader {
 
     fn play(&mut self, node: &Node, base: &Path) -> Result<Play, PlaybookError> {
         let Some(pairs) = node.as_map() else {
-            return Err(invalid(format!("a play must be a mapping, found {}", node.type_name()), &node.span));
+            return Err(invalid(
+                format!("a play must be a mapping, found {}", node.type_name()),
+                &node.span,
+            ));
         };
         for (k, _) in pairs {
             let key = k.key_string();
             if !PLAY_KEYWORDS.contains(&key.as_str()) {
-                let mut d = Diagnostic::new(format!("unknown play keyword `{key}`"), Some(k.span.clone()));
+                let mut d = Diagnostic::new(
+                    format!("unknown play keyword `{key}`"),
+                    Some(k.span.clone()),
+                );
                 if let Some(s) = did_you_mean(&key, PLAY_KEYWORDS.iter().copied()) {
                     d = d.with_hint(format!("did you mean `{s}`?"));
                 } else if self.registry.get(&key).is_some() {
@@ -172,7 +250,11 @@ impl Loader {
         }
         let hosts = match node.get("hosts") {
             Some(h) => match h.as_seq() {
-                Some(items) => items.iter().map(|i| scalar(i, "hosts")).collect::<Result<Vec<_>, _>>()?.join(":"),
+                Some(items) => items
+                    .iter()
+                    .map(|i| scalar(i, "hosts"))
+                    .collect::<Result<Vec<_>, _>>()?
+                    .join(":"),
                 None => scalar(h, "hosts")?,
             },
             None => return Err(invalid("this play has no `hosts`", &node.span)),
@@ -183,31 +265,64 @@ impl Loader {
         Ok(play)
     }
 
-    fn play_header(&mut self, node: &Node, base: &Path, hosts: String) -> Result<Play, PlaybookError> {
+    fn play_header(
+        &mut self,
+        node: &Node,
+        base: &Path,
+        hosts: String,
+    ) -> Result<Play, PlaybookError> {
         let get = |k: &str| node.get(k);
         let opt_bool = |k: &str| get(k).map(|n| boolean(n, k)).transpose();
         let (vars_files, dynamic_vars_files) = self.vars_files(get("vars_files"), base)?;
         Ok(Play {
-            name: get("name").map(|n| scalar(n, "name")).transpose()?.unwrap_or_else(|| hosts.clone()),
+            name: get("name")
+                .map(|n| scalar(n, "name"))
+                .transpose()?
+                .unwrap_or_else(|| hosts.clone()),
             span: node.span.clone(),
             hosts,
-            vars: Arc::new(get("vars").map(|n| mapping(n, "vars")).transpose()?.unwrap_or_default()),
+            vars: Arc::new(
+                get("vars")
+                    .map(|n| mapping(n, "vars"))
+                    .transpose()?
+                    .unwrap_or_default(),
+            ),
             vars_files: Arc::new(vars_files),
             dynamic_vars_files,
             gather_facts: opt_bool("gather_facts")?.unwrap_or(true),
             become_: opt_bool("become")?,
-            become_user: get("become_user").map(|n| scalar(n, "become_user")).transpose()?,
+            become_user: get("become_user")
+                .map(|n| scalar(n, "become_user"))
+                .transpose()?,
             serial: get("serial").map(serial).transpose()?.unwrap_or_default(),
             any_errors_fatal: opt_bool("any_errors_fatal")?.unwrap_or(false),
-            max_fail_percentage: get("max_fail_percentage").map(|n| n.to_value().as_f64().ok_or_else(|| invalid("`max_fail_percentage` must be a number", &n.span))).transpose()?,
-            strategy: match get("strategy").map(|n| scalar(n, "strategy")).transpose()?.as_deref() {
+            max_fail_percentage: get("max_fail_percentage")
+                .map(|n| {
+                    n.to_value()
+                        .as_f64()
+                        .ok_or_else(|| invalid("`max_fail_percentage` must be a number", &n.span))
+                })
+                .transpose()?,
+            strategy: match get("strategy")
+                .map(|n| scalar(n, "strategy"))
+                .transpose()?
+                .as_deref()
+            {
                 None | Some("linear") => Strategy::Linear,
                 Some("free") => Strategy::Free,
-                Some(other) => return Err(invalid(format!("unknown strategy `{other}`: expected linear or free"), &get("strategy").map_or(node.span.clone(), |n| n.span.clone()))),
+                Some(other) => {
+                    return Err(invalid(
+                        format!("unknown strategy `{other}`: expected linear or free"),
+                        &get("strategy").map_or(node.span.clone(), |n| n.span.clone()),
+                    ));
+                }
             },
             check_mode: opt_bool("check_mode")?,
             environment: get("environment").map(Node::to_value),
-            tags: get("tags").map(|n| string_list(n, "tags")).transpose()?.unwrap_or_default(),
+            tags: get("tags")
+                .map(|n| string_list(n, "tags"))
+                .transpose()?
+                .unwrap_or_default(),
             ignore_unreachable: opt_bool("ignore_unreachable")?.unwrap_or(false),
             sections: Vec::new(),
             handlers: Vec::new(),
@@ -216,7 +331,12 @@ impl Loader {
         })
     }
 
-    fn play_body(&mut self, node: &Node, base: &Path, play: &mut Play) -> Result<(), PlaybookError> {
+    fn play_body(
+        &mut self,
+        node: &Node,
+        base: &Path,
+        play: &mut Play,
+    ) -> Result<(), PlaybookError> {
         let ctx = TaskCtx {
             file_dir: base.to_path_buf(),
             role: None,
@@ -226,20 +346,30 @@ impl Loader {
                 become_: play.become_,
                 become_user: play.become_user.clone(),
                 environment: play.environment.clone().into_iter().collect(),
-                ignore_errors: node.get("ignore_errors").map(|n| boolean(n, "ignore_errors")).transpose()?,
-                no_log: node.get("no_log").map(|n| boolean(n, "no_log")).transpose()?,
+                ignore_errors: node
+                    .get("ignore_errors")
+                    .map(|n| boolean(n, "ignore_errors"))
+                    .transpose()?,
+                no_log: node
+                    .get("no_log")
+                    .map(|n| boolean(n, "no_log"))
+                    .transpose()?,
                 check_mode: play.check_mode,
                 diff: node.get("diff").map(|n| boolean(n, "diff")).transpose()?,
-                run_once: node.get("run_once").map(|n| boolean(n, "run_once")).transpose()?,
+                run_once: node
+                    .get("run_once")
+                    .map(|n| boolean(n, "run_once"))
+                    .transpose()?,
                 ..Inherited::default()
             },
         };
-        let section = |me: &mut Self, key: &str, handlers: bool| -> Result<Vec<Task>, PlaybookError> {
-            match node.get(key) {
-                Some(n) => me.tasks(n, &ctx, handlers),
-                None => Ok(Vec::new()),
-            }
-        };
+        let section =
+            |me: &mut Self, key: &str, handlers: bool| -> Result<Vec<Task>, PlaybookError> {
+                match node.get(key) {
+                    Some(n) => me.tasks(n, &ctx, handlers),
+                    None => Ok(Vec::new()),
+                }
+            };
         let pre = section(self, "pre_tasks", false)?;
         let mut main = Vec::new();
         let mut defaults = Map::new();
@@ -257,7 +387,11 @@ impl Loader {
     }
 
     /// `vars_files`: fixed names are loaded now; templated ones at run time.
-    fn vars_files(&mut self, node: Option<&Node>, base: &Path) -> Result<(Map<String, Value>, Vec<String>), PlaybookError> {
+    fn vars_files(
+        &mut self,
+        node: Option<&Node>,
+        base: &Path,
+    ) -> Result<(Map<String, Value>, Vec<String>), PlaybookError> {
         let mut merged = Map::new();
         let mut dynamic = Vec::new();
         let Some(node) = node else {
@@ -273,7 +407,12 @@ impl Loader {
             match root.to_value() {
                 Value::Object(m) => merged.extend(m),
                 Value::Null => {}
-                _ => return Err(invalid(format!("vars file `{name}` must hold a mapping"), &root.span)),
+                _ => {
+                    return Err(invalid(
+                        format!("vars file `{name}` must hold a mapping"),
+                        &root.span,
+                    ));
+                }
             }
         }
         Ok((merged, dynamic))
@@ -294,7 +433,9 @@ impl Loader {
         for (name, span) in self.notify_refs.drain(..) {
             if !known.contains(&name) {
                 let mut d = Diagnostic::new(
-                    format!("this task notifies `{name}`, but no handler of the play has that name or listens to it"),
+                    format!(
+                        "this task notifies `{name}`, but no handler of the play has that name or listens to it"
+                    ),
                     Some(span),
                 );
                 if let Some(s) = did_you_mean(&name, known.iter().map(String::as_str)) {
@@ -319,13 +460,27 @@ impl Loader {
         let (name, name_span) = match &node.kind {
             NodeKind::Str(s) => (s.clone(), node.span.clone()),
             NodeKind::Map(_) => {
-                let n = node.get("role").or_else(|| node.get("name")).ok_or_else(|| invalid("a role entry needs `role:`", &node.span))?;
+                let n = node
+                    .get("role")
+                    .or_else(|| node.get("name"))
+                    .ok_or_else(|| invalid("a role entry needs `role:`", &node.span))?;
                 (scalar(n, "role")?, n.span.clone())
             }
-            _ => return Err(invalid("a role entry must be a name or a mapping", &node.span)),
+            _ => {
+                return Err(invalid(
+                    "a role entry must be a name or a mapping",
+                    &node.span,
+                ));
+            }
         };
         let path = self.find_role(&name, base).ok_or_else(|| {
-            invalid(format!("role `{name}` not found (looked in {}/roles and the roles path)", base.display()), &name_span)
+            invalid(
+                format!(
+                    "role `{name}` not found (looked in {}/roles and the roles path)",
+                    base.display()
+                ),
+                &name_span,
+            )
         })?;
         let mut params = Map::new();
         let mut inner = ctx.clone();
@@ -412,13 +567,20 @@ impl Loader {
     }
 
     /// Loads a task file at run time for a templated `include_tasks`.
-    pub fn load_include(&mut self, path: &Path, template: &Task) -> Result<Vec<Task>, PlaybookError> {
+    pub fn load_include(
+        &mut self,
+        path: &Path,
+        template: &Task,
+    ) -> Result<Vec<Task>, PlaybookError> {
         let root = self.load_yaml(path, Some(&template.span))?;
         let ctx = TaskCtx {
             file_dir: path.parent().map(PathBuf::from).unwrap_or_default(),
             role: template.role.clone(),
             search_paths: template.search_paths.clone(),
-            inherited: Inherited { vars: template.attrs.vars.clone(), ..Inherited::default() },
+            inherited: Inherited {
+                vars: template.attrs.vars.clone(),
+                ..Inherited::default()
+            },
         };
         let tasks = self.tasks(&root, &ctx, false)?;
         self.notify_refs.clear();
@@ -427,23 +589,50 @@ impl Loader {
 }
 
 fn main_file(dir: &Path) -> Option<PathBuf> {
-    ["main.yml", "main.yaml", "main"].iter().map(|n| dir.join(n)).find(|p| p.is_file())
+    ["main.yml", "main.yaml", "main"]
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
 }
 
 fn absolute(path: &Path) -> PathBuf {
     if path.is_absolute() {
         return path.to_path_buf();
     }
-    std::env::current_dir().map(|d| d.join(path)).unwrap_or_else(|_| path.to_path_buf())
+    std::env::current_dir()
+        .map(|d| d.join(path))
+        .unwrap_or_else(|_| path.to_path_buf())
 }
 
 fn serial(node: &Node) -> Result<Vec<BatchSize>, PlaybookError> {
     let one = |n: &Node| -> Result<BatchSize, PlaybookError> {
         match n.to_value() {
-            Value::Number(x) => x.as_u64().filter(|c| *c > 0).map(|c| BatchSize::Count(c as usize)).ok_or_else(|| invalid("`serial` must be a positive number or a percentage", &n.span)),
-            Value::String(s) if s.trim().ends_with('%') => s.trim().trim_end_matches('%').trim().parse::<f64>().map(BatchSize::Percent).map_err(|_| invalid(format!("invalid `serial` percentage `{s}`"), &n.span)),
-            Value::String(s) => s.trim().parse::<usize>().map(BatchSize::Count).map_err(|_| invalid(format!("invalid `serial` value `{s}`"), &n.span)),
-            _ => Err(invalid("`serial` must be a number, a percentage or a list of them", &n.span)),
+            Value::Number(x) => x
+                .as_u64()
+                .filter(|c| *c > 0)
+                .map(|c| BatchSize::Count(c as usize))
+                .ok_or_else(|| {
+                    invalid(
+                        "`serial` must be a positive number or a percentage",
+                        &n.span,
+                    )
+                }),
+            Value::String(s) if s.trim().ends_with('%') => s
+                .trim()
+                .trim_end_matches('%')
+                .trim()
+                .parse::<f64>()
+                .map(BatchSize::Percent)
+                .map_err(|_| invalid(format!("invalid `serial` percentage `{s}`"), &n.span)),
+            Value::String(s) => s
+                .trim()
+                .parse::<usize>()
+                .map(BatchSize::Count)
+                .map_err(|_| invalid(format!("invalid `serial` value `{s}`"), &n.span)),
+            _ => Err(invalid(
+                "`serial` must be a number, a percentage or a list of them",
+                &n.span,
+            )),
         }
     };
     match node.as_seq() {

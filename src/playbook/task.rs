@@ -5,26 +5,63 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::PlaybookError;
 use super::kv::{self, Word};
 use super::loader::{Loader, TaskCtx};
 use super::model::{Inherited, LoopControl, Task, TaskAction};
-use super::PlaybookError;
 use crate::source::yaml::{Node, NodeKind};
-use crate::source::{did_you_mean, Diagnostic, Span};
+use crate::source::{Diagnostic, Span, did_you_mean};
 
 /// Keywords a task may carry besides its module.
 pub const TASK_KEYWORDS: &[&str] = &[
-    "name", "when", "loop", "with_items", "with_list", "with_dict", "loop_control", "register",
-    "changed_when", "failed_when", "ignore_errors", "ignore_unreachable", "notify", "listen",
-    "tags", "delegate_to", "delegate_facts", "run_once", "until", "retries", "delay",
-    "environment", "no_log", "vars", "become", "become_user", "become_method", "check_mode",
-    "diff", "args", "any_errors_fatal", "throttle", "timeout", "remote_user", "connection",
-    "collections", "debugger",
+    "name",
+    "when",
+    "loop",
+    "with_items",
+    "with_list",
+    "with_dict",
+    "loop_control",
+    "register",
+    "changed_when",
+    "failed_when",
+    "ignore_errors",
+    "ignore_unreachable",
+    "notify",
+    "listen",
+    "tags",
+    "delegate_to",
+    "delegate_facts",
+    "run_once",
+    "until",
+    "retries",
+    "delay",
+    "environment",
+    "no_log",
+    "vars",
+    "become",
+    "become_user",
+    "become_method",
+    "check_mode",
+    "diff",
+    "args",
+    "any_errors_fatal",
+    "throttle",
+    "timeout",
+    "remote_user",
+    "connection",
+    "collections",
+    "debugger",
 ];
 
 /// Keys that make a task something other than a module call.
 const STRUCTURE_KEYS: &[&str] = &[
-    "block", "rescue", "always", "include_tasks", "import_tasks", "include", "action",
+    "block",
+    "rescue",
+    "always",
+    "include_tasks",
+    "import_tasks",
+    "include",
+    "action",
     "local_action",
 ];
 
@@ -48,30 +85,53 @@ pub(crate) fn scalar(node: &Node, what: &str) -> Result<String, PlaybookError> {
         NodeKind::Bool(b) => Ok(if *b { "true" } else { "false" }.into()),
         NodeKind::Int(i) => Ok(i.to_string()),
         NodeKind::Float(f) => Ok(f.to_string()),
-        _ => Err(invalid(format!("`{what}` must be a string, found {}", node.type_name()), &node.span)),
+        _ => Err(invalid(
+            format!("`{what}` must be a string, found {}", node.type_name()),
+            &node.span,
+        )),
     }
 }
 
 pub(crate) fn boolean(node: &Node, what: &str) -> Result<bool, PlaybookError> {
-    crate::value::parse_bool(&node.to_value())
-        .ok_or_else(|| invalid(format!("`{what}` must be a boolean (yes/no/true/false), found {}", node.type_name()), &node.span))
+    crate::value::parse_bool(&node.to_value()).ok_or_else(|| {
+        invalid(
+            format!(
+                "`{what}` must be a boolean (yes/no/true/false), found {}",
+                node.type_name()
+            ),
+            &node.span,
+        )
+    })
 }
 
 pub(crate) fn mapping(node: &Node, what: &str) -> Result<Map<String, Value>, PlaybookError> {
     match node.to_value() {
         Value::Object(m) => Ok(m),
         Value::Null => Ok(Map::new()),
-        _ => Err(invalid(format!("`{what}` must be a mapping, found {}", node.type_name()), &node.span)),
+        _ => Err(invalid(
+            format!("`{what}` must be a mapping, found {}", node.type_name()),
+            &node.span,
+        )),
     }
 }
 
 impl Loader {
     /// Parses a list of tasks.
-    pub(crate) fn tasks(&mut self, node: &Node, ctx: &TaskCtx, handlers: bool) -> Result<Vec<Task>, PlaybookError> {
+    pub(crate) fn tasks(
+        &mut self,
+        node: &Node,
+        ctx: &TaskCtx,
+        handlers: bool,
+    ) -> Result<Vec<Task>, PlaybookError> {
         let items = match &node.kind {
             NodeKind::Null => return Ok(Vec::new()),
             NodeKind::Seq(items) => items,
-            _ => return Err(invalid(format!("expected a list of tasks, found {}", node.type_name()), &node.span)),
+            _ => {
+                return Err(invalid(
+                    format!("expected a list of tasks, found {}", node.type_name()),
+                    &node.span,
+                ));
+            }
         };
         let mut out = Vec::new();
         for item in items {
@@ -85,7 +145,12 @@ impl Loader {
     }
 
     /// `import_tasks: file` is spliced in at load time, its keywords passed down.
-    fn import_tasks(&mut self, node: &Node, ctx: &TaskCtx, handlers: bool) -> Result<Option<Vec<Task>>, PlaybookError> {
+    fn import_tasks(
+        &mut self,
+        node: &Node,
+        ctx: &TaskCtx,
+        handlers: bool,
+    ) -> Result<Option<Vec<Task>>, PlaybookError> {
         let Some(file_node) = node.get("import_tasks") else {
             return Ok(None);
         };
@@ -102,14 +167,20 @@ impl Loader {
 
     /// The context for tasks inside a block or import: the container's
     /// keywords are merged into what is passed down.
-    fn child_ctx(&mut self, node: &Node, ctx: &TaskCtx, skip: &[&str]) -> Result<TaskCtx, PlaybookError> {
+    fn child_ctx(
+        &mut self,
+        node: &Node,
+        ctx: &TaskCtx,
+        skip: &[&str],
+    ) -> Result<TaskCtx, PlaybookError> {
         let mut inner = ctx.clone();
         let Some(pairs) = node.as_map() else {
             return Ok(inner);
         };
         for (k, v) in pairs {
             let key = k.key_string();
-            if skip.contains(&key.as_str()) || ["block", "rescue", "always"].contains(&key.as_str()) {
+            if skip.contains(&key.as_str()) || ["block", "rescue", "always"].contains(&key.as_str())
+            {
                 continue;
             }
             self.inherit_keyword(&mut inner.inherited, &key, k, v)?;
@@ -119,7 +190,13 @@ impl Loader {
 
     /// Applies one keyword to what a block passes down. Returns false when
     /// the keyword is not one that blocks pass down.
-    fn inherit_keyword(&mut self, inh: &mut Inherited, key: &str, k: &Node, v: &Node) -> Result<bool, PlaybookError> {
+    fn inherit_keyword(
+        &mut self,
+        inh: &mut Inherited,
+        key: &str,
+        k: &Node,
+        v: &Node,
+    ) -> Result<bool, PlaybookError> {
         match key {
             "when" => inh.when.extend(string_list(v, "when")?),
             "tags" => {
@@ -151,15 +228,27 @@ impl Loader {
     }
 
     /// Parses one task, block or include.
-    pub(crate) fn task(&mut self, node: &Node, ctx: &TaskCtx, handler: bool) -> Result<Task, PlaybookError> {
+    pub(crate) fn task(
+        &mut self,
+        node: &Node,
+        ctx: &TaskCtx,
+        handler: bool,
+    ) -> Result<Task, PlaybookError> {
         let Some(pairs) = node.as_map() else {
-            return Err(invalid(format!("a task must be a mapping, found {}", node.type_name()), &node.span));
+            return Err(invalid(
+                format!("a task must be a mapping, found {}", node.type_name()),
+                &node.span,
+            ));
         };
         let mut t = Task {
             id: self.next_id(),
             name: None,
             span: node.span.clone(),
-            action: TaskAction::Block { block: vec![], rescue: vec![], always: vec![] },
+            action: TaskAction::Block {
+                block: vec![],
+                rescue: vec![],
+                always: vec![],
+            },
             attrs: ctx.inherited.clone(),
             loop_: None,
             loop_flatten: false,
@@ -194,14 +283,20 @@ impl Loader {
                 continue;
             }
             if ["rescue", "always"].contains(&key.as_str()) {
-                return Err(invalid(format!("`{key}` is only valid together with `block`"), &k.span));
+                return Err(invalid(
+                    format!("`{key}` is only valid together with `block`"),
+                    &k.span,
+                ));
             }
             if !STRUCTURE_KEYS.contains(&key.as_str()) && self.registry.get(&key).is_none() {
                 return Err(self.unknown_key(&key, k));
             }
             if let Some((first, _)) = module {
                 return Err(PlaybookError::Invalid(Diagnostic::new(
-                    format!("a task can run only one module, but this one names `{}` and `{key}`", first.key_string()),
+                    format!(
+                        "a task can run only one module, but this one names `{}` and `{key}`",
+                        first.key_string()
+                    ),
                     Some(k.span.clone()),
                 )));
             }
@@ -220,7 +315,12 @@ impl Loader {
         Ok(t)
     }
 
-    fn block(&mut self, node: &Node, inner: &TaskCtx, handler: bool) -> Result<TaskAction, PlaybookError> {
+    fn block(
+        &mut self,
+        node: &Node,
+        inner: &TaskCtx,
+        handler: bool,
+    ) -> Result<TaskAction, PlaybookError> {
         let part = |name: &str| node.get(name);
         let mut lists = Vec::new();
         for name in ["block", "rescue", "always"] {
@@ -232,21 +332,39 @@ impl Loader {
         let always = lists.pop().unwrap_or_default();
         let rescue = lists.pop().unwrap_or_default();
         let block = lists.pop().unwrap_or_default();
-        Ok(TaskAction::Block { block, rescue, always })
+        Ok(TaskAction::Block {
+            block,
+            rescue,
+            always,
+        })
     }
 
     fn unknown_key(&self, key: &str, k: &Node) -> PlaybookError {
-        let known = TASK_KEYWORDS.iter().copied().chain(STRUCTURE_KEYS.iter().copied());
+        let known = TASK_KEYWORDS
+            .iter()
+            .copied()
+            .chain(STRUCTURE_KEYS.iter().copied());
         let hint = did_you_mean(key, self.registry.names().chain(known))
             .map(|s| format!("did you mean `{s}`?"))
             .unwrap_or_else(|| "`oplay doc --list` lists the modules".to_string());
         PlaybookError::Invalid(
-            Diagnostic::new(format!("unknown module or keyword `{key}`"), Some(k.span.clone())).with_hint(hint),
+            Diagnostic::new(
+                format!("unknown module or keyword `{key}`"),
+                Some(k.span.clone()),
+            )
+            .with_hint(hint),
         )
     }
 
     /// Handles a task keyword; false when `key` is not one.
-    fn task_keyword(&mut self, t: &mut Task, key: &str, k: &Node, v: &Node, handler: bool) -> Result<bool, PlaybookError> {
+    fn task_keyword(
+        &mut self,
+        t: &mut Task,
+        key: &str,
+        k: &Node,
+        v: &Node,
+        handler: bool,
+    ) -> Result<bool, PlaybookError> {
         match key {
             "name" => t.name = Some(scalar(v, "name")?),
             "loop" | "with_list" => t.loop_ = Some(v.to_value()),
@@ -257,7 +375,12 @@ impl Loader {
             "with_dict" => {
                 t.loop_ = Some(match v.to_value() {
                     Value::String(s) => {
-                        let inner = s.trim().trim_start_matches("{{").trim_end_matches("}}").trim().to_string();
+                        let inner = s
+                            .trim()
+                            .trim_start_matches("{{")
+                            .trim_end_matches("}}")
+                            .trim()
+                            .to_string();
                         Value::String(format!("{{{{ ({inner}) | dict2items }}}}"))
                     }
                     other => Value::Array(dict_items(&other)),
@@ -273,7 +396,10 @@ impl Loader {
             "ignore_unreachable" => t.ignore_unreachable = boolean(v, key)?,
             "notify" => {
                 for (i, name) in string_list(v, "notify")?.into_iter().enumerate() {
-                    let span = v.as_seq().and_then(|s| s.get(i)).map_or(v.span.clone(), |n| n.span.clone());
+                    let span = v
+                        .as_seq()
+                        .and_then(|s| s.get(i))
+                        .map_or(v.span.clone(), |n| n.span.clone());
                     self.notify_refs.push((name.clone(), span));
                     t.notify.push(name);
                 }
@@ -301,13 +427,19 @@ impl Loader {
                     None => scalar(v, &key)?,
                 };
                 if crate::template::Templar::is_template(&file) {
-                    return Ok(TaskAction::Include { file, base_dir: ctx.file_dir.clone() });
+                    return Ok(TaskAction::Include {
+                        file,
+                        base_dir: ctx.file_dir.clone(),
+                    });
                 }
                 let path = self.resolve_task_file(&file, ctx, &v.span)?;
                 let root = self.load_yaml(&path, Some(&v.span))?;
                 let inner = TaskCtx {
                     file_dir: path.parent().map(PathBuf::from).unwrap_or_default(),
-                    inherited: Inherited { vars: t.attrs.vars.clone(), ..Inherited::default() },
+                    inherited: Inherited {
+                        vars: t.attrs.vars.clone(),
+                        ..Inherited::default()
+                    },
                     ..ctx.clone()
                 };
                 let tasks = self.tasks(&root, &inner, false)?;
@@ -318,12 +450,21 @@ impl Loader {
                     t.attrs.delegate_to = Some("localhost".into());
                 }
                 let text = scalar(v, &key)?;
-                let (name, rest) = text.trim().split_once(char::is_whitespace).unwrap_or((text.trim(), ""));
-                let name_node = Node { kind: NodeKind::Str(name.to_string()), span: v.span.clone() };
+                let (name, rest) = text
+                    .trim()
+                    .split_once(char::is_whitespace)
+                    .unwrap_or((text.trim(), ""));
+                let name_node = Node {
+                    kind: NodeKind::Str(name.to_string()),
+                    span: v.span.clone(),
+                };
                 if self.registry.get(name).is_none() {
                     return Err(self.unknown_key(name, &name_node));
                 }
-                let args_node = Node { kind: NodeKind::Str(rest.to_string()), span: v.span.clone() };
+                let args_node = Node {
+                    kind: NodeKind::Str(rest.to_string()),
+                    span: v.span.clone(),
+                };
                 self.module_action(&name_node, &args_node, args_kw)
             }
             _ => self.module_action(k, v, args_kw),
@@ -331,7 +472,12 @@ impl Loader {
     }
 
     /// Resolves the module and checks its arguments against its spec.
-    fn module_action(&mut self, k: &Node, v: &Node, args_kw: Option<&Node>) -> Result<TaskAction, PlaybookError> {
+    fn module_action(
+        &mut self,
+        k: &Node,
+        v: &Node,
+        args_kw: Option<&Node>,
+    ) -> Result<TaskAction, PlaybookError> {
         let name = k.key_string();
         let Some(module) = self.registry.get(&name).cloned() else {
             return Err(self.unknown_key(&name, k));
@@ -342,10 +488,21 @@ impl Loader {
             NodeKind::Null => Vec::new(),
             NodeKind::Str(text) => free_form_pairs(text, &spec, v)?,
             _ if spec.free_form.is_some() => {
-                let key = Node { kind: NodeKind::Str(spec.free_form.clone().unwrap_or_default()), span: v.span.clone() };
+                let key = Node {
+                    kind: NodeKind::Str(spec.free_form.clone().unwrap_or_default()),
+                    span: v.span.clone(),
+                };
                 vec![(key, v.clone())]
             }
-            _ => return Err(invalid(format!("arguments of `{name}` must be a mapping, found {}", v.type_name()), &v.span)),
+            _ => {
+                return Err(invalid(
+                    format!(
+                        "arguments of `{name}` must be a mapping, found {}",
+                        v.type_name()
+                    ),
+                    &v.span,
+                ));
+            }
         };
         if let Some(extra) = args_kw {
             match &extra.kind {
@@ -353,8 +510,12 @@ impl Loader {
                 _ => return Err(invalid("`args` must be a mapping", &extra.span)),
             }
         }
-        let args_node = Node { kind: NodeKind::Map(pairs), span: v.span.clone() };
-        spec.validate(&args_node, k).map_err(PlaybookError::Invalid)?;
+        let args_node = Node {
+            kind: NodeKind::Map(pairs),
+            span: v.span.clone(),
+        };
+        spec.validate(&args_node, k)
+            .map_err(PlaybookError::Invalid)?;
         let Value::Object(args) = args_node.to_value() else {
             return Err(invalid("module arguments must be a mapping", &v.span));
         };
@@ -364,14 +525,25 @@ impl Loader {
 
 /// Parses `k=v` argument text; modules with a free-form parameter keep the
 /// other words as that parameter.
-fn free_form_pairs(text: &str, spec: &crate::modules::ModuleSpec, v: &Node) -> Result<Vec<(Node, Node)>, PlaybookError> {
-    let words = kv::split(text).map_err(|e| invalid(format!("cannot parse arguments: {e}"), &v.span))?;
-    let node = |s: &str| Node { kind: NodeKind::Str(s.to_string()), span: v.span.clone() };
+fn free_form_pairs(
+    text: &str,
+    spec: &crate::modules::ModuleSpec,
+    v: &Node,
+) -> Result<Vec<(Node, Node)>, PlaybookError> {
+    let words =
+        kv::split(text).map_err(|e| invalid(format!("cannot parse arguments: {e}"), &v.span))?;
+    let node = |s: &str| Node {
+        kind: NodeKind::Str(s.to_string()),
+        span: v.span.clone(),
+    };
     let mut pairs = Vec::new();
     let mut free = Vec::new();
     for (word, raw) in words {
         match word {
-            Word::Pair(key, value) if spec.free_form.is_none() || (spec.param(&key).is_some() && Some(&key) != spec.free_form.as_ref()) => {
+            Word::Pair(key, value)
+                if spec.free_form.is_none()
+                    || (spec.param(&key).is_some() && Some(&key) != spec.free_form.as_ref()) =>
+            {
                 pairs.push((node(&key), node(&value)));
             }
             _ => free.push(raw),
@@ -380,7 +552,11 @@ fn free_form_pairs(text: &str, spec: &crate::modules::ModuleSpec, v: &Node) -> R
     if !free.is_empty() {
         let Some(param) = &spec.free_form else {
             return Err(invalid(
-                format!("module `{}` takes key=value arguments, found `{}`", spec.name, free.join(" ")),
+                format!(
+                    "module `{}` takes key=value arguments, found `{}`",
+                    spec.name,
+                    free.join(" ")
+                ),
                 &v.span,
             ));
         };
@@ -412,8 +588,14 @@ fn loop_control(node: &Node) -> Result<LoopControl, PlaybookError> {
             "pause" => lc.pause = v.to_value().as_f64(),
             "extended" => lc.extended = boolean(v, "extended")?,
             other => {
-                let hint = did_you_mean(other, ["loop_var", "index_var", "label", "pause", "extended"]);
-                let mut d = Diagnostic::new(format!("unknown `loop_control` key `{other}`"), Some(k.span.clone()));
+                let hint = did_you_mean(
+                    other,
+                    ["loop_var", "index_var", "label", "pause", "extended"],
+                );
+                let mut d = Diagnostic::new(
+                    format!("unknown `loop_control` key `{other}`"),
+                    Some(k.span.clone()),
+                );
                 if let Some(h) = hint {
                     d = d.with_hint(format!("did you mean `{h}`?"));
                 }

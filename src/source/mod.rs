@@ -141,7 +141,10 @@ impl fmt::Display for Diagnostic {
 }
 
 /// The closest candidate to `word`, for "did you mean" hints.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(word, c), c))
@@ -164,7 +167,10 @@ mod tests {
 
     #[test]
     fn suggests_close_names() {
-        assert_eq!(did_you_mean("ini_sett", ["ini_set", "copy"]), Some("ini_set"));
+        assert_eq!(
+            did_you_mean("ini_sett", ["ini_set", "copy"]),
+            Some("ini_set")
+        );
         assert_eq!(did_you_mean("zzz", ["ini_set", "copy"]), None);
     }
 }

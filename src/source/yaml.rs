@@ -208,11 +208,17 @@ impl Builder {
                     };
                     if key.as_str() == Some("<<") {
                         merge_into(pairs, node);
-                    } else if let Some(dup) = pairs.iter().find(|(k, _)| k.key_string() == key.key_string()) {
+                    } else if let Some(dup) = pairs
+                        .iter()
+                        .find(|(k, _)| k.key_string() == key.key_string())
+                    {
                         if self.error.is_none() {
                             let first = dup.0.span.location();
                             self.error = Some(Diagnostic::new(
-                                format!("duplicate key `{}` (first defined at {first})", key.key_string()),
+                                format!(
+                                    "duplicate key `{}` (first defined at {first})",
+                                    key.key_string()
+                                ),
                                 Some(key.span.clone()),
                             ));
                         }
@@ -234,7 +240,10 @@ fn merge_into(pairs: &mut Vec<(Node, Node)>, source: Node) {
     for src in sources {
         if let NodeKind::Map(src_pairs) = src.kind {
             for (k, v) in src_pairs {
-                if !pairs.iter().any(|(pk, _)| pk.key_string() == k.key_string()) {
+                if !pairs
+                    .iter()
+                    .any(|(pk, _)| pk.key_string() == k.key_string())
+                {
                     pairs.push((k, v));
                 }
             }
@@ -375,7 +384,12 @@ mod tests {
         let n = load("- hosts: all\n  tasks:\n    - name: x\n      copy: {}\n");
         let play = &n.as_seq().unwrap()[0];
         let task = &play.get("tasks").unwrap().as_seq().unwrap()[0];
-        let copy = task.as_map().unwrap().iter().find(|(k, _)| k.as_str() == Some("copy")).unwrap();
+        let copy = task
+            .as_map()
+            .unwrap()
+            .iter()
+            .find(|(k, _)| k.as_str() == Some("copy"))
+            .unwrap();
         assert_eq!((copy.0.span.line, copy.0.span.col), (4, 7));
     }
 
@@ -389,7 +403,10 @@ mod tests {
     #[test]
     fn rejects_duplicate_keys() {
         let err = parse(&SourceFile::new("d.yml", "a: 1\na: 2\n")).unwrap_err();
-        assert_eq!(err.message, "duplicate key `a` (first defined at d.yml:1:1)");
+        assert_eq!(
+            err.message,
+            "duplicate key `a` (first defined at d.yml:1:1)"
+        );
     }
 
     #[test]

@@ -23,7 +23,10 @@ pub enum TemplateError {
     #[error("'{name}' is undefined{context}")]
     Undefined { name: String, context: String },
     #[error("template error in `{source_text}`: {message}")]
-    Render { source_text: String, message: String },
+    Render {
+        source_text: String,
+        message: String,
+    },
 }
 
 /// Options of the template environment for a run.
@@ -185,9 +188,18 @@ mod tests {
     fn single_expression_keeps_type() {
         let t = Templar::new(TemplarOptions::default());
         let ctx = scope(json!({"port": 8080, "list": [1, 2]}));
-        assert_eq!(t.render_value(&json!("{{ port }}"), &ctx).unwrap(), json!(8080));
-        assert_eq!(t.render_value(&json!("{{ list }}"), &ctx).unwrap(), json!([1, 2]));
-        assert_eq!(t.render_value(&json!("p={{ port }}"), &ctx).unwrap(), json!("p=8080"));
+        assert_eq!(
+            t.render_value(&json!("{{ port }}"), &ctx).unwrap(),
+            json!(8080)
+        );
+        assert_eq!(
+            t.render_value(&json!("{{ list }}"), &ctx).unwrap(),
+            json!([1, 2])
+        );
+        assert_eq!(
+            t.render_value(&json!("p={{ port }}"), &ctx).unwrap(),
+            json!("p=8080")
+        );
     }
 
     #[test]

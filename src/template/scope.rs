@@ -111,6 +111,11 @@ impl Object for VarScope {
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        Enumerator::Values(self.names().into_iter().map(minijinja::Value::from).collect())
+        Enumerator::Values(
+            self.names()
+                .into_iter()
+                .map(minijinja::Value::from)
+                .collect(),
+        )
     }
 }

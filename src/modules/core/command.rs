@@ -7,9 +7,9 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::connection::{shell_quote, ExecRequest};
+use crate::connection::{ExecRequest, shell_quote};
 use crate::modules::{
-    parse_params, Action, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Query,
+    Action, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Query, parse_params,
 };
 
 /// Runs a command on the host, without a shell.
@@ -98,18 +98,30 @@ impl Module for CommandModule {
     fn action(&self, args: &Map<String, Value>) -> Result<Box<dyn Action>, ModuleError> {
         let p: CommandParams = parse_params(args)?;
         let line = match (&p.cmd, &p.argv) {
-            (Some(_), Some(_)) => return Err(ModuleError::Params("give `cmd` or `argv`, not both".into())),
-            (None, None) => return Err(ModuleError::Params("no command given: set `cmd` or `argv`".into())),
+            (Some(_), Some(_)) => {
+                return Err(ModuleError::Params("give `cmd` or `argv`, not both".into()));
+            }
+            (None, None) => {
+                return Err(ModuleError::Params(
+                    "no command given: set `cmd` or `argv`".into(),
+                ));
+            }
             (Some(cmd), None) => match self.flavor {
                 Flavor::Shell => cmd.clone(),
                 Flavor::Command => split_words(cmd)
-                    .ok_or_else(|| ModuleError::Params(format!("unbalanced quotes in command: {cmd}")))?
+                    .ok_or_else(|| {
+                        ModuleError::Params(format!("unbalanced quotes in command: {cmd}"))
+                    })?
                     .iter()
                     .map(|w| shell_quote(w))
                     .collect::<Vec<_>>()
                     .join(" "),
             },
-            (None, Some(argv)) => argv.iter().map(|w| shell_quote(w)).collect::<Vec<_>>().join(" "),
+            (None, Some(argv)) => argv
+                .iter()
+                .map(|w| shell_quote(w))
+                .collect::<Vec<_>>()
+                .join(" "),
         };
         let line = match (&p.executable, self.flavor) {
             (Some(exe), Flavor::Shell) => format!("{} -c {}", shell_quote(exe), shell_quote(&line)),
@@ -130,7 +142,9 @@ impl Action for CommandAction {
         if let Some(path) = &self.p.creates {
             if exists(ctx, path, self.p.chdir.as_deref()).await? {
                 return Ok(Query::Unchanged(
-                    Outcome::ok().with_msg(format!("skipped, since {path} exists")).with("rc", 0),
+                    Outcome::ok()
+                        .with_msg(format!("skipped, since {path} exists"))
+                        .with("rc", 0),
                 ));
             }
             return Ok(Query::Change(crate::modules::Change::new()));
@@ -138,7 +152,9 @@ impl Action for CommandAction {
         if let Some(path) = &self.p.removes {
             if !exists(ctx, path, self.p.chdir.as_deref()).await? {
                 return Ok(Query::Unchanged(
-                    Outcome::ok().with_msg(format!("skipped, since {path} does not exist")).with("rc", 0),
+                    Outcome::ok()
+                        .with_msg(format!("skipped, since {path} does not exist"))
+                        .with("rc", 0),
                 ));
             }
             return Ok(Query::Change(crate::modules::Change::new()));
@@ -162,7 +178,13 @@ impl Action for CommandAction {
         };
         let started = std::time::Instant::now();
         let out = ctx.exec_req(req).await?;
-        let trim = |s: String| if self.p.strip_empty_ends { s.trim_end_matches(['\n', '\r']).to_string() } else { s };
+        let trim = |s: String| {
+            if self.p.strip_empty_ends {
+                s.trim_end_matches(['\n', '\r']).to_string()
+            } else {
+                s
+            }
+        };
         let (stdout, stderr) = (trim(out.stdout), trim(out.stderr));
         let mut outcome = Outcome::changed()
             .with("cmd", self.line.clone())
@@ -186,7 +208,11 @@ async fn exists(ctx: &ModuleCtx<'_>, path: &str, chdir: Option<&str>) -> Result<
         _ => path.to_string(),
     };
     if full.contains(['*', '?', '[']) {
-        let out = ctx.exec(format!("for f in {full}; do [ -e \"$f\" ] && exit 0; done; exit 1")).await?;
+        let out = ctx
+            .exec(format!(
+                "for f in {full}; do [ -e \"$f\" ] && exit 0; done; exit 1"
+            ))
+            .await?;
         return Ok(out.rc == 0);
     }
     Ok(ctx.conn.stat(&full, ctx.become_.as_ref()).await?.is_some())
@@ -281,7 +307,10 @@ mod run_tests {
         let mut host = TestHost::new();
         host.check = true;
         let out = host
-            .run("shell", json!({"cmd": format!("touch {}", marker.display())}))
+            .run(
+                "shell",
+                json!({"cmd": format!("touch {}", marker.display())}),
+            )
             .await
             .unwrap();
         assert!(out.skipped);
@@ -291,7 +320,10 @@ mod run_tests {
     #[tokio::test]
     async fn failing_command_fails_with_output() {
         let host = TestHost::new();
-        let out = host.run("shell", json!({"cmd": "echo oops >&2; exit 3"})).await.unwrap();
+        let out = host
+            .run("shell", json!({"cmd": "echo oops >&2; exit 3"}))
+            .await
+            .unwrap();
         assert!(out.failed);
         assert_eq!(out.data["rc"], json!(3));
         assert_eq!(out.data["stderr"], json!("oops"));

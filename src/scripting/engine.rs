@@ -1,0 +1,199 @@
+//! The one Rhai engine of the run: limits against runaway scripts, and the
+//! host API registered as `host`, `http`, `openstack`, `ini`, `vars`,
+//! `facts` and a few functions (`fail`, `log`, `warn`, `template`,
+//! `check_mode`, `module`, `native`).
+
+use rhai::{Array, Dynamic, Engine, EvalAltResult, Map as RMap, NativeCallContext, Position};
+use serde_json::Value;
+
+use super::api::{Api, exec_request, file_attrs};
+use crate::connection::ExecRequest;
+
+/// Limits that stop a runaway script with a clear error.
+pub const MAX_OPERATIONS: u64 = 20_000_000;
+pub const MAX_CALL_LEVELS: usize = 64;
+pub const MAX_STRING: usize = 16 * 1024 * 1024;
+pub const MAX_ARRAY: usize = 1_000_000;
+pub const MAX_MAP: usize = 100_000;
+
+/// The marker that `fail(msg)` raises, so it reads as a clean failure.
+pub const FAIL_MARK: &str = "__oplay_fail__";
+
+type Res<T> = Result<T, Box<EvalAltResult>>;
+
+fn err<T>(msg: impl Into<String>) -> Res<T> {
+    Err(Box::new(EvalAltResult::ErrorRuntime(
+        msg.into().into(),
+        Position::NONE,
+    )))
+}
+
+fn api(ctx: &NativeCallContext) -> Res<Api> {
+    match ctx.tag().and_then(|t| t.clone().try_cast::<Api>()) {
+        Some(a) => Ok(a),
+        None => err(
+            "the host API is only available while a task runs (not at the top level of a script)",
+        ),
+    }
+}
+
+/// `vars`: the task's variables, read-only, resolved on access.
+#[derive(Clone)]
+pub struct Vars(pub Api);
+
+/// `http`, `openstack` and `ini` handles.
+#[derive(Clone)]
+pub struct Http(pub Api);
+#[derive(Clone)]
+pub struct OpenStack(pub Api);
+#[derive(Clone)]
+pub struct Ini;
+
+pub fn build() -> Engine {
+    let mut engine = Engine::new();
+    engine
+        .set_max_operations(MAX_OPERATIONS)
+        .set_max_call_levels(MAX_CALL_LEVELS)
+        .set_max_string_size(MAX_STRING)
+        .set_max_array_size(MAX_ARRAY)
+        .set_max_map_size(MAX_MAP)
+        .set_max_expr_depths(128, 64);
+    engine.on_print(|_| {});
+    register_host(&mut engine);
+    register_functions(&mut engine);
+    register_http(&mut engine);
+    engine
+}
+
+fn to_dyn(v: &Value) -> Dynamic {
+    rhai::serde::to_dynamic(v).unwrap_or(Dynamic::UNIT)
+}
+
+fn register_host(engine: &mut Engine) {
+    engine.register_type_with_name::<Api>("Host");
+    engine.register_fn("exec", |h: &mut Api, cmd: &str| -> Res<RMap> {
+        h.0.exec(ExecRequest::shell(cmd)).or_else(err)
+    });
+    engine.register_fn("exec", |h: &mut Api, cmd: &str, opts: RMap| -> Res<RMap> {
+        h.0.exec(exec_request(ExecRequest::shell(cmd), &opts))
+            .or_else(err)
+    });
+    engine.register_fn("exec", |h: &mut Api, argv: Array| -> Res<RMap> {
+        let words: Vec<String> = argv.iter().map(|a| a.to_string()).collect();
+        h.0.exec(ExecRequest::argv(&words)).or_else(err)
+    });
+    engine.register_fn(
+        "exec",
+        |h: &mut Api, argv: Array, opts: RMap| -> Res<RMap> {
+            let words: Vec<String> = argv.iter().map(|a| a.to_string()).collect();
+            h.0.exec(exec_request(ExecRequest::argv(&words), &opts))
+                .or_else(err)
+        },
+    );
+    engine.register_fn("read_file", |h: &mut Api, path: &str| -> Res<Dynamic> {
+        h.0.read_file(path).or_else(err)
+    });
+    engine.register_fn(
+        "write_file",
+        |h: &mut Api, path: &str, content: &str| -> Res<()> {
+            h.0.write_file(path, content, Default::default())
+                .or_else(err)
+        },
+    );
+    engine.register_fn(
+        "write_file",
+        |h: &mut Api, path: &str, content: &str, opts: RMap| -> Res<()> {
+            let attrs = file_attrs(&opts).or_else(err)?;
+            h.0.write_file(path, content, attrs).or_else(err)
+        },
+    );
+    engine.register_fn("stat", |h: &mut Api, path: &str| -> Res<Dynamic> {
+        h.0.stat(path).or_else(err)
+    });
+    engine.register_fn("exists", |h: &mut Api, path: &str| -> Res<bool> {
+        Ok(!h.0.stat(path).or_else(err)?.is_unit())
+    });
+    engine.register_get("name", |h: &mut Api| h.0.host.clone());
+    engine.register_type_with_name::<Vars>("Vars");
+    engine.register_indexer_get(|v: &mut Vars, name: &str| -> Res<Dynamic> {
+        v.0.0
+            .templar
+            .eval(name, &v.0.0.vars)
+            .map(|x| to_dyn(&x))
+            .or_else(|e| err(e.to_string()))
+    });
+    engine.register_fn("get", |v: &mut Vars, name: &str| -> Dynamic {
+        v.0.0
+            .templar
+            .eval(name, &v.0.0.vars)
+            .map(|x| to_dyn(&x))
+            .unwrap_or(Dynamic::UNIT)
+    });
+    engine.register_fn("contains", |v: &mut Vars, name: &str| {
+        v.0.0.templar.eval(name, &v.0.0.vars).is_ok()
+    });
+}
+
+fn register_functions(engine: &mut Engine) {
+    engine.register_fn("check_mode", |ctx: NativeCallContext| -> Res<bool> {
+        Ok(api(&ctx)?.0.check)
+    });
+    engine.register_fn("diff_mode", |ctx: NativeCallContext| -> Res<bool> {
+        Ok(api(&ctx)?.0.diff)
+    });
+    engine.register_fn("fail", |msg: &str| -> Res<()> {
+        let mut m = RMap::new();
+        m.insert(FAIL_MARK.into(), msg.into());
+        Err(Box::new(EvalAltResult::ErrorRuntime(
+            m.into(),
+            Position::NONE,
+        )))
+    });
+    engine.register_fn("log", |ctx: NativeCallContext, msg: &str| -> Res<()> {
+        api(&ctx)?.0.log(msg);
+        Ok(())
+    });
+    engine.register_fn("warn", |ctx: NativeCallContext, msg: &str| -> Res<()> {
+        api(&ctx)?.0.warn(msg);
+        Ok(())
+    });
+    engine.register_fn(
+        "template",
+        |ctx: NativeCallContext, text: &str| -> Res<String> {
+            api(&ctx)?.0.template(text).or_else(err)
+        },
+    );
+    for (name, native) in [("module", false), ("native", true)] {
+        engine.register_fn(name, move |ctx: NativeCallContext, module: &str, params: RMap| -> Res<RMap> {
+            let a = api(&ctx)?;
+            let params: Value = rhai::serde::from_dynamic(&params.into()).or_else(|e| err(e.to_string()))?;
+            let outcome = a.0.call_module(module, params, native).or_else(err)?;
+            let mut result = outcome.to_value();
+            if let (Value::Object(m), false) = (&mut result, outcome.diffs.is_empty()) {
+                let d = &outcome.diffs[0];
+                m.insert("diff".into(), serde_json::json!({"before": d.before, "after": d.after, "header": d.header}));
+            }
+            Ok(to_dyn(&result).try_cast::<RMap>().unwrap_or_default())
+        });
+    }
+}
+
+fn register_http(engine: &mut Engine) {
+    engine.register_type_with_name::<Http>("Http");
+    for method in ["get", "post", "put", "patch", "delete", "head"] {
+        engine.register_fn(method, move |h: &mut Http, url: &str| -> Res<RMap> {
+            h.0.0.http(method, url, &RMap::new()).or_else(err)
+        });
+        engine.register_fn(
+            method,
+            move |h: &mut Http, url: &str, opts: RMap| -> Res<RMap> {
+                h.0.0.http(method, url, &opts).or_else(err)
+            },
+        );
+    }
+    engine.register_type_with_name::<OpenStack>("OpenStack");
+    engine.register_fn("request", |_o: &mut OpenStack, service: &str, method: &str, path: &str, _body: Dynamic| -> Res<RMap> {
+        err(format!("openstack.request({service}, {method}, {path}): no OpenStack session is configured for this run"))
+    });
+    engine.register_type_with_name::<Ini>("Ini");
+}
