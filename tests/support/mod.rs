@@ -142,6 +142,11 @@ impl Test {
     /// Runs `oplay run site.yml -i hosts ARGS...` (or just `oplay ARGS...`
     /// when no playbook was given).
     pub fn run(&self) -> Output {
+        self.run_with(&[])
+    }
+
+    /// Runs with more arguments after the builder's own.
+    pub fn run_with(&self, extra: &[&str]) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_oplay"));
         cmd.current_dir(self.dir.path()).env("NO_COLOR", "1");
         if self.playbook {
@@ -151,6 +156,7 @@ impl Test {
             }
         }
         cmd.args(&self.args);
+        cmd.args(extra);
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
