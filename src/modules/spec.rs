@@ -92,6 +92,8 @@ pub struct ModuleSpec {
     pub exclusive: Vec<Vec<String>>,
     pub examples: String,
     pub origin: ModuleOrigin,
+    /// Any parameter name is accepted (`set_fact`: every key is a fact).
+    pub open_params: bool,
 }
 
 impl ModuleSpec {
@@ -132,11 +134,18 @@ impl ModuleSpec {
             exclusive: Vec::new(),
             examples: String::new(),
             origin: ModuleOrigin::Native,
+            open_params: false,
         }
     }
 
     pub fn with_free_form(mut self, param: &str) -> Self {
         self.free_form = Some(param.to_string());
+        self
+    }
+
+    /// Accepts parameters beyond the declared ones.
+    pub fn with_open_params(mut self) -> Self {
+        self.open_params = true;
         self
     }
 
@@ -189,6 +198,9 @@ impl ModuleSpec {
         for (key, value) in pairs {
             let name = key.key_string();
             let Some(param) = self.param(&name) else {
+                if self.open_params {
+                    continue;
+                }
                 let names = self.params.iter().map(|p| p.name.as_str());
                 let mut diag = Diagnostic::new(
                     format!("unknown parameter `{name}` for module `{}`", self.name),

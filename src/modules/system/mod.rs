@@ -1,9 +1,15 @@
 //! System modules: package, service, and the network helpers uri and wait_for.
 
+pub mod uri;
+pub mod wait_for;
+
 use std::sync::Arc;
 
 use super::Module;
 
 pub fn modules() -> Vec<Arc<dyn Module>> {
-    Vec::new()
+    let mut all = Vec::new();
+    all.extend(uri::modules());
+    all.extend(wait_for::modules());
+    all
 }
