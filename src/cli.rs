@@ -39,7 +39,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run one or more playbooks against an inventory.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Show the inventory as oplay reads it.
     Inventory(InventoryArgs),
     /// Show the documentation of a module.

@@ -167,6 +167,20 @@ fn walk_secret_values(value: &Value, under_secret: bool, f: &mut dyn FnMut(&str)
     }
 }
 
+impl schemars::JsonSchema for Secret {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Secret".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "x-secret": true })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,19 +220,5 @@ mod tests {
         );
         let v = r.redact_value(&json!({"password": "other", "url": "x s3cr3t! y"}));
         assert_eq!(v, json!({"password": "********", "url": "x ******** y"}));
-    }
-}
-
-impl schemars::JsonSchema for Secret {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Secret".into()
-    }
-
-    fn inline_schema() -> bool {
-        true
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({ "type": "string", "x-secret": true })
     }
 }

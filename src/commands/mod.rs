@@ -12,7 +12,7 @@ use crate::inventory::Inventory;
 
 pub async fn dispatch(cli: Cli) -> i32 {
     match cli.command {
-        Command::Run(args) => run::run(args).await,
+        Command::Run(args) => run::run(*args).await,
         Command::Inventory(args) => inventory::run(args),
         Command::Doc(args) => doc::run(args),
     }

@@ -177,7 +177,7 @@ impl Executor {
             .lock()
             .map(|t| t.values().cloned().collect())
             .unwrap_or_default();
-        slowest.sort_by(|a, b| b.2.cmp(&a.2));
+        slowest.sort_by_key(|t| std::cmp::Reverse(t.2));
         slowest.truncate(5);
         let recap = Recap {
             hosts,

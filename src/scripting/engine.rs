@@ -45,6 +45,7 @@ pub struct Vars(pub Api);
 #[derive(Clone)]
 pub struct Http(pub Api);
 #[derive(Clone)]
+#[allow(dead_code)] // the session arrives with the OpenStack modules
 pub struct OpenStack(pub Api);
 #[derive(Clone)]
 pub struct Ini;

@@ -137,6 +137,7 @@ fn spec_from(name: &str, decl: &RMap, path: &Path) -> Result<ModuleSpec, String>
         params,
         free_form: None,
         exclusive: Vec::new(),
+        open_params: false,
         examples: text(decl, "examples"),
         origin: ModuleOrigin::Script(path.to_path_buf()),
     })

@@ -256,9 +256,8 @@ impl MarkedEventReceiver for Builder {
         let span = self.span(mark);
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
-                let kind = if style == TScalarStyle::Plain && tag.is_none() {
-                    resolve_plain(&text)
-                } else if tag.as_ref().is_some_and(|t| t.suffix == "int") {
+                let plain = style == TScalarStyle::Plain && tag.is_none();
+                let kind = if plain || tag.as_ref().is_some_and(|t| t.suffix == "int") {
                     resolve_plain(&text)
                 } else {
                     NodeKind::Str(text)

@@ -28,7 +28,7 @@ use crate::modules::{
 pub struct AssertParams {
     /// The conditions that must all be true.
     #[serde(deserialize_with = "de_conditions")]
-    #[schemars(with = "Vec<String>")]
+    #[schemars(with = "Vec<String>", extend("x-raw" = true))]
     pub that: Vec<String>,
     /// The message when a condition is false (default "Assertion failed").
     /// A list is printed one item per line.

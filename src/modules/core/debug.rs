@@ -34,7 +34,7 @@ pub struct DebugParams {
     pub msg: Option<Value>,
     /// A variable name or expression to print with its value.
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<String>", extend("x-raw" = true))]
     pub var: Option<Value>,
     /// The `-v` level needed to show this (default 0: always shown).
     #[serde(default, deserialize_with = "crate::value::de_opt_int")]
