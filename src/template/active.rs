@@ -71,6 +71,16 @@ pub(crate) fn note_missing(name: String, context: String) {
     ACTIVE.with(|a| a.borrow_mut().missing = Some((name, context)));
 }
 
+/// Forgets the last miss: a lookup that follows it succeeded, so the
+/// miss is not what a later error is about.
+pub(crate) fn clear_missing() {
+    ACTIVE.with(|a| {
+        if let Ok(mut a) = a.try_borrow_mut() {
+            a.missing = None;
+        }
+    });
+}
+
 /// The last name that was looked up and not found, if any.
 pub(crate) fn take_missing() -> Option<(String, String)> {
     ACTIVE.with(|a| a.borrow_mut().missing.take())

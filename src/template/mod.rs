@@ -68,6 +68,9 @@ impl Templar {
         env.set_keep_trailing_newline(true);
         // Ansible's templar trims the newline after a block tag.
         env.set_trim_blocks(true);
+        // Debug info would look every referenced name up again after an
+        // error, overwriting the note of which one was missing.
+        env.set_debug(false);
         env.set_formatter(format::python_formatter);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         env.add_global("omit", omit_token());
@@ -273,9 +276,14 @@ pub(crate) fn value_of(v: &Value) -> minijinja::Value {
 }
 
 fn undefined_error(source: &str) -> TemplateError {
+    // Without a note (an attribute missing from a computed value), the
+    // expression itself is the best name there is.
     let (name, context) = active::take_missing().unwrap_or_else(|| {
         (
-            undefined_name(source).unwrap_or_else(|| "a variable".into()),
+            single_expression(source)
+                .unwrap_or(source)
+                .trim()
+                .to_string(),
             String::new(),
         )
     });
@@ -305,18 +313,6 @@ fn convert_error(e: minijinja::Error, source: &str) -> TemplateError {
         source_text: source.to_string(),
         message,
     }
-}
-
-/// A best guess at which name was undefined: the first identifier in the
-/// expression. The scope notes the real name where it knows it.
-fn undefined_name(source: &str) -> Option<String> {
-    let inner = single_expression(source).unwrap_or(source);
-    let start = inner.find(|c: char| c.is_ascii_alphabetic() || c == '_')?;
-    let name: String = inner[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
-        .collect();
-    Some(name)
 }
 
 #[cfg(test)]

@@ -126,10 +126,21 @@ impl VarScope {
 
     /// A variable as templates see it, rendered where it is a template.
     fn lookup(self: &Arc<Self>, name: &str) -> Option<minijinja::Value> {
+        // A note about an earlier miss would otherwise name the wrong
+        // variable in a later error.
+        active::clear_missing();
         if let Some((_, v)) = self.objects.iter().find(|(k, _)| k == name) {
             return Some(v.clone());
         }
-        let Some(layer) = self.layers.iter().find(|l| l.vars.contains_key(name)) else {
+        let Some((layer, raw)) = self
+            .layers
+            .iter()
+            .find_map(|l| Some((l, l.vars.get(name)?)))
+        else {
+            if name == "vars" {
+                // Ansible's `vars`: the whole scope, as a mapping.
+                return Some(minijinja::Value::from_dyn_object(self.clone()));
+            }
             // minijinja asks the context before its globals: `lookup` is
             // not missing, it is just not a variable.
             if !super::is_global(name) {
@@ -137,7 +148,6 @@ impl VarScope {
             }
             return None;
         };
-        let raw = layer.vars.get(name)?;
         let node = Node {
             scope: self.clone(),
             root: layer.vars.clone(),
@@ -255,6 +265,7 @@ impl Object for Node {
     }
 
     fn get_value(self: &Arc<Self>, key: &minijinja::Value) -> Option<minijinja::Value> {
+        active::clear_missing();
         match self.value()? {
             Value::Object(m) => {
                 let k = key.as_str()?;

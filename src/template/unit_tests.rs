@@ -742,3 +742,21 @@ fn bench_render() {
         println!("{label:>8}: {per:8.2} µs per render_value");
     }
 }
+
+#[test]
+fn undefined_messages_do_not_name_an_earlier_miss() {
+    let v = json!({"a": {"x": 1}, "b": {"y": 2}});
+    let e = err(
+        "{{ x | default('d') }} {{ (a | combine(b)).zz }}",
+        v.clone(),
+    );
+    assert_eq!(
+        e,
+        "'{{ x | default('d') }} {{ (a | combine(b)).zz }}' is undefined"
+    );
+    assert_eq!(
+        err("{{ (a | combine(b)).zz }}", v.clone()),
+        "'(a | combine(b)).zz' is undefined"
+    );
+    assert_eq!(ev("vars.a.x + vars['b'].y", v), json!(3));
+}
