@@ -51,6 +51,9 @@ pub struct TemplarOptions {
     pub base_dir: std::path::PathBuf,
 }
 
+/// The prefix of the template names that stand for their own source.
+const INLINE: &str = "\u{0}inline:";
+
 /// The name of the scope variable holding the task's search paths (a list
 /// of directories, most specific first) for `lookup('file')`.
 pub const SEARCH_PATHS_VAR: &str = "oplay_search_paths";
@@ -72,6 +75,11 @@ impl Templar {
         // error, overwriting the note of which one was missing.
         env.set_debug(false);
         env.set_formatter(format::python_formatter);
+        // Template strings are compiled once and kept by minijinja's
+        // loader cache: the same task arguments render for every host.
+        // Only names we make are inline sources; an `{% include %}` of
+        // any other name is not found rather than taken as its own text.
+        env.set_loader(|name| Ok(name.strip_prefix(INLINE).map(str::to_string)));
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         env.add_global("omit", omit_token());
         filters::register(&mut env);
@@ -92,8 +100,10 @@ impl Templar {
             return Ok(text.to_string());
         }
         let _guard = RenderGuard::enter(self);
+        let name = format!("{INLINE}{text}");
         self.env
-            .render_str(text, ctx)
+            .get_template(&name)
+            .and_then(|t| t.render(ctx))
             .map_err(|e| convert_error(e, text))
     }
 
