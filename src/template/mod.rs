@@ -4,11 +4,20 @@
 //! exactly one `{{ expression }}` keeps the expression's native type, as in
 //! Ansible. [`VarScope`] is the variables a task sees on a host: layers in
 //! Ansible's precedence order, looked up lazily so that nothing is copied
-//! per task and templated variables resolve when they are used.
+//! per task and templated variables resolve when they are used. Ansible's
+//! filters, tests and lookups live in `filters`, `collections`, `tests` and
+//! `lookups`; the `omit` placeholder here. A string without template
+//! syntax never reaches minijinja.
 
+mod active;
+mod collections;
+mod filters;
+mod format;
+mod lookups;
 pub mod scope;
+mod tests;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use minijinja::{Environment, UndefinedBehavior};
 use serde_json::Value;
@@ -16,12 +25,15 @@ use serde_json::Value;
 pub use scope::{Layer, VarScope};
 
 use crate::secret::Redactor;
+use active::RenderGuard;
 
 /// A template that failed to render or evaluate.
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
     #[error("'{name}' is undefined{context}")]
     Undefined { name: String, context: String },
+    #[error("recursive loop detected in template for '{name}'")]
+    Recursion { name: String },
     #[error("template error in `{source_text}`: {message}")]
     Render {
         source_text: String,
@@ -32,10 +44,19 @@ pub enum TemplateError {
 /// Options of the template environment for a run.
 #[derive(Clone, Default)]
 pub struct TemplarOptions {
+    /// Told every password that `lookup('password')` returns.
     pub redactor: Redactor,
-    /// Where `lookup('password', path)` keeps relative paths.
+    /// The playbook's directory: where `lookup('password', path)` keeps
+    /// relative paths, and the last place `lookup('file')` searches.
     pub base_dir: std::path::PathBuf,
 }
+
+/// The prefix of the template names that stand for their own source.
+const INLINE: &str = "\u{0}inline:";
+
+/// The name of the scope variable holding the task's search paths (a list
+/// of directories, most specific first) for `lookup('file')`.
+pub const SEARCH_PATHS_VAR: &str = "oplay_search_paths";
 
 /// The template environment shared by the whole run.
 #[derive(Clone)]
@@ -48,7 +69,23 @@ impl Templar {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_keep_trailing_newline(true);
-        let _ = opts;
+        // Ansible's templar trims the newline after a block tag.
+        env.set_trim_blocks(true);
+        // Debug info would look every referenced name up again after an
+        // error, overwriting the note of which one was missing.
+        env.set_debug(false);
+        env.set_formatter(format::python_formatter);
+        // Template strings are compiled once and kept by minijinja's
+        // loader cache: the same task arguments render for every host.
+        // Only names we make are inline sources; an `{% include %}` of
+        // any other name is not found rather than taken as its own text.
+        env.set_loader(|name| Ok(name.strip_prefix(INLINE).map(str::to_string)));
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.add_global("omit", omit_token());
+        filters::register(&mut env);
+        collections::register(&mut env);
+        tests::register(&mut env);
+        lookups::register(&mut env, &opts);
         Templar { env: Arc::new(env) }
     }
 
@@ -62,8 +99,11 @@ impl Templar {
         if !Self::is_template(text) {
             return Ok(text.to_string());
         }
+        let _guard = RenderGuard::enter(self);
+        let name = format!("{INLINE}{text}");
         self.env
-            .render_str(text, ctx)
+            .get_template(&name)
+            .and_then(|t| t.render(ctx))
             .map_err(|e| convert_error(e, text))
     }
 
@@ -93,28 +133,21 @@ impl Templar {
         if !Self::is_template(s) {
             return Ok(Value::String(s.to_string()));
         }
-        if let Some(expr) = single_expression(s) {
-            let v = self.eval(expr, ctx)?;
-            return Ok(v);
+        if single_expression(s).is_some() {
+            return self.eval(s, ctx);
         }
         self.render_str(s, ctx).map(Value::String)
     }
 
     /// Evaluates a bare Jinja expression (`when:`, `that:`, `var:`).
     pub fn eval(&self, expr: &str, ctx: &minijinja::Value) -> Result<Value, TemplateError> {
+        let _guard = RenderGuard::enter(self);
         let expr = single_expression(expr).unwrap_or(expr);
-        let compiled = self
-            .env
-            .compile_expression(expr)
-            .map_err(|e| convert_error(e, expr))?;
-        let v = compiled.eval(ctx).map_err(|e| convert_error(e, expr))?;
+        let v = self.eval_raw(expr, ctx)?;
         if v.is_undefined() {
-            return Err(TemplateError::Undefined {
-                name: expr.trim().to_string(),
-                context: String::new(),
-            });
+            return Err(undefined_error(expr));
         }
-        Ok(to_json(&v))
+        try_to_json(&v)
     }
 
     /// Evaluates a condition. A list means all of them (AND).
@@ -125,6 +158,58 @@ impl Templar {
             other => crate::value::is_truthy(other),
         })
     }
+
+    /// One variable of a scope, rendered; `None` when it is undefined.
+    pub fn get_var(
+        &self,
+        ctx: &minijinja::Value,
+        name: &str,
+    ) -> Result<Option<Value>, TemplateError> {
+        let _guard = RenderGuard::enter(self);
+        let v = ctx.get_attr(name).map_err(|e| convert_error(e, name))?;
+        if v.is_undefined() {
+            return Ok(None);
+        }
+        try_to_json(&v).map(Some)
+    }
+
+    /// Evaluates a template string to a template value without converting
+    /// it to JSON: a single expression keeps its type, anything else is
+    /// rendered to text. Used for variables rendered lazily.
+    pub(crate) fn eval_text(
+        &self,
+        text: &str,
+        ctx: &minijinja::Value,
+    ) -> Result<minijinja::Value, TemplateError> {
+        match single_expression(text) {
+            Some(expr) => {
+                let _guard = RenderGuard::enter(self);
+                self.eval_raw(expr, ctx)
+            }
+            None => self.render_str(text, ctx).map(minijinja::Value::from),
+        }
+    }
+
+    fn eval_raw(
+        &self,
+        expr: &str,
+        ctx: &minijinja::Value,
+    ) -> Result<minijinja::Value, TemplateError> {
+        let compiled = self
+            .env
+            .compile_expression(expr)
+            .map_err(|e| convert_error(e, expr))?;
+        compiled.eval(ctx).map_err(|e| convert_error(e, expr))
+    }
+}
+
+/// The environment's global names (ours and minijinja's), which are looked
+/// up in the scope first and are not undefined variables when missing there.
+fn is_global(name: &str) -> bool {
+    matches!(
+        name,
+        "omit" | "lookup" | "query" | "q" | "range" | "dict" | "namespace" | "debug"
+    )
 }
 
 /// The inside of `{{ expr }}` when the whole string is one expression.
@@ -137,24 +222,102 @@ fn single_expression(s: &str) -> Option<&str> {
     Some(inner.trim())
 }
 
-/// Converts a minijinja value to plain data.
+/// The placeholder that `omit` evaluates to. The executor drops every
+/// module argument equal to it ([`strip_omitted`]). Random per run, so no
+/// real value can collide with it.
+pub fn omit_token() -> &'static str {
+    static TOKEN: OnceLock<String> = OnceLock::new();
+    TOKEN.get_or_init(|| format!("__omit_place_holder__{:016x}", rand::random::<u64>()))
+}
+
+/// Removes every mapping entry and list item equal to [`omit_token`], at
+/// any depth, as Ansible does with a task's arguments.
+pub fn strip_omitted(v: &mut Value) {
+    let token = omit_token();
+    match v {
+        Value::Object(map) => {
+            map.retain(|_, item| item.as_str() != Some(token));
+            map.values_mut().for_each(strip_omitted);
+        }
+        Value::Array(items) => {
+            items.retain(|item| item.as_str() != Some(token));
+            items.iter_mut().for_each(strip_omitted);
+        }
+        _ => {}
+    }
+}
+
+/// Converts a minijinja value to plain data (`null` where it cannot).
 pub fn to_json(v: &minijinja::Value) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
-fn convert_error(e: minijinja::Error, source: &str) -> TemplateError {
-    if e.kind() == minijinja::ErrorKind::UndefinedError {
-        let name = undefined_name(source).unwrap_or_else(|| "a variable".to_string());
-        return TemplateError::Undefined {
-            name,
-            context: String::new(),
-        };
+/// Converts a minijinja value to plain data, reporting a variable that
+/// failed to render while it was read (minijinja serializes such a value
+/// as null, so the error is found in the side channel).
+pub(crate) fn try_to_json(v: &minijinja::Value) -> Result<Value, TemplateError> {
+    let earlier = active::take_pending();
+    let result = serde_json::to_value(v);
+    if let Some(err) = active::take_pending() {
+        return Err(err);
     }
-    let mut message = e.to_string();
+    if let Some(earlier) = earlier {
+        active::set_pending(earlier);
+    }
+    result.map_err(|e| TemplateError::Render {
+        source_text: v.to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// A template value as plain data, for filters that work on data. A
+/// variable's error stays pending for the render to report as it is.
+pub(crate) fn data_of(v: &minijinja::Value) -> Result<Value, minijinja::Error> {
+    try_to_json(v).map_err(|e| {
+        let message = e.to_string();
+        active::set_pending(e);
+        minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, message)
+    })
+}
+
+/// Plain data as a template value.
+pub(crate) fn value_of(v: &Value) -> minijinja::Value {
+    minijinja::Value::from_serialize(v)
+}
+
+fn undefined_error(source: &str) -> TemplateError {
+    // Without a note (an attribute missing from a computed value), the
+    // expression itself is the best name there is.
+    let (name, context) = active::take_missing().unwrap_or_else(|| {
+        (
+            single_expression(source)
+                .unwrap_or(source)
+                .trim()
+                .to_string(),
+            String::new(),
+        )
+    });
+    TemplateError::Undefined { name, context }
+}
+
+fn convert_error(e: minijinja::Error, source: &str) -> TemplateError {
+    if let Some(pending) = active::take_pending() {
+        return pending;
+    }
+    if e.kind() == minijinja::ErrorKind::UndefinedError {
+        return undefined_error(source);
+    }
+    let mut message = match e.detail() {
+        Some(detail) => format!("{}: {detail}", e.kind()),
+        None => e.kind().to_string(),
+    };
     let mut cause = std::error::Error::source(&e);
     while let Some(c) = cause {
         message.push_str(&format!(": {c}"));
         cause = c.source();
+    }
+    if let Some(line) = e.line().filter(|_| source.contains('\n')) {
+        message.push_str(&format!(" (line {line})"));
     }
     TemplateError::Render {
         source_text: source.to_string(),
@@ -162,60 +325,5 @@ fn convert_error(e: minijinja::Error, source: &str) -> TemplateError {
     }
 }
 
-/// A best guess at which name was undefined: the first identifier in the
-/// expression. The scope refines this where it knows better.
-fn undefined_name(source: &str) -> Option<String> {
-    let inner = single_expression(source).unwrap_or(source);
-    let start = inner.find(|c: char| c.is_ascii_alphabetic() || c == '_')?;
-    let name: String = inner[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
-        .collect();
-    Some(name)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn scope(v: Value) -> minijinja::Value {
-        let Value::Object(m) = v else { panic!() };
-        VarScope::new(vec![Layer::new("vars", m)]).into_value()
-    }
-
-    #[test]
-    fn single_expression_keeps_type() {
-        let t = Templar::new(TemplarOptions::default());
-        let ctx = scope(json!({"port": 8080, "list": [1, 2]}));
-        assert_eq!(
-            t.render_value(&json!("{{ port }}"), &ctx).unwrap(),
-            json!(8080)
-        );
-        assert_eq!(
-            t.render_value(&json!("{{ list }}"), &ctx).unwrap(),
-            json!([1, 2])
-        );
-        assert_eq!(
-            t.render_value(&json!("p={{ port }}"), &ctx).unwrap(),
-            json!("p=8080")
-        );
-    }
-
-    #[test]
-    fn undefined_is_an_error_naming_the_variable() {
-        let t = Templar::new(TemplarOptions::default());
-        let ctx = scope(json!({}));
-        let err = t.render_value(&json!("{{ nope }}"), &ctx).unwrap_err();
-        assert_eq!(err.to_string(), "'nope' is undefined");
-    }
-
-    #[test]
-    fn conditions() {
-        let t = Templar::new(TemplarOptions::default());
-        let ctx = scope(json!({"a": 1, "s": "yes"}));
-        assert!(t.eval_bool("a == 1", &ctx).unwrap());
-        assert!(!t.eval_bool("{{ a > 1 }}", &ctx).unwrap());
-        assert!(t.eval_bool("s", &ctx).unwrap());
-    }
-}
+mod unit_tests;
