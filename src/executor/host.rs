@@ -11,7 +11,7 @@ use super::facts;
 use super::logged::Logged;
 use super::play::BatchCtx;
 use super::state::Gone;
-use super::{Executor, OMIT};
+use super::Executor;
 use crate::connection::manager::{ConnectionKind, ConnectionSettings};
 use crate::connection::{Become, Connection, ExecRequest};
 use crate::modules::{Control, ModuleCtx, ModuleError, Outcome, invoke};
@@ -477,14 +477,15 @@ impl Executor {
         let raw_keys = module.spec().raw_params();
         let mut out = Map::with_capacity(args.len());
         for (k, v) in args {
-            let rendered = if raw_keys.contains(&k.as_str()) {
+            let mut rendered = if raw_keys.contains(&k.as_str()) {
                 v.clone()
             } else {
                 self.templar.render_value(v, scope)?
             };
-            if rendered.as_str() == Some(OMIT) {
+            if rendered.as_str() == Some(crate::template::omit_token()) {
                 continue;
             }
+            crate::template::strip_omitted(&mut rendered);
             if crate::secret::is_secret_name(k) || module.spec().param(k).is_some_and(|p| p.secret)
             {
                 self.services

@@ -112,7 +112,7 @@ impl Executor {
         magic.insert("ansible_check_mode".into(), Value::Bool(opts.check));
         magic.insert("ansible_diff_mode".into(), Value::Bool(opts.diff));
         magic.insert("ansible_verbosity".into(), Value::from(opts.verbosity));
-        magic.insert("omit".into(), Value::String(OMIT.into()));
+        magic.insert("omit".into(), Value::String(crate::template::omit_token().into()));
         let run = RunVars {
             extra: Arc::new(opts.extra_vars.clone()),
             groups: Arc::new(inventory.groups()),
@@ -218,5 +218,3 @@ impl crate::modules::Notes for ReporterNotes {
     }
 }
 
-/// The value of `omit`: arguments equal to it are dropped.
-pub const OMIT: &str = "__omit_place_holder__b2f1c0d5";

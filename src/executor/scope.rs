@@ -48,7 +48,7 @@ impl RunVars {
         if let Some(item) = item {
             layers.push(Layer::new("loop", item));
         }
-        layers.push(Layer::shared("registered", registered));
+        layers.push(Layer::shared("registered", registered).untemplated());
         if let Some(t) = task {
             layers.extend(
                 t.attrs
@@ -59,7 +59,7 @@ impl RunVars {
         }
         layers.push(Layer::shared("vars_files", pv.play.vars_files.clone()));
         layers.push(Layer::shared("play", pv.play.vars.clone()));
-        layers.push(Layer::new("facts", facts::as_vars(&facts)));
+        layers.push(Layer::new("facts", facts::as_vars(&facts)).untemplated());
         if let Some(hv) = self.host_vars.get(host) {
             layers.push(Layer::shared("inventory", hv.clone()));
         }
