@@ -1,0 +1,1 @@
+//! Tests of the inventory as a whole: real files in temp dirs.
