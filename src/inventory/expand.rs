@@ -209,7 +209,8 @@ mod tests {
 
     #[test]
     fn addresses_and_ports() {
-        let cases: &[(&str, Option<(&str, Option<u64>)>)] = &[
+        type Case<'a> = (&'a str, Option<(&'a str, Option<u64>)>);
+        let cases: &[Case] = &[
             ("web1", Some(("web1", None))),
             ("web1:2222", Some(("web1", Some(2222)))),
             ("web[01:03]:22", Some(("web[01:03]", Some(22)))),

@@ -371,7 +371,8 @@ fn number_value(text: &str) -> Option<Value> {
             return None;
         }
         let digits = text.replace('_', "");
-        if digits.len() > 1 && digits.starts_with('0') && digits.trim_start_matches('0') != "" {
+        if digits.len() > 1 && digits.starts_with('0') && !digits.trim_start_matches('0').is_empty()
+        {
             return None;
         }
         return digits.parse::<i64>().ok().map(Value::from);
