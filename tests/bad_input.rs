@@ -119,7 +119,7 @@ fn bad_inventory_line() {
         .inventory(&format!("[web\nweb1 ansible_port={}\n", watch.port()))
         .run()
         .code(3)
-        .stderr_is("error: hosts:1:1: unterminated section header `[web`\n  |\n1 | [web\n  | ^\n");
+        .stderr_is("error: hosts:1:1: invalid section header `[web`\n  |\n1 | [web\n  | ^\nhint: a section is `[group]`, `[group:vars]` or `[group:children]`, without spaces; comments start with `#`\n");
     watch.assert_untouched();
 }
 

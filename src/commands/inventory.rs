@@ -1,6 +1,6 @@
 //! `oplay inventory`: the inventory as oplay reads it.
 
-use crate::cli::{InventoryArgs, exit};
+use crate::cli::{exit, InventoryArgs};
 
 pub fn run(args: InventoryArgs) -> i32 {
     let inv = match super::load_inventory(&args.inventory) {
@@ -8,17 +8,14 @@ pub fn run(args: InventoryArgs) -> i32 {
         Err(code) => return code,
     };
     if args.list {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&inv.to_list_json()).unwrap_or_default()
-        );
+        println!("{}", inv.to_list_json());
     } else if args.graph {
         print!("{}", inv.graph());
     } else if let Some(host) = args.host {
         match inv.host_json(&host) {
-            Some(v) => println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default()),
-            None => {
-                super::report_error(&format!("host `{host}` is not in the inventory"));
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                super::report_error(&e.to_string());
                 return exit::USAGE;
             }
         }

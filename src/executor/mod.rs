@@ -106,7 +106,7 @@ impl Executor {
         let hosts = inventory.host_names();
         let host_vars = hosts
             .iter()
-            .map(|h| (h.clone(), Arc::new(inventory.host_vars(h))))
+            .map(|h| (h.clone(), inventory.host_vars(h)))
             .collect();
         let mut magic = Map::new();
         magic.insert("ansible_check_mode".into(), Value::Bool(opts.check));
@@ -115,7 +115,7 @@ impl Executor {
         magic.insert("omit".into(), Value::String(crate::template::omit_token().into()));
         let run = RunVars {
             extra: Arc::new(opts.extra_vars.clone()),
-            groups: Arc::new(inventory.groups()),
+            groups: inventory.groups(),
             states: HostStates::new(&hosts),
             host_vars: Arc::new(host_vars),
             inventory: Arc::new(inventory),

@@ -1,0 +1,231 @@
+//! Host names as inventories write them: an optional port (`host:2222`,
+//! `[2001:db8::1]:2222`) and ranges expanded into names (`web[01:03]`,
+//! `db-[a:c]`, `node[1:10:2]`), following Ansible's `parse_address` and
+//! `expand_hostname_range`. Not for host *patterns* (`web*:!db`): those
+//! live in `pattern`.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+static BRACKETED_HOSTPORT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\[(.+)\]:([0-9]+)$").expect("static regex"));
+static HOSTPORT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^((?:[^:\[\]]|\[[^\]]*\])*):([0-9]+)$").expect("static regex"));
+/// A range inside a host label, replaced before the label check.
+static LABEL_RANGE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\[(?:[a-zA-Z]:[a-zA-Z]|[0-9a-fA-F]+:[0-9a-fA-F]+)(?::[0-9]+)?\]")
+        .expect("static regex")
+});
+static LABEL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?:[\w&&[^_]]|\w[\w-]*[\w&&[^_]])$").expect("static regex"));
+
+/// Splits `host:port` and `[host]:port`. `None` when the text is not a
+/// host identifier (a name, IPv4 or IPv6 address, ranges allowed), which
+/// is how Ansible tells `web:db` (two patterns) from `web:22`.
+pub(crate) fn parse_address(text: &str) -> Option<(String, Option<u64>)> {
+    let mut address = text.to_string();
+    let mut port = None;
+    for re in [&*BRACKETED_HOSTPORT, &*HOSTPORT] {
+        if let Some(c) = re.captures(&address.clone()) {
+            port = Some(c[2].parse::<u64>().ok()?);
+            address = c[1].to_string();
+        }
+    }
+    (is_ipv6(&address) || is_hostname(&address)).then_some((address, port))
+}
+
+fn is_hostname(text: &str) -> bool {
+    let plain = LABEL_RANGE.replace_all(text, "x");
+    !plain.is_empty() && plain.split('.').all(|label| LABEL.is_match(label))
+}
+
+fn is_ipv6(text: &str) -> bool {
+    let hex_group =
+        |g: &str| (1..=4).contains(&g.len()) && g.chars().all(|c| c.is_ascii_hexdigit());
+    let groups = |part: &str| -> Option<usize> {
+        if part.is_empty() {
+            return Some(0);
+        }
+        let items: Vec<&str> = part.split(':').collect();
+        let (last, rest) = items.split_last()?;
+        let v4 = last.contains('.');
+        let last_ok = if v4 {
+            last.split('.').count() == 4 && last.split('.').all(|o| o.parse::<u8>().is_ok())
+        } else {
+            hex_group(last)
+        };
+        (last_ok && rest.iter().all(|g| hex_group(g))).then_some(items.len() + usize::from(v4))
+    };
+    match text.split_once("::") {
+        Some((a, b)) => {
+            !b.contains("::") && matches!((groups(a), groups(b)), (Some(x), Some(y)) if x + y <= 7)
+        }
+        None => text.contains(':') && groups(text) == Some(8),
+    }
+}
+
+/// A host entry as written in an inventory: the names it expands to and
+/// the port it gave, if any.
+pub(crate) fn expand_host_entry(text: &str) -> Result<(Vec<String>, Option<u64>), String> {
+    let (pattern, port) = parse_address(text).unwrap_or_else(|| (text.to_string(), None));
+    let names = if pattern.contains('[') {
+        expand_ranges(&pattern)?
+    } else {
+        vec![pattern]
+    };
+    Ok((names, port))
+}
+
+/// Expands every `[begin:end(:step)]` range, left to right.
+pub(crate) fn expand_ranges(text: &str) -> Result<Vec<String>, String> {
+    let Some(open) = text.find('[') else {
+        return Ok(vec![text.to_string()]);
+    };
+    let close = text[open..]
+        .find(']')
+        .map(|i| open + i)
+        .ok_or_else(|| "host range has no closing `]`".to_string())?;
+    let (head, range, tail) = (&text[..open], &text[open + 1..close], &text[close + 1..]);
+    let mut names = Vec::new();
+    for item in range_items(range)? {
+        names.extend(expand_ranges(&format!("{head}{item}{tail}"))?);
+    }
+    Ok(names)
+}
+
+const LETTERS: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+/// The items of one range body (`01:03`, `a:c`, `1:10:2`).
+fn range_items(range: &str) -> Result<Vec<String>, String> {
+    let bounds: Vec<&str> = range.split(':').collect();
+    if bounds.len() != 2 && bounds.len() != 3 {
+        return Err("host range must be begin:end or begin:end:step".into());
+    }
+    let begin = if bounds[0].is_empty() { "0" } else { bounds[0] };
+    let end = bounds[1];
+    if end.is_empty() {
+        return Err("host range must specify end value".into());
+    }
+    let step: usize = match bounds.get(2) {
+        None => 1,
+        Some(s) => s
+            .parse()
+            .ok()
+            .filter(|s| *s > 0)
+            .ok_or_else(|| format!("host range step must be a positive integer, got `{s}`"))?,
+    };
+    let width = if begin.starts_with('0') && begin.len() > 1 {
+        if begin.len() != end.len() {
+            return Err("host range must specify equal-length begin and end formats".into());
+        }
+        begin.len()
+    } else {
+        0
+    };
+    if let (Some(b), Some(e)) = (letter_index(begin), letter_index(end)) {
+        if b > e {
+            return Err("host range must have begin <= end".into());
+        }
+        return Ok(LETTERS[b..=e]
+            .chars()
+            .step_by(step)
+            .map(String::from)
+            .collect());
+    }
+    let number = |s: &str| {
+        s.parse::<u64>().map_err(|_| {
+            format!("host range bounds must be numbers or single letters, got `{range}`")
+        })
+    };
+    let (b, e) = (number(begin)?, number(end)?);
+    if b > e {
+        // Ansible silently expands this to nothing; that is always a typo.
+        return Err("host range must have begin <= end".into());
+    }
+    Ok((b..=e)
+        .step_by(step)
+        .map(|n| format!("{n:0width$}"))
+        .collect())
+}
+
+fn letter_index(s: &str) -> Option<usize> {
+    let mut chars = s.chars();
+    let c = chars.next()?;
+    if chars.next().is_some() {
+        return None;
+    }
+    LETTERS.find(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_expand_like_ansible() {
+        let cases: &[(&str, &[&str])] = &[
+            ("web[01:03]", &["web01", "web02", "web03"]),
+            ("db-[a:c]", &["db-a", "db-b", "db-c"]),
+            ("n[1:10:3]", &["n1", "n4", "n7", "n10"]),
+            ("h[:2]", &["h0", "h1", "h2"]),
+            (
+                "r[1:2]-[a:b].lan",
+                &["r1-a.lan", "r1-b.lan", "r2-a.lan", "r2-b.lan"],
+            ),
+            ("x[y:B]", &["xy", "xz", "xA", "xB"]),
+            ("plain", &["plain"]),
+        ];
+        for (text, want) in cases {
+            assert_eq!(expand_ranges(text).unwrap(), *want, "{text}");
+        }
+    }
+
+    #[test]
+    fn bad_ranges_are_refused() {
+        let cases = [
+            ("web[3:1]", "host range must have begin <= end"),
+            ("web[c:a]", "host range must have begin <= end"),
+            ("web[1]", "host range must be begin:end or begin:end:step"),
+            ("web[1:]", "host range must specify end value"),
+            (
+                "web[01:100]",
+                "host range must specify equal-length begin and end formats",
+            ),
+            (
+                "web[1:3:0]",
+                "host range step must be a positive integer, got `0`",
+            ),
+            (
+                "web[a:5]",
+                "host range bounds must be numbers or single letters, got `a:5`",
+            ),
+            ("web[1:3", "host range has no closing `]`"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(expand_ranges(text).unwrap_err(), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn addresses_and_ports() {
+        type Case<'a> = (&'a str, Option<(&'a str, Option<u64>)>);
+        let cases: &[Case] = &[
+            ("web1", Some(("web1", None))),
+            ("web1:2222", Some(("web1", Some(2222)))),
+            ("web[01:03]:22", Some(("web[01:03]", Some(22)))),
+            ("10.0.0.1:22", Some(("10.0.0.1", Some(22)))),
+            ("[2001:db8::1]:22", Some(("2001:db8::1", Some(22)))),
+            ("2001:db8::1", Some(("2001:db8::1", None))),
+            ("::1", Some(("::1", None))),
+            ("web:db", None),
+            ("ab:cd:ef", None),
+            ("bad_", None),
+        ];
+        for (text, want) in cases {
+            let got = parse_address(text);
+            let want = want.map(|(h, p)| (h.to_string(), p));
+            assert_eq!(got, want, "{text}");
+        }
+    }
+}
