@@ -5,6 +5,7 @@
 # Usage (root, on Debian 12): lab/deploy.sh [OPLAY RUN OPTIONS...]
 #
 #   1. builds oplay (cargo build --release; CARGO_TARGET_DIR is honoured),
+#      unless OPLAY_BIN names an oplay binary to use (the e2e test does),
 #   2. lab/lab.sh up (two Debian 12 containers, see lab/README.md),
 #   3. assembles the lab's inventory: inventory/lab/deploy/ = the hosts of
 #      inventory/lab/hosts.ini + the settings of inventory/group_vars/all.yml,
@@ -23,14 +24,18 @@ say() { printf '[deploy] %s\n' "$*" >&2; }
 die() { printf '[deploy] error: %s\n' "$*" >&2; exit 1; }
 
 [[ $(id -u) == 0 ]] || die "run as root (the lab needs Docker)"
-command -v cargo >/dev/null ||
-    die "cargo is not installed; install a Rust toolchain >= 1.85 (e.g. rustup), then run this again"
 
 t0=$SECONDS
-say "building oplay (release)"
-cargo build --release --quiet
-OPLAY=${CARGO_TARGET_DIR:-$REPO/target}/release/oplay
-[[ -x $OPLAY ]] || die "no binary at $OPLAY"
+if [[ -n ${OPLAY_BIN:-} ]]; then
+    OPLAY=$OPLAY_BIN
+else
+    command -v cargo >/dev/null ||
+        die "cargo is not installed; install a Rust toolchain >= 1.85 (e.g. rustup), then run this again"
+    say "building oplay (release)"
+    cargo build --release --quiet
+    OPLAY=${CARGO_TARGET_DIR:-$REPO/target}/release/oplay
+fi
+[[ -x $OPLAY ]] || die "no oplay binary at $OPLAY"
 t_build=$((SECONDS - t0))
 
 t0=$SECONDS
