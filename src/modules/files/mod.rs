@@ -1,9 +1,14 @@
 //! File modules: copy, template, file, lineinfile, get_url, ini_set.
 
+pub mod common;
+pub mod copy;
+
 use std::sync::Arc;
 
 use super::Module;
 
 pub fn modules() -> Vec<Arc<dyn Module>> {
-    Vec::new()
+    let mut all = Vec::new();
+    all.extend(copy::modules());
+    all
 }
