@@ -2,6 +2,8 @@
 
 pub mod common;
 pub mod copy;
+pub mod template;
+pub mod write;
 
 use std::sync::Arc;
 
@@ -10,5 +12,6 @@ use super::Module;
 pub fn modules() -> Vec<Arc<dyn Module>> {
     let mut all = Vec::new();
     all.extend(copy::modules());
+    all.extend(template::modules());
     all
 }
