@@ -2,6 +2,7 @@
 
 pub mod common;
 pub mod copy;
+pub mod file;
 pub mod template;
 pub mod write;
 
@@ -13,5 +14,6 @@ pub fn modules() -> Vec<Arc<dyn Module>> {
     let mut all = Vec::new();
     all.extend(copy::modules());
     all.extend(template::modules());
+    all.extend(file::modules());
     all
 }
