@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use super::common::{
-    self, AttrChanges, DIFF_MAX, Probe, ProbeRequest, Wanted, add_file_fields, base_name,
+    self, AttrChanges, DIFF_MAX, PathInfo, Probe, ProbeRequest, Wanted, add_file_fields, base_name,
     content_diff, note_diff, parent_of, predicted_file, probe,
 };
 use crate::connection::{FileAttrs, FileKind, shell_quote};
@@ -71,7 +71,7 @@ impl Source {
         }
     }
 
-    async fn write_to(
+    pub async fn write_to(
         &self,
         ctx: &ModuleCtx<'_>,
         path: &str,
@@ -278,59 +278,66 @@ impl ContentWrite {
         }
         let attrs = plan.wanted.attrs();
         match &self.validate {
-            Some(v) => self.validated_write(ctx, v, &plan).await?,
+            Some(v) => {
+                validated_write(
+                    ctx,
+                    &self.dest,
+                    &self.source,
+                    v,
+                    &plan.wanted,
+                    plan.probe.info.as_ref(),
+                )
+                .await?
+            }
             None => self.source.write_to(ctx, &self.dest, &attrs).await?,
         }
         let info = predicted_file(&plan.probe, self.source.size());
         Ok(add_file_fields(out, &info, &plan.wanted))
     }
+}
 
-    /// Writes to a temporary file beside `dest`, runs the `validate`
-    /// command on it and moves it into place only if that succeeds.
-    async fn validated_write(
-        &self,
-        ctx: &ModuleCtx<'_>,
-        validate: &str,
-        plan: &Plan,
-    ) -> Result<(), ModuleError> {
-        if !validate.contains("%s") {
-            return Err(ModuleError::Params(format!(
-                "validate must contain %s: {validate}"
-            )));
-        }
-        let tag: u64 = rand::random();
-        let tmp = format!(
-            "{}/.{}.oplay-validate-{tag:016x}",
-            parent_of(&self.dest),
-            base_name(&self.dest)
-        );
-        // The temporary file is new, so it must be given the existing file's
-        // attributes explicitly to keep them.
-        let mut attrs = plan.wanted.attrs();
-        if let Some(info) = plan
-            .probe
-            .info
-            .as_ref()
-            .filter(|i| i.kind == FileKind::File)
-        {
-            attrs.mode = attrs.mode.or(Some(info.mode));
-            attrs.owner = attrs.owner.or(Some(info.uid.to_string()));
-            attrs.group = attrs.group.or(Some(info.gid.to_string()));
-        }
-        self.source.write_to(ctx, &tmp, &attrs).await?;
-        let (qt, qd) = (shell_quote(&tmp), shell_quote(&self.dest));
-        let cmd = format!(
-            "if {}; then mv -f -- {qt} {qd}; else rc=$?; rm -f -- {qt}; exit $rc; fi",
-            validate.replace("%s", &qt)
-        );
-        let out = ctx.exec(cmd).await?;
-        if out.rc != 0 {
-            return Err(ModuleError::failed(format!(
-                "failed to validate: rc:{} error:{}",
-                out.rc,
-                out.stderr.trim()
-            )));
-        }
-        Ok(())
+/// Writes to a temporary file beside `dest`, runs the `validate` command
+/// on it and moves it into place only if that succeeds.
+pub async fn validated_write(
+    ctx: &ModuleCtx<'_>,
+    dest: &str,
+    source: &Source,
+    validate: &str,
+    wanted: &Wanted,
+    existing: Option<&PathInfo>,
+) -> Result<(), ModuleError> {
+    if !validate.contains("%s") {
+        return Err(ModuleError::Params(format!(
+            "validate must contain %s: {validate}"
+        )));
     }
+    let tag: u64 = rand::random();
+    let tmp = format!(
+        "{}/.{}.oplay-validate-{tag:016x}",
+        parent_of(dest),
+        base_name(dest)
+    );
+    // The temporary file is new, so it must be given the existing file's
+    // attributes explicitly to keep them.
+    let mut attrs = wanted.attrs();
+    if let Some(info) = existing.filter(|i| i.kind == FileKind::File) {
+        attrs.mode = attrs.mode.or(Some(info.mode));
+        attrs.owner = attrs.owner.or(Some(info.uid.to_string()));
+        attrs.group = attrs.group.or(Some(info.gid.to_string()));
+    }
+    source.write_to(ctx, &tmp, &attrs).await?;
+    let (qt, qd) = (shell_quote(&tmp), shell_quote(dest));
+    let cmd = format!(
+        "if {}; then mv -f -- {qt} {qd}; else rc=$?; rm -f -- {qt}; exit $rc; fi",
+        validate.replace("%s", &qt)
+    );
+    let out = ctx.exec(cmd).await?;
+    if out.rc != 0 {
+        return Err(ModuleError::failed(format!(
+            "failed to validate: rc:{} error:{}",
+            out.rc,
+            out.stderr.trim()
+        )));
+    }
+    Ok(())
 }
