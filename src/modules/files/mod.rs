@@ -3,6 +3,7 @@
 pub mod common;
 pub mod copy;
 pub mod file;
+pub mod lineinfile;
 pub mod template;
 pub mod write;
 
@@ -15,5 +16,6 @@ pub fn modules() -> Vec<Arc<dyn Module>> {
     all.extend(copy::modules());
     all.extend(template::modules());
     all.extend(file::modules());
+    all.extend(lineinfile::modules());
     all
 }
