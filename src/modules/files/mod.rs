@@ -3,6 +3,7 @@
 pub mod common;
 pub mod copy;
 pub mod file;
+pub mod get_url;
 pub mod lineinfile;
 pub mod template;
 pub mod write;
@@ -17,5 +18,6 @@ pub fn modules() -> Vec<Arc<dyn Module>> {
     all.extend(template::modules());
     all.extend(file::modules());
     all.extend(lineinfile::modules());
+    all.extend(get_url::modules());
     all
 }
