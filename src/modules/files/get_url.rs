@@ -316,30 +316,9 @@ impl Action for GetUrlAction {
     async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
         let attrs = attrs_of(&self.p.mode, &self.p.owner, &self.p.group);
         let expected = self.expected(ctx).await?;
-        self.dest = self.p.dest.clone();
-        let mut req = ProbeRequest::new(&self.dest).with_attrs(&attrs);
-        req.checksum = expected.as_ref().map(|(a, _)| *a);
-        let mut pr = probe(ctx, &req).await?;
-        let is_dir = pr.info.as_ref().and_then(|i| i.followed_kind()) == Some(FileKind::Directory);
-        if is_dir || self.dest.ends_with('/') {
-            let name = base_name(self.url.path());
-            if name.is_empty() {
-                return Err(ModuleError::failed(format!(
-                    "cannot name a file in {} after {}",
-                    self.dest,
-                    self.shown_url()
-                )));
-            }
-            self.dest = format!("{}/{name}", self.dest.trim_end_matches('/'));
-            req.path = self.dest.clone();
-            pr = probe(ctx, &req).await?;
-        }
-        if pr.info.is_none() && !pr.parent_is_dir {
-            return Err(ModuleError::failed(format!(
-                "Destination {} does not exist",
-                parent_of(&self.dest)
-            )));
-        }
+        let pr = self
+            .probe_dest(ctx, &attrs, expected.as_ref().map(|(a, _)| *a))
+            .await?;
         let wanted = Wanted::resolve(&attrs, &pr)?;
         let matches = match (&expected, &pr.checksum) {
             (Some((_, want)), Some(have)) => want == have,
@@ -374,25 +353,7 @@ impl Action for GetUrlAction {
             self.plan = Some(plan);
             return Ok(Query::Change(change));
         }
-        let before = plan
-            .probe
-            .info
-            .as_ref()
-            .map(|i| format!("size: {}\n", i.size))
-            .unwrap_or_default();
-        let mut after = format!("url: {}\n", self.shown_url());
-        if let Some((algo, hex)) = &plan.expected {
-            after.push_str(&format!("checksum: {algo:?}:{hex}\n").to_lowercase());
-        }
-        let change = Change::new()
-            .with_msg(format!("would download {}", self.shown_url()))
-            .with("dest", self.dest.clone())
-            .with("url", self.shown_url())
-            .with_diff(Diff {
-                header: format!("{} (download, content not shown)", self.dest),
-                before,
-                after,
-            });
+        let change = self.download_change(&plan);
         self.plan = Some(plan);
         Ok(Query::Change(change))
     }
@@ -419,6 +380,64 @@ impl Action for GetUrlAction {
 }
 
 impl GetUrlAction {
+    /// Probes `dest`, or the file named after the URL inside it when it
+    /// is a directory.
+    async fn probe_dest(
+        &mut self,
+        ctx: &ModuleCtx<'_>,
+        attrs: &crate::connection::FileAttrs,
+        algo: Option<Algo>,
+    ) -> Result<Probe, ModuleError> {
+        self.dest = self.p.dest.clone();
+        let mut req = ProbeRequest::new(&self.dest).with_attrs(attrs);
+        req.checksum = algo;
+        let mut pr = probe(ctx, &req).await?;
+        let is_dir = pr.info.as_ref().and_then(|i| i.followed_kind()) == Some(FileKind::Directory);
+        if is_dir || self.dest.ends_with('/') {
+            let name = base_name(self.url.path());
+            if name.is_empty() {
+                return Err(ModuleError::failed(format!(
+                    "cannot name a file in {} after {}",
+                    self.dest,
+                    self.shown_url()
+                )));
+            }
+            self.dest = format!("{}/{name}", self.dest.trim_end_matches('/'));
+            req.path = self.dest.clone();
+            pr = probe(ctx, &req).await?;
+        }
+        if pr.info.is_none() && !pr.parent_is_dir {
+            return Err(ModuleError::failed(format!(
+                "Destination {} does not exist",
+                parent_of(&self.dest)
+            )));
+        }
+        Ok(pr)
+    }
+
+    /// What check mode reports for a download.
+    fn download_change(&self, plan: &Plan) -> Change {
+        let before = plan
+            .probe
+            .info
+            .as_ref()
+            .map(|i| format!("size: {}\n", i.size))
+            .unwrap_or_default();
+        let mut after = format!("url: {}\n", self.shown_url());
+        if let Some((algo, hex)) = &plan.expected {
+            after.push_str(&format!("checksum: {algo:?}:{hex}\n").to_lowercase());
+        }
+        Change::new()
+            .with_msg(format!("would download {}", self.shown_url()))
+            .with("dest", self.dest.clone())
+            .with("url", self.shown_url())
+            .with_diff(Diff {
+                header: format!("{} (download, content not shown)", self.dest),
+                before,
+                after,
+            })
+    }
+
     fn result(&self, out: Outcome, info: &common::PathInfo, wanted: &Wanted) -> Outcome {
         let out = out
             .with("dest", self.dest.clone())

@@ -305,30 +305,28 @@ fn expand(caps: &Captures<'_>, template: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The last line (the first with `firstmatch`) whose text satisfies `hit`.
+fn pick(lines: &[Vec<u8>], firstmatch: bool, hit: impl Fn(&[u8]) -> bool) -> Option<usize> {
+    let mut hits = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| hit(body(l)))
+        .map(|(i, _)| i);
+    if firstmatch { hits.next() } else { hits.last() }
+}
+
 /// Ansible's `present()`: edits `lines` and returns the message, or `None`
 /// when the file already has the line.
 pub fn present(lines: &mut Vec<Vec<u8>>, spec: &LineSpec) -> Option<&'static str> {
-    let mut found: Option<usize> = None;
-    if let Some(re) = &spec.regexp {
-        for (i, l) in lines.iter().enumerate() {
-            if re.is_match(body(l)) {
-                found = Some(i);
-                if spec.firstmatch {
-                    break;
-                }
-            }
-        }
-    }
-    if let Some(s) = &spec.search {
-        for (i, l) in lines.iter().enumerate() {
-            if contains(body(l), s) {
-                found = Some(i);
-                if spec.firstmatch {
-                    break;
-                }
-            }
-        }
-    }
+    let mut found = spec
+        .regexp
+        .as_ref()
+        .and_then(|re| pick(lines, spec.firstmatch, |l| re.is_match(l)))
+        .or_else(|| {
+            spec.search
+                .as_ref()
+                .and_then(|s| pick(lines, spec.firstmatch, |l| contains(l, s)))
+        });
     let matched = found.is_some();
     let mut ins: Option<usize> = None;
     if !matched {
@@ -415,6 +413,42 @@ struct Plan {
     outcome: Outcome,
 }
 
+impl LineinfileAction {
+    /// Applies the edit to the file's content: the new content if it
+    /// changed, the message, and the outcome so far (`found`, warnings).
+    fn edit(&self, before: &[u8]) -> (Option<Vec<u8>>, String, Outcome) {
+        let mut lines = split_lines(before);
+        let mut outcome = Outcome::changed();
+        let msg = match self.p.state {
+            LineState::Present => present(&mut lines, &self.spec)
+                .unwrap_or_default()
+                .to_string(),
+            LineState::Absent => {
+                let n = absent(&mut lines, &self.spec);
+                outcome = outcome.with("found", n);
+                if n > 0 {
+                    format!("{n} line(s) removed")
+                } else {
+                    String::new()
+                }
+            }
+        };
+        let empty_re = self
+            .spec
+            .regexp
+            .as_ref()
+            .is_some_and(|r| r.as_str().is_empty());
+        if empty_re || self.spec.search.as_ref().is_some_and(Vec::is_empty) {
+            outcome.warnings.push(
+                "The regexp or search_string is an empty string, which will match every line in the file."
+                    .into(),
+            );
+        }
+        let content = (!msg.is_empty()).then(|| lines.concat());
+        (content, msg, outcome)
+    }
+}
+
 #[async_trait]
 impl Action for LineinfileAction {
     async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
@@ -438,37 +472,7 @@ impl Action for LineinfileAction {
                 )));
             }
         }
-        let before = old.clone().unwrap_or_default();
-        let mut lines = split_lines(&before);
-        let mut outcome = Outcome::changed();
-        let msg = match self.p.state {
-            LineState::Present => present(&mut lines, &self.spec)
-                .unwrap_or_default()
-                .to_string(),
-            LineState::Absent => {
-                let n = absent(&mut lines, &self.spec);
-                outcome = outcome.with("found", n);
-                if n > 0 {
-                    format!("{n} line(s) removed")
-                } else {
-                    String::new()
-                }
-            }
-        };
-        if self
-            .spec
-            .regexp
-            .as_ref()
-            .is_some_and(|r| r.as_str().is_empty())
-            || self.spec.search.as_ref().is_some_and(Vec::is_empty)
-        {
-            outcome.warnings.push(
-                "The regexp or search_string is an empty string, which will match every line in the file."
-                    .into(),
-            );
-        }
-        let after: Vec<u8> = lines.concat();
-        let content = (!msg.is_empty()).then_some(after);
+        let (content, msg, mut outcome) = self.edit(old.as_deref().unwrap_or_default());
         let wanted = Wanted::resolve(&attrs, &pr)?;
         let info = pr.info.clone().unwrap_or_else(|| predicted_file(&pr, 0));
         let changes = match &pr.info {
@@ -480,7 +484,7 @@ impl Action for LineinfileAction {
             (true, false) => "ownership, perms or SE linux context changed".to_string(),
             (false, false) => format!("{msg} and ownership, perms or SE linux context changed"),
         };
-        let outcome = outcome.with_msg(msg.clone()).with("backup", "");
+        outcome = outcome.with_msg(msg.clone()).with("backup", "");
         if content.is_none() && changes.is_empty() {
             let mut out = add_file_fields(
                 Outcome {
