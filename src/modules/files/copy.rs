@@ -42,10 +42,12 @@ pub struct CopyParams {
     #[schemars(with = "Option<String>")]
     pub mode: Option<u32>,
     /// Owner (name or uid).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::common::de_opt_name")]
+    #[schemars(with = "Option<String>")]
     pub owner: Option<String>,
     /// Group (name or gid).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::common::de_opt_name")]
+    #[schemars(with = "Option<String>")]
     pub group: Option<String>,
     /// Keep a timestamped copy of the old file before replacing it.
     #[serde(default, deserialize_with = "crate::value::de_bool")]

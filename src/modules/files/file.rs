@@ -45,10 +45,12 @@ pub struct FileParams {
     #[schemars(with = "Option<String>")]
     pub mode: Option<u32>,
     /// Owner (name or uid).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::common::de_opt_name")]
+    #[schemars(with = "Option<String>")]
     pub owner: Option<String>,
     /// Group (name or gid).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::common::de_opt_name")]
+    #[schemars(with = "Option<String>")]
     pub group: Option<String>,
     /// With `state: directory`, apply owner, group and mode to everything inside.
     #[serde(default, deserialize_with = "crate::value::de_bool")]

@@ -88,7 +88,7 @@ async fn file_state_changes_only_attributes() {
     let out = host
         .run(
             "file",
-            json!({"path": f, "mode": "0600", "group": "nogroup"}),
+            json!({"path": f, "mode": "0600", "group": 65534}),
         )
         .await
         .unwrap();

@@ -56,10 +56,12 @@ pub struct GetUrlParams {
     #[schemars(with = "Option<String>")]
     pub mode: Option<u32>,
     /// Owner (name or uid).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::common::de_opt_name")]
+    #[schemars(with = "Option<String>")]
     pub owner: Option<String>,
     /// Group (name or gid).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::common::de_opt_name")]
+    #[schemars(with = "Option<String>")]
     pub group: Option<String>,
     /// Download even when `dest` exists (it is replaced only if different).
     #[serde(default, deserialize_with = "crate::value::de_bool")]
