@@ -455,6 +455,23 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn attributes_of_a_linked_dest_settle() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        let link = dir.path().join("link");
+        std::fs::write(&real, "same").unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let host = TestHost::new();
+        let args = json!({"content": "same", "dest": link, "mode": "0600"});
+        assert!(host.run("copy", args.clone()).await.unwrap().changed);
+        assert_eq!(
+            std::fs::metadata(&real).unwrap().permissions().mode() & 0o7777,
+            0o600
+        );
+        assert!(!host.run("copy", args).await.unwrap().changed);
+    }
+
+    #[tokio::test]
     async fn binary_content_diff_is_a_note() {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("bin");

@@ -86,10 +86,7 @@ async fn file_state_changes_only_attributes() {
     );
     std::fs::write(&f, "x").unwrap();
     let out = host
-        .run(
-            "file",
-            json!({"path": f, "mode": "0600", "group": 65534}),
-        )
+        .run("file", json!({"path": f, "mode": "0600", "group": 65534}))
         .await
         .unwrap();
     assert!(out.changed);

@@ -456,7 +456,9 @@ impl Action for LineinfileAction {
     async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
         let path = self.p.path.clone();
         let attrs = attrs_of(&self.p.mode, &self.p.owner, &self.p.group);
-        let pr = probe(ctx, &ProbeRequest::new(&path).with_attrs(&attrs)).await?;
+        let mut req = ProbeRequest::new(&path).with_attrs(&attrs);
+        req.follow = true;
+        let pr = probe(ctx, &req).await?;
         if pr.info.as_ref().and_then(|i| i.followed_kind()) == Some(FileKind::Directory) {
             return Err(ModuleError::failed(format!("Path {path} is a directory !")));
         }
@@ -521,7 +523,13 @@ impl Action for LineinfileAction {
             .plan
             .take()
             .ok_or_else(|| ModuleError::failed("lineinfile: apply called before query"))?;
-        let path = self.p.path.as_str();
+        // Like Ansible, a symbolic link is edited through, not replaced.
+        let real = match plan.probe.info.as_ref().and_then(|i| i.link_target.clone()) {
+            Some(t) if t.starts_with('/') => t,
+            Some(t) => format!("{}/{t}", parent_of(&self.p.path)),
+            None => self.p.path.clone(),
+        };
+        let path = real.as_str();
         let mut outcome = plan.outcome;
         let mut size = plan.probe.info.as_ref().map_or(0, |i| i.size);
         if let Some(content) = plan.content {

@@ -264,3 +264,27 @@ async fn failures_match_ansible() {
         "one of line, search_string, or regexp is required with state=absent"
     );
 }
+
+#[tokio::test]
+async fn symlinked_file_is_edited_through_the_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real.conf");
+    let link = dir.path().join("link.conf");
+    std::fs::write(&real, "a=1\n").unwrap();
+    std::os::unix::fs::symlink("real.conf", &link).unwrap();
+    let host = TestHost::new();
+    let args = json!({"path": link, "regexp": "^a=", "line": "a=2", "mode": "0600"});
+    assert!(host.run("lineinfile", args.clone()).await.unwrap().changed);
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read_to_string(&real).unwrap(), "a=2\n");
+    assert_eq!(
+        std::fs::metadata(&real).unwrap().permissions().mode() & 0o7777,
+        0o600
+    );
+    assert!(!host.run("lineinfile", args).await.unwrap().changed);
+}

@@ -143,6 +143,8 @@ impl ContentWrite {
     async fn probe_dest(&self, ctx: &ModuleCtx<'_>) -> Result<Probe, ModuleError> {
         let mut req = ProbeRequest::new(&self.dest).with_attrs(&self.attrs);
         req.checksum = Some(common::Algo::Sha1);
+        // Attributes are compared and changed on what a link points to.
+        req.follow = true;
         probe(ctx, &req).await
     }
 
