@@ -208,8 +208,7 @@ impl IniDoc {
         let last_option = bodies
             .iter()
             .flat_map(|(a, b)| *a..*b)
-            .filter(|i| matches!(self.lines[*i].kind, Kind::Option { .. }))
-            .last();
+            .rfind(|i| matches!(self.lines[*i].kind, Kind::Option { .. }));
         match last_option {
             Some(i) => (
                 self.end_of_option(i),
