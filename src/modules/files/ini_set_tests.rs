@@ -441,3 +441,21 @@ async fn thirty_settings_in_debian_glance_api_conf() {
     });
     thirty_settings_on("glance-api.conf", settings).await;
 }
+
+#[test]
+fn doc_lists_parameters_and_aliases() {
+    let spec = crate::modules::Registry::builtin()
+        .get("ini_set")
+        .unwrap()
+        .spec()
+        .clone();
+    let doc = spec.render_doc();
+    for needle in [
+        "path (str; required; aliases: dest)",
+        "settings (dict)",
+        "state (str; choices: present, absent)",
+        "Differences from",
+    ] {
+        assert!(doc.contains(needle), "{needle} missing from:\n{doc}");
+    }
+}
