@@ -1,9 +1,13 @@
 //! System modules: package, service, and the network helpers uri and wait_for.
 
+pub mod package;
+
 use std::sync::Arc;
 
 use super::Module;
 
 pub fn modules() -> Vec<Arc<dyn Module>> {
-    Vec::new()
+    let mut all = Vec::new();
+    all.extend(package::modules());
+    all
 }
