@@ -63,22 +63,7 @@ impl IniDoc {
             self.append_section(name, new);
             return Ok(true);
         }
-        // Lines already carrying a wanted value stay as they are.
-        let mut unmatched = Vec::new();
-        let mut kept = Vec::new();
-        for i in self.option_lines(section, key) {
-            let have = match &self.lines[i].kind {
-                Kind::Option { value, .. } => value.clone(),
-                _ => continue,
-            };
-            match remaining.iter().position(|w| *w == have) {
-                Some(pos) => {
-                    remaining.remove(pos);
-                    kept.push(i);
-                }
-                None => unmatched.push(i),
-            }
-        }
+        let (mut kept, unmatched) = self.match_existing(section, key, &mut remaining);
         let mut changed = false;
         if opts.exclusive {
             // Other lines take the remaining values in place; the rest go.
@@ -108,6 +93,32 @@ impl IniDoc {
         }
         self.insert_values(section, key, remaining, kept.into_iter().max(), opts);
         Ok(true)
+    }
+
+    /// Splits the option's active lines into those already carrying one of
+    /// the wanted values (which is then taken from `remaining`: such lines
+    /// stay as they are) and the others.
+    fn match_existing(
+        &self,
+        section: Option<&str>,
+        key: &str,
+        remaining: &mut Vec<Option<String>>,
+    ) -> (Vec<usize>, Vec<usize>) {
+        let mut kept = Vec::new();
+        let mut unmatched = Vec::new();
+        for i in self.option_lines(section, key) {
+            let Kind::Option { value, .. } = &self.lines[i].kind else {
+                continue;
+            };
+            match remaining.iter().position(|w| w == value) {
+                Some(pos) => {
+                    remaining.remove(pos);
+                    kept.push(i);
+                }
+                None => unmatched.push(i),
+            }
+        }
+        (kept, unmatched)
     }
 
     /// Places values that no existing line carries: after the option's last

@@ -124,6 +124,8 @@ async fn table_of_cases() {
          json!({"settings": {"DEFAULT": {"debug": true, "old": null, "hosts": ["a", "b"]},
                              "db": {"connection": "sqlite://"}, "new": {"k": "v"}, "empty": {}}}),
          Some("[DEFAULT]\ndebug = true\nhosts = a\nhosts = b\n\n[db]\nconnection = sqlite://\n\n[new]\nk = v\n\n[empty]\n"), true),
+        ("settings: the key \"\" is the part before the first section",
+         Some("g=0\n[a]\ng = 5\n"), json!({"settings": {"": {"g": 1}}}), Some("g = 1\n[a]\ng = 5\n"), true),
         ("settings already in place are unchanged",
          Some("[DEFAULT]\ndebug=true\n[db]\nconnection = sqlite://\n"),
          json!({"settings": {"DEFAULT": {"debug": "true", "gone": null}, "db": {"connection": "sqlite://"}}}),
