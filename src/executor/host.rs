@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
+use super::Executor;
 use super::facts;
 use super::logged::Logged;
 use super::play::BatchCtx;
 use super::state::Gone;
-use super::Executor;
 use crate::connection::manager::{ConnectionKind, ConnectionSettings};
 use crate::connection::{Become, Connection, ExecRequest};
 use crate::modules::{Control, ModuleCtx, ModuleError, Outcome, invoke};

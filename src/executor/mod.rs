@@ -112,7 +112,10 @@ impl Executor {
         magic.insert("ansible_check_mode".into(), Value::Bool(opts.check));
         magic.insert("ansible_diff_mode".into(), Value::Bool(opts.diff));
         magic.insert("ansible_verbosity".into(), Value::from(opts.verbosity));
-        magic.insert("omit".into(), Value::String(crate::template::omit_token().into()));
+        magic.insert(
+            "omit".into(),
+            Value::String(crate::template::omit_token().into()),
+        );
         let run = RunVars {
             extra: Arc::new(opts.extra_vars.clone()),
             groups: inventory.groups(),
@@ -217,4 +220,3 @@ impl crate::modules::Notes for ReporterNotes {
         self.0.warning(&format!("{host}: {msg}"));
     }
 }
-

@@ -4,6 +4,7 @@ pub mod common;
 pub mod copy;
 pub mod file;
 pub mod get_url;
+pub mod ini_set;
 pub mod lineinfile;
 pub mod template;
 pub mod write;
@@ -19,6 +20,7 @@ pub fn modules() -> Vec<Arc<dyn Module>> {
     all.extend(file::modules());
     all.extend(lineinfile::modules());
     all.extend(get_url::modules());
+    all.extend(ini_set::modules());
     all
 }
 
