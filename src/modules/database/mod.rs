@@ -10,6 +10,8 @@ pub mod conn;
 pub mod grants;
 pub mod mysql_db;
 pub mod mysql_user;
+#[cfg(test)]
+pub mod testdb;
 
 use std::sync::Arc;
 
