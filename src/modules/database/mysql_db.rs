@@ -509,7 +509,7 @@ mod tests {
 mod live_tests {
     use super::super::testdb::{require_mariadb, sql, sql_quiet, unique};
     use crate::modules::testing::TestHost;
-    use serde_json::{json, Value};
+    use serde_json::{Value, json};
 
     async fn charset(name: &str) -> Vec<String> {
         let q = format!(
@@ -529,7 +529,9 @@ mod live_tests {
         assert!(out.changed && !out.failed, "{out:?}");
         assert_eq!(
             out.data["executed_commands"],
-            json!([format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci")])
+            json!([format!(
+                "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"
+            )])
         );
         assert_eq!(out.data["db"], json!(name));
         assert_eq!(charset(&name).await, vec!["utf8mb4/utf8mb4_general_ci"]);
@@ -541,7 +543,10 @@ mod live_tests {
         let latin = json!({"name": name, "encoding": "latin1"});
         let out = host.run("mysql_db", latin.clone()).await.unwrap();
         assert!(out.changed);
-        assert_eq!(out.data["executed_commands"], json!([format!("ALTER DATABASE `{name}` CHARACTER SET latin1")]));
+        assert_eq!(
+            out.data["executed_commands"],
+            json!([format!("ALTER DATABASE `{name}` CHARACTER SET latin1")])
+        );
         assert_eq!(charset(&name).await, vec!["latin1/latin1_swedish_ci"]);
         assert!(!host.run("mysql_db", latin).await.unwrap().changed);
 
@@ -559,9 +564,15 @@ mod live_tests {
         host.check = true;
         let out = host.run("mysql_db", json!({"name": name})).await.unwrap();
         assert!(out.changed, "{out:?}");
-        assert_eq!(out.data["executed_commands"], json!([format!("CREATE DATABASE `{name}`")]));
+        assert_eq!(
+            out.data["executed_commands"],
+            json!([format!("CREATE DATABASE `{name}`")])
+        );
         assert_eq!(out.diffs.len(), 1);
-        assert!(charset(&name).await.is_empty(), "check mode created the database");
+        assert!(
+            charset(&name).await.is_empty(),
+            "check mode created the database"
+        );
     }
 
     #[tokio::test]
@@ -575,9 +586,26 @@ mod live_tests {
         assert_eq!(out.data["db_list"], json!(names));
         let found = sql(&format!("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '%{tag}' ORDER BY 1")).await;
         assert_eq!(found, vec![names[1].clone(), names[0].clone()]);
-        assert!(!host.run("mysql_db", json!({"name": names})).await.unwrap().changed);
-        assert!(host.run("mysql_db", json!({"name": names, "state": "absent"})).await.unwrap().changed);
-        assert!(sql(&format!("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '%{tag}'")).await.is_empty());
+        assert!(
+            !host
+                .run("mysql_db", json!({"name": names}))
+                .await
+                .unwrap()
+                .changed
+        );
+        assert!(
+            host.run("mysql_db", json!({"name": names, "state": "absent"}))
+                .await
+                .unwrap()
+                .changed
+        );
+        assert!(
+            sql(&format!(
+                "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE '%{tag}'"
+            ))
+            .await
+            .is_empty()
+        );
     }
 
     #[tokio::test]
@@ -588,14 +616,32 @@ mod live_tests {
         let target = dir.path().join("d.sql.gz").display().to_string();
         let host = TestHost::new();
         host.run("mysql_db", json!({"name": name})).await.unwrap();
-        sql_quiet(&format!("CREATE TABLE `{name}`.t (v INT); INSERT INTO `{name}`.t VALUES (42)")).await;
-        let out = host.run("mysql_db", json!({"name": name, "state": "dump", "target": target})).await.unwrap();
+        sql_quiet(&format!(
+            "CREATE TABLE `{name}`.t (v INT); INSERT INTO `{name}`.t VALUES (42)"
+        ))
+        .await;
+        let out = host
+            .run(
+                "mysql_db",
+                json!({"name": name, "state": "dump", "target": target}),
+            )
+            .await
+            .unwrap();
         assert!(out.changed && !out.failed, "{out:?}");
         assert!(std::fs::metadata(&target).unwrap().len() > 0);
         sql_quiet(&format!("DROP DATABASE `{name}`")).await;
-        let out = host.run("mysql_db", json!({"name": name, "state": "import", "target": target})).await.unwrap();
+        let out = host
+            .run(
+                "mysql_db",
+                json!({"name": name, "state": "import", "target": target}),
+            )
+            .await
+            .unwrap();
         assert!(out.changed && !out.failed, "{out:?}");
-        assert_eq!(sql(&format!("SELECT CAST(v AS CHAR) FROM `{name}`.t")).await, vec!["42"]);
+        assert_eq!(
+            sql(&format!("SELECT CAST(v AS CHAR) FROM `{name}`.t")).await,
+            vec!["42"]
+        );
         sql_quiet(&format!("DROP DATABASE `{name}`")).await;
     }
 
@@ -604,7 +650,10 @@ mod live_tests {
         require_mariadb!();
         let name = unique("oplay_none");
         let err = TestHost::new()
-            .run("mysql_db", json!({"name": name, "state": "dump", "target": "/tmp/none.sql"}))
+            .run(
+                "mysql_db",
+                json!({"name": name, "state": "dump", "target": "/tmp/none.sql"}),
+            )
             .await
             .unwrap_err();
         assert!(err.to_string().contains("does not exist"), "{err}");
@@ -616,15 +665,31 @@ mod live_tests {
         let cases: Vec<(Value, &str)> = vec![
             (json!({"state": "present"}), "missing field `name`"),
             (json!({"name": {"a": 1}}), "expected a list of strings"),
-            (json!({"name": "x", "colation": "utf8mb4_bin"}), "unknown field `colation`"),
-            (json!({"name": "x", "state": "gone"}), "unknown variant `gone`"),
+            (
+                json!({"name": "x", "colation": "utf8mb4_bin"}),
+                "unknown field `colation`",
+            ),
+            (
+                json!({"name": "x", "state": "gone"}),
+                "unknown variant `gone`",
+            ),
             (json!({"name": "x", "state": "dump"}), "need `target`"),
-            (json!({"name": "x", "encoding": "utf8; DROP"}), "not a character set"),
+            (
+                json!({"name": "x", "encoding": "utf8; DROP"}),
+                "not a character set",
+            ),
             (json!({"name": "all"}), "only for state dump or import"),
-            (json!({"name": "x", "login_port": 0}), "login_port must be between 1 and 65535"),
+            (
+                json!({"name": "x", "login_port": 0}),
+                "login_port must be between 1 and 65535",
+            ),
         ];
         for (args, expected) in cases {
-            let err = host.run("mysql_db", args.clone()).await.unwrap_err().to_string();
+            let err = host
+                .run("mysql_db", args.clone())
+                .await
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(expected), "{args}: {err}");
         }
     }
@@ -633,12 +698,21 @@ mod live_tests {
     async fn unreachable_port_names_it() {
         let host = TestHost::new();
         let err = host
-            .run("mysql_db", json!({"name": "x", "login_host": "127.0.0.1", "login_port": 1}))
+            .run(
+                "mysql_db",
+                json!({"name": "x", "login_host": "127.0.0.1", "login_port": 1}),
+            )
             .await
             .unwrap_err();
-        assert!(!err.is_unreachable(), "the host is reachable, the server is not");
+        assert!(
+            !err.is_unreachable(),
+            "the host is reachable, the server is not"
+        );
         let msg = err.to_string();
-        assert!(msg.contains("cannot reach MySQL at 127.0.0.1:1") && msg.contains("refused"), "{msg}");
+        assert!(
+            msg.contains("cannot reach MySQL at 127.0.0.1:1") && msg.contains("refused"),
+            "{msg}"
+        );
     }
 
     #[tokio::test]
@@ -653,7 +727,10 @@ mod live_tests {
             .await
             .unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("ERROR 1045 (28000): Access denied for user 'oplay_test'"), "{msg}");
+        assert!(
+            msg.contains("ERROR 1045 (28000): Access denied for user 'oplay_test'"),
+            "{msg}"
+        );
         assert!(msg.contains("127.0.0.1:3306") && !msg.contains(pw), "{msg}");
     }
 }

@@ -550,12 +550,19 @@ mod live_tests {
     use super::super::testdb::{require_mariadb, sql, sql_quiet, unique};
     use super::native_hash;
     use crate::modules::testing::TestHost;
-    use serde_json::{json, Value};
+    use serde_json::{Value, json};
 
     async fn grants(user: &str, host: &str) -> Vec<String> {
-        let lines = sql(&format!("SHOW GRANTS FOR `{}`@`{host}`", user.replace('`', "``"))).await;
+        let lines = sql(&format!(
+            "SHOW GRANTS FOR `{}`@`{host}`",
+            user.replace('`', "``")
+        ))
+        .await;
         // Drop the password part: only the privileges matter here.
-        lines.iter().map(|l| l.split(" IDENTIFIED").next().unwrap_or(l).to_string()).collect()
+        lines
+            .iter()
+            .map(|l| l.split(" IDENTIFIED").next().unwrap_or(l).to_string())
+            .collect()
     }
 
     async fn stored_hash(user: &str, host: &str) -> String {
@@ -580,7 +587,8 @@ mod live_tests {
         let pw = "First-Secret-123";
         let host = TestHost::new();
         for h in ["%", "localhost"] {
-            let args = json!({"name": user, "host": h, "password": pw, "priv": format!("{db}.*:ALL")});
+            let args =
+                json!({"name": user, "host": h, "password": pw, "priv": format!("{db}.*:ALL")});
             let out = host.run("mysql_user", args.clone()).await.unwrap();
             assert!(out.changed && !out.failed, "{out:?}");
             assert_eq!(out.data["password_changed"], json!(true));
@@ -622,15 +630,21 @@ mod live_tests {
 
         // Passwords: on_create leaves it, always changes it once.
         let pw2 = "Second-Secret-456";
-        let keep = json!({"name": user, "host": "%", "password": pw2, "update_password": "on_create"});
+        let keep =
+            json!({"name": user, "host": "%", "password": pw2, "update_password": "on_create"});
         assert!(!host.run("mysql_user", keep).await.unwrap().changed);
         assert_eq!(stored_hash(&user, "%").await, native_hash(pw));
         let change = json!({"name": user, "host": "%", "password": pw2});
         let out = host.run("mysql_user", change.clone()).await.unwrap();
-        assert!(out.changed && out.data["password_changed"] == json!(true), "{out:?}");
+        assert!(
+            out.changed && out.data["password_changed"] == json!(true),
+            "{out:?}"
+        );
         assert_eq!(
             out.data["executed_commands"],
-            json!([format!("ALTER USER `{user}`@`%` IDENTIFIED BY PASSWORD '********'")])
+            json!([format!(
+                "ALTER USER `{user}`@`%` IDENTIFIED BY PASSWORD '********'"
+            )])
         );
         assert_no_secret(&out, pw2);
         assert_eq!(stored_hash(&user, "%").await, native_hash(pw2));
@@ -641,7 +655,13 @@ mod live_tests {
         let out = host.run("mysql_user", gone.clone()).await.unwrap();
         assert!(out.changed);
         assert_eq!(out.data["host"], json!(["%", "localhost"]));
-        assert!(sql(&format!("SELECT User FROM mysql.user WHERE User = '{user}'")).await.is_empty());
+        assert!(
+            sql(&format!(
+                "SELECT User FROM mysql.user WHERE User = '{user}'"
+            ))
+            .await
+            .is_empty()
+        );
         assert!(!host.run("mysql_user", gone).await.unwrap().changed);
     }
 
@@ -658,16 +678,25 @@ mod live_tests {
         let login = json!({"login_host": "127.0.0.1", "login_user": user, "login_password": pw});
         let mut args = login.as_object().unwrap().clone();
         args.insert("name".into(), json!(name));
-        let out = host.run("mysql_db", Value::Object(args.clone())).await.unwrap();
+        let out = host
+            .run("mysql_db", Value::Object(args.clone()))
+            .await
+            .unwrap();
         assert!(out.changed, "{out:?}");
         // Dump with the password on fd 3, through TCP.
         let dir = tempfile::tempdir().unwrap();
         args.insert("state".into(), json!("dump"));
-        args.insert("target".into(), json!(dir.path().join("d.sql").display().to_string()));
+        args.insert(
+            "target".into(),
+            json!(dir.path().join("d.sql").display().to_string()),
+        );
         let out = host.run("mysql_db", Value::Object(args)).await.unwrap();
         assert!(!out.failed, "{out:?}");
         assert_no_secret(&out, pw);
-        sql_quiet(&format!("DROP DATABASE `{name}`; DROP USER `{user}`@`localhost`")).await;
+        sql_quiet(&format!(
+            "DROP DATABASE `{name}`; DROP USER `{user}`@`localhost`"
+        ))
+        .await;
     }
 
     #[tokio::test]
@@ -676,13 +705,28 @@ mod live_tests {
         let tag = unique("t");
         let host = TestHost::new();
         for user in [format!("o'neil_{tag}"), format!("we`ird_{tag}")] {
-            let args = json!({"name": user, "host": "%", "priv": format!("`we``ird_{tag}`.*:SELECT")});
+            let args =
+                json!({"name": user, "host": "%", "priv": format!("`we``ird_{tag}`.*:SELECT")});
             let out = host.run("mysql_user", args.clone()).await.unwrap();
             assert!(out.changed && !out.failed, "{out:?}");
             assert!(!host.run("mysql_user", args).await.unwrap().changed);
             let g = grants(&user, "%").await;
-            assert_eq!(g[1], format!("GRANT SELECT ON `we``ird_{tag}`.* TO `{}`@`%`", user.replace('`', "``")));
-            assert!(host.run("mysql_user", json!({"name": user, "host": "%", "state": "absent"})).await.unwrap().changed);
+            assert_eq!(
+                g[1],
+                format!(
+                    "GRANT SELECT ON `we``ird_{tag}`.* TO `{}`@`%`",
+                    user.replace('`', "``")
+                )
+            );
+            assert!(
+                host.run(
+                    "mysql_user",
+                    json!({"name": user, "host": "%", "state": "absent"})
+                )
+                .await
+                .unwrap()
+                .changed
+            );
         }
     }
 
@@ -690,9 +734,13 @@ mod live_tests {
     async fn unix_socket_users_change_only_with_always() {
         require_mariadb!();
         let user = unique("oplay_sock");
-        sql_quiet(&format!("CREATE USER `{user}`@`localhost` IDENTIFIED VIA unix_socket")).await;
+        sql_quiet(&format!(
+            "CREATE USER `{user}`@`localhost` IDENTIFIED VIA unix_socket"
+        ))
+        .await;
         let host = TestHost::new();
-        let on_create = json!({"name": user, "password": "Sock-Secret-1", "update_password": "on_create"});
+        let on_create =
+            json!({"name": user, "password": "Sock-Secret-1", "update_password": "on_create"});
         assert!(!host.run("mysql_user", on_create).await.unwrap().changed);
         let mut check = TestHost::new();
         check.check = true;
@@ -709,16 +757,31 @@ mod live_tests {
         let user = unique("oplay_chk");
         let mut host = TestHost::new();
         host.check = true;
-        let out = host.run("mysql_user", json!({"name": user, "password": "Check-Secret-1", "priv": "x.*:ALL"})).await.unwrap();
+        let out = host
+            .run(
+                "mysql_user",
+                json!({"name": user, "password": "Check-Secret-1", "priv": "x.*:ALL"}),
+            )
+            .await
+            .unwrap();
         assert!(out.changed);
         assert_no_secret(&out, "Check-Secret-1");
-        assert!(sql(&format!("SELECT User FROM mysql.user WHERE User = '{user}'")).await.is_empty());
+        assert!(
+            sql(&format!(
+                "SELECT User FROM mysql.user WHERE User = '{user}'"
+            ))
+            .await
+            .is_empty()
+        );
     }
 
     #[tokio::test]
     async fn seeded_glance_grants_read_as_unchanged() {
         require_mariadb!();
-        if sql("SELECT User FROM mysql.user WHERE User = 'glance' AND Host = 'localhost'").await.is_empty() {
+        if sql("SELECT User FROM mysql.user WHERE User = 'glance' AND Host = 'localhost'")
+            .await
+            .is_empty()
+        {
             eprintln!("skipped: no seeded glance@localhost");
             return;
         }
@@ -736,13 +799,29 @@ mod live_tests {
         let cases: Vec<(Value, &str)> = vec![
             (json!({"host": "%"}), "missing field `name`"),
             (json!({"name": ["a"]}), "invalid type"),
-            (json!({"name": "a", "privs": "x.*:ALL"}), "unknown field `privs`"),
-            (json!({"name": "a", "priv": "x.*:SELCT"}), "unknown privilege `SELCT`"),
-            (json!({"name": "a", "update_password": "sometimes"}), "unknown variant"),
-            (json!({"name": "a", "password": "plain", "encrypted": true}), "mysql_native_password hash"),
+            (
+                json!({"name": "a", "privs": "x.*:ALL"}),
+                "unknown field `privs`",
+            ),
+            (
+                json!({"name": "a", "priv": "x.*:SELCT"}),
+                "unknown privilege `SELCT`",
+            ),
+            (
+                json!({"name": "a", "update_password": "sometimes"}),
+                "unknown variant",
+            ),
+            (
+                json!({"name": "a", "password": "plain", "encrypted": true}),
+                "mysql_native_password hash",
+            ),
         ];
         for (args, expected) in cases {
-            let err = host.run("mysql_user", args.clone()).await.unwrap_err().to_string();
+            let err = host
+                .run("mysql_user", args.clone())
+                .await
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(expected), "{args}: {err}");
             assert!(!err.contains("plain"), "{err}");
         }

@@ -20,9 +20,14 @@ pub fn skip_reason() -> Option<String> {
         return None;
     }
     if !std::path::Path::new(&socket()).exists() {
-        return Some(format!("OPLAY_TEST_SERVICES is not set and no MariaDB socket at {}", socket()));
+        return Some(format!(
+            "OPLAY_TEST_SERVICES is not set and no MariaDB socket at {}",
+            socket()
+        ));
     }
-    let uid = std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(u32::MAX);
+    let uid = std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .unwrap_or(u32::MAX);
     (uid != 0).then(|| "root over the unix socket needs uid 0".to_string())
 }
 
@@ -44,13 +49,18 @@ pub fn unique(prefix: &str) -> String {
 
 async fn root() -> MySqlConnection {
     let opts = MySqlConnectOptions::new().socket(socket()).username("root");
-    MySqlConnection::connect_with(&opts).await.expect("root login through the socket")
+    MySqlConnection::connect_with(&opts)
+        .await
+        .expect("root login through the socket")
 }
 
 /// Runs SQL as root and returns the first column of each row.
 pub async fn sql(q: &str) -> Vec<String> {
     let mut c = root().await;
-    let rows = c.fetch_all(sqlx::raw_sql(q)).await.unwrap_or_else(|e| panic!("{q}: {e}"));
+    let rows = c
+        .fetch_all(sqlx::raw_sql(q))
+        .await
+        .unwrap_or_else(|e| panic!("{q}: {e}"));
     rows.iter()
         .map(|r| {
             let b: Option<Vec<u8>> = r.try_get_unchecked(0).unwrap();
