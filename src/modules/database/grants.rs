@@ -288,63 +288,55 @@ fn parse_grant_line(line: &str) -> Option<(Object, Privs)> {
 /// first, then grants. With `append`, nothing is revoked.
 pub fn plan(account: &str, current: &PrivMap, wanted: &PrivMap, append: bool) -> Vec<Stmt> {
     let empty = Privs::default();
-    let mut stmts = Vec::new();
     let objects: BTreeSet<&Object> = current.keys().chain(wanted.keys()).collect();
+    let mut stmts = Vec::new();
     for obj in objects {
         let cur = current.get(obj).unwrap_or(&empty);
-        let on = obj.sql();
-        let Some(want) = wanted.get(obj) else {
-            if !append {
-                let mut items: Vec<String> = Vec::new();
-                if !cur.set.is_empty() {
-                    items.push(ALL.into());
-                }
-                if cur.grant_option {
-                    items.push("GRANT OPTION".into());
-                }
-                if !items.is_empty() {
-                    stmts.push(Stmt::plain(format!(
-                        "REVOKE {} ON {on} FROM {account}",
-                        items.join(", ")
-                    )));
-                }
-            }
-            continue;
+        // An object missing from `priv` is to hold nothing, unless appending.
+        let want = match wanted.get(obj) {
+            Some(w) => w,
+            None if append => continue,
+            None => &empty,
         };
-        let mut revoke: Vec<String> = if append {
-            Vec::new()
+        stmts.extend(plan_object(account, &obj.sql(), cur, want, append));
+    }
+    stmts
+}
+
+/// The REVOKE and GRANT (at most one of each) for one object.
+fn plan_object(account: &str, on: &str, cur: &Privs, want: &Privs, append: bool) -> Vec<Stmt> {
+    let mut revoke: Vec<String> = if append {
+        Vec::new()
+    } else {
+        cur.set.difference(&want.set).cloned().collect()
+    };
+    if cur.grant_option && !want.grant_option && !append {
+        revoke.push("GRANT OPTION".into());
+    }
+    // ALL PRIVILEGES that stays covers every other privilege: granting
+    // one more changes nothing and SHOW GRANTS would never show it.
+    let all_stays = cur.set.contains(ALL) && !revoke.iter().any(|r| r == ALL);
+    let grant: Vec<String> = if all_stays {
+        Vec::new()
+    } else {
+        want.set.difference(&cur.set).cloned().collect()
+    };
+    let add_option = want.grant_option && !cur.grant_option;
+    let mut stmts = Vec::new();
+    if !revoke.is_empty() {
+        let what = revoke.join(", ");
+        stmts.push(Stmt::plain(format!("REVOKE {what} ON {on} FROM {account}")));
+    }
+    if !grant.is_empty() || add_option {
+        let what = if grant.is_empty() {
+            "USAGE".to_string()
         } else {
-            cur.set.difference(&want.set).cloned().collect()
+            grant.join(", ")
         };
-        if cur.grant_option && !want.grant_option && !append {
-            revoke.push("GRANT OPTION".into());
-        }
-        // ALL PRIVILEGES that stays covers every other privilege: granting
-        // one more changes nothing and SHOW GRANTS would never show it.
-        let all_stays = cur.set.contains(ALL) && !revoke.iter().any(|r| r == ALL);
-        let grant: Vec<String> = if all_stays {
-            Vec::new()
-        } else {
-            want.set.difference(&cur.set).cloned().collect()
-        };
-        let add_option = want.grant_option && !cur.grant_option;
-        if !revoke.is_empty() {
-            stmts.push(Stmt::plain(format!(
-                "REVOKE {} ON {on} FROM {account}",
-                revoke.join(", ")
-            )));
-        }
-        if !grant.is_empty() || add_option {
-            let what = if grant.is_empty() {
-                "USAGE".to_string()
-            } else {
-                grant.join(", ")
-            };
-            let option = if add_option { " WITH GRANT OPTION" } else { "" };
-            stmts.push(Stmt::plain(format!(
-                "GRANT {what} ON {on} TO {account}{option}"
-            )));
-        }
+        let option = if add_option { " WITH GRANT OPTION" } else { "" };
+        stmts.push(Stmt::plain(format!(
+            "GRANT {what} ON {on} TO {account}{option}"
+        )));
     }
     stmts
 }
@@ -516,7 +508,7 @@ mod tests {
         assert_eq!(
             shown,
             vec![
-                "REVOKE ALL PRIVILEGES ON *.* FROM `u`@`h`",
+                "REVOKE RELOAD ON *.* FROM `u`@`h`",
                 "REVOKE INSERT, GRANT OPTION ON `a`.* FROM `u`@`h`",
                 "GRANT UPDATE ON `a`.* TO `u`@`h`",
                 "GRANT ALL PRIVILEGES ON `b`.* TO `u`@`h` WITH GRANT OPTION",

@@ -52,7 +52,7 @@ pub struct MysqlDbParams {
     #[serde(alias = "db", deserialize_with = "crate::value::de_string_list")]
     #[schemars(with = "Vec<String>", extend("x-aliases" = ["db"]))]
     pub name: Vec<String>,
-    /// `present`, `absent`, `dump` (to `target`) or `import` (from `target`).
+    /// `present` (default), `absent`, `dump` (to `target`) or `import` (from `target`).
     #[serde(default)]
     pub state: DbState,
     /// Default character set, e.g. `utf8mb4`.
@@ -187,6 +187,30 @@ struct Schema {
     collation: String,
 }
 
+impl Schema {
+    fn text(&self) -> String {
+        schema_text(Some(&self.charset), Some(&self.collation))
+    }
+
+    /// Whether the wanted encoding or collation (when given) differs.
+    fn differs(&self, encoding: Option<&str>, collation: Option<&str>) -> bool {
+        encoding.is_some_and(|e| !e.eq_ignore_ascii_case(&self.charset))
+            || collation.is_some_and(|c| !c.eq_ignore_ascii_case(&self.collation))
+    }
+}
+
+/// A database's state as diff text.
+fn schema_text(charset: Option<&str>, collation: Option<&str>) -> String {
+    let mut s = String::from("present\n");
+    if let Some(c) = charset {
+        s.push_str(&format!("character set: {c}\n"));
+    }
+    if let Some(c) = collation {
+        s.push_str(&format!("collation: {c}\n"));
+    }
+    s
+}
+
 #[async_trait]
 impl Action for MysqlDbAction {
     async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
@@ -260,83 +284,40 @@ impl MysqlDbAction {
         diffs: &mut Vec<Diff>,
     ) -> Result<(), ModuleError> {
         let q = quote_ident(name);
-        let describe = |s: &Schema| {
-            format!(
-                "present (character set {}, collation {})\n",
-                s.charset, s.collation
-            )
-        };
-        let header = format!("mysql database {name}");
-        match (self.p.state, found) {
-            (DbState::Absent, Some(s)) => {
-                self.stmts.push(Stmt::plain(format!("DROP DATABASE {q}")));
-                diffs.push(Diff {
-                    header,
-                    before: describe(s),
-                    after: "absent\n".into(),
-                });
-            }
-            (DbState::Present, None) | (DbState::Import, None) if name != "all" => {
-                self.stmts.push(Stmt::plain(format!(
-                    "CREATE DATABASE {q}{}",
-                    self.charset_clause()
-                )));
-                let after = Schema {
-                    charset: self
-                        .p
-                        .encoding
-                        .clone()
-                        .unwrap_or_else(|| "(server default)".into()),
-                    collation: self
-                        .p
-                        .collation
-                        .clone()
-                        .unwrap_or_else(|| "(default)".into()),
-                };
-                diffs.push(Diff {
-                    header,
-                    before: "absent\n".into(),
-                    after: describe(&after),
-                });
-            }
-            (DbState::Present, Some(s)) => {
-                let enc_differs = self
-                    .p
-                    .encoding
-                    .as_ref()
-                    .is_some_and(|e| !e.eq_ignore_ascii_case(&s.charset));
-                let col_differs = self
-                    .p
-                    .collation
-                    .as_ref()
-                    .is_some_and(|c| !c.eq_ignore_ascii_case(&s.collation));
-                if enc_differs || col_differs {
-                    self.stmts.push(Stmt::plain(format!(
-                        "ALTER DATABASE {q}{}",
-                        self.charset_clause()
-                    )));
-                    let after = Schema {
-                        charset: self.p.encoding.clone().unwrap_or_else(|| s.charset.clone()),
-                        collation: self
-                            .p
-                            .collation
-                            .clone()
-                            .unwrap_or_else(|| "(default)".into()),
-                    };
-                    diffs.push(Diff {
-                        header,
-                        before: describe(s),
-                        after: describe(&after),
-                    });
-                }
+        let (enc, col) = (self.p.encoding.as_deref(), self.p.collation.as_deref());
+        let (sql, before, after) = match (self.p.state, found) {
+            (DbState::Absent, Some(s)) => (
+                format!("DROP DATABASE {q}"),
+                s.text(),
+                "absent\n".to_string(),
+            ),
+            (DbState::Present | DbState::Import, None) if name != "all" => (
+                format!("CREATE DATABASE {q}{}", self.charset_clause()),
+                "absent\n".to_string(),
+                schema_text(enc, col),
+            ),
+            (DbState::Present, Some(s)) if s.differs(enc, col) => {
+                let default_col = enc.map(|e| format!("(the default of {e})"));
+                let after_col = col.map(String::from).or(default_col);
+                (
+                    format!("ALTER DATABASE {q}{}", self.charset_clause()),
+                    s.text(),
+                    schema_text(Some(enc.unwrap_or(&s.charset)), after_col.as_deref()),
+                )
             }
             (DbState::Dump, None) if name != "all" => {
                 return Err(ModuleError::failed(format!(
                     "cannot dump database `{name}`: it does not exist"
                 )));
             }
-            _ => {}
-        }
+            _ => return Ok(()),
+        };
+        self.stmts.push(Stmt::plain(sql));
+        diffs.push(Diff {
+            header: format!("mysql database {name}"),
+            before,
+            after,
+        });
         Ok(())
     }
 

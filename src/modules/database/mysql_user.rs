@@ -82,10 +82,10 @@ pub struct MysqlUserParams {
     #[serde(default, deserialize_with = "crate::value::de_bool")]
     #[schemars(with = "bool")]
     pub append_privs: bool,
-    /// `always` sets the password when it differs; `on_create` only for new users.
+    /// `always` (default) sets the password when it differs; `on_create` only for new users.
     #[serde(default)]
     pub update_password: UpdatePassword,
-    /// `present` or `absent`.
+    /// `present` (default) or `absent`.
     #[serde(default)]
     pub state: UserState,
     /// Server host name or address, as seen from the host (means TCP).
