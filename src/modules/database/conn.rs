@@ -57,6 +57,8 @@ pub enum DbError {
     Timeout { target: String, secs: u64 },
     #[error("local socket for the MySQL tunnel: {0}")]
     LocalSocket(#[source] std::io::Error),
+    #[error("the MySQL connection is already closed")]
+    Closed,
     #[error("query `{sql}` failed: {message}")]
     Query { sql: String, message: String },
 }
@@ -200,11 +202,31 @@ pub type Rows = Vec<Vec<Option<String>>>;
 
 /// One open database session, tunnelled through the host's connection.
 pub struct Db {
-    conn: MySqlConnection,
-    _pump: Pump,
+    /// Always `Some` until dropped.
+    session: Option<Session>,
     /// Whether the server is MariaDB (account syntax differs from MySQL's).
     pub mariadb: bool,
     pub endpoint: Endpoint,
+}
+
+struct Session {
+    conn: MySqlConnection,
+    pump: Pump,
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        // Say goodbye (COM_QUIT) instead of cutting the line, so the server
+        // does not count and log an aborted client for every task.
+        if let (Some(s), Ok(rt)) = (self.session.take(), tokio::runtime::Handle::try_current()) {
+            rt.spawn(async move {
+                let Session { conn, mut pump } = s;
+                let _ = conn.close().await;
+                // Let the pump forward the goodbye before it is stopped.
+                let _ = tokio::time::timeout(Duration::from_secs(5), &mut pump.0).await;
+            });
+        }
+    }
 }
 
 /// The task copying bytes between sqlx and the tunnel. Stopped when
@@ -279,8 +301,7 @@ async fn open(ctx: &ModuleCtx<'_>, login: &Login, endpoint: Endpoint) -> Result<
         message: describe(&e),
     })?;
     let mut db = Db {
-        conn,
-        _pump: pump,
+        session: Some(Session { conn, pump }),
         mariadb: false,
         endpoint,
     };
@@ -290,6 +311,13 @@ async fn open(ctx: &ModuleCtx<'_>, login: &Login, endpoint: Endpoint) -> Result<
 }
 
 impl Db {
+    fn conn(&mut self) -> Result<&mut MySqlConnection, DbError> {
+        match &mut self.session {
+            Some(s) => Ok(&mut s.conn),
+            None => Err(DbError::Closed),
+        }
+    }
+
     /// Runs a query and returns every column of every row as text (NULL
     /// as `None`). With `binds`, it is a prepared statement with `?`
     /// placeholders; without, it goes as plain text (which `SHOW` needs).
@@ -304,7 +332,7 @@ impl Db {
                 sql: sql.to_string(),
                 message: describe(&e),
             };
-            let conn: &mut MySqlConnection = &mut self.conn;
+            let conn = self.conn()?;
             let rows = if binds.is_empty() {
                 conn.fetch_all(sqlx::raw_sql(sql)).await.map_err(fail)?
             } else {
@@ -331,7 +359,7 @@ impl Db {
     /// as run, so a password hash cannot leak through an error.
     pub fn execute<'a>(&'a mut self, stmt: &'a Stmt) -> BoxFuture<'a, Result<(), DbError>> {
         Box::pin(async move {
-            let conn: &mut MySqlConnection = &mut self.conn;
+            let conn = self.conn()?;
             conn.execute(sqlx::raw_sql(&stmt.sql))
                 .await
                 .map_err(|e| DbError::Query {

@@ -61,6 +61,7 @@ pub async fn sql(q: &str) -> Vec<String> {
         .fetch_all(sqlx::raw_sql(q))
         .await
         .unwrap_or_else(|e| panic!("{q}: {e}"));
+    let _ = c.close().await;
     rows.iter()
         .map(|r| {
             let b: Option<Vec<u8>> = r.try_get_unchecked(0).unwrap();
@@ -73,4 +74,5 @@ pub async fn sql(q: &str) -> Vec<String> {
 pub async fn sql_quiet(q: &str) {
     let mut c = root().await;
     let _ = c.execute(sqlx::raw_sql(q)).await;
+    let _ = c.close().await;
 }
