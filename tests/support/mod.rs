@@ -26,30 +26,17 @@ pub struct Output {
 impl Output {
     /// Asserts the exit code, showing the output when it differs.
     pub fn code(&self, expected: i32) -> &Self {
-        assert_eq!(
-            self.code, expected,
-            "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout, self.stderr
-        );
+        assert_eq!(self.code, expected, "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
         self
     }
 
     pub fn stdout_has(&self, text: &str) -> &Self {
-        assert!(
-            self.stdout.contains(text),
-            "stdout lacks {text:?}\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout,
-            self.stderr
-        );
+        assert!(self.stdout.contains(text), "stdout lacks {text:?}\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
         self
     }
 
     pub fn stdout_lacks(&self, text: &str) -> &Self {
-        assert!(
-            !self.stdout.contains(text),
-            "stdout has {text:?}\n--- stdout\n{}",
-            self.stdout
-        );
+        assert!(!self.stdout.contains(text), "stdout has {text:?}\n--- stdout\n{}", self.stdout);
         self
     }
 
@@ -64,14 +51,7 @@ impl Output {
             .lines()
             .rev()
             .find(|l| l.split_whitespace().next() == Some(host) && l.contains(" : ok="))
-            .map(|l| {
-                l.split(" : ")
-                    .nth(1)
-                    .unwrap_or("")
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
+            .map(|l| l.split(" : ").nth(1).unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" "))
             .unwrap_or_default()
     }
 }

@@ -8,10 +8,10 @@
 
 pub mod conn;
 pub mod grants;
+#[cfg(test)]
+mod live_tests;
 pub mod mysql_db;
 pub mod mysql_user;
-#[cfg(test)]
-pub mod testdb;
 
 use std::sync::Arc;
 

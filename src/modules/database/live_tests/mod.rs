@@ -1,6 +1,9 @@
-//! Helpers for the live tests of the MySQL modules: whether the real
-//! MariaDB is there, unique names, and SQL as root to check what the
-//! modules did (independently of the modules' own code paths).
+//! Live tests of the MySQL modules against the real MariaDB, and their
+//! helpers: whether the server is there, unique names, and SQL as root to
+//! check what the modules did (independently of the modules' own code).
+
+mod mysql_db;
+mod mysql_user;
 
 use std::os::unix::fs::MetadataExt;
 
@@ -34,7 +37,7 @@ pub fn skip_reason() -> Option<String> {
 /// Skips the calling test (returns from it) when MariaDB is not available.
 macro_rules! require_mariadb {
     () => {
-        if let Some(why) = $crate::modules::database::testdb::skip_reason() {
+        if let Some(why) = $crate::modules::database::live_tests::skip_reason() {
             eprintln!("skipped: {why}");
             return;
         }
