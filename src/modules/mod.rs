@@ -19,6 +19,7 @@ pub mod testing;
 pub mod core;
 pub mod files;
 pub mod system;
+pub mod database;
 
 use std::path::PathBuf;
 use std::sync::Arc;
