@@ -30,17 +30,27 @@ impl LocalConnection {
     }
 }
 
-fn current_user() -> String {
+/// The user running oplay: the default SSH login user, as for ssh.
+pub(crate) fn current_user() -> String {
     std::env::var("USER").unwrap_or_else(|_| {
-        if uid_is_root() { "root".into() } else { String::new() }
+        if uid_is_root() {
+            "root".into()
+        } else {
+            String::new()
+        }
     })
 }
 
 fn uid_is_root() -> bool {
-    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
 }
 
-fn io_err<'a>(op: &'static str, path: &'a str) -> impl FnOnce(std::io::Error) -> ConnectionError + 'a {
+fn io_err<'a>(
+    op: &'static str,
+    path: &'a str,
+) -> impl FnOnce(std::io::Error) -> ConnectionError + 'a {
     move |source| ConnectionError::Io {
         op,
         path: path.to_string(),
@@ -57,25 +67,31 @@ impl Connection for LocalConnection {
     async fn exec(&self, req: &ExecRequest) -> Result<ExecOutput, ConnectionError> {
         let mut cmd = Command::new("/bin/sh");
         cmd.arg("-c").arg(req.render());
-        cmd.stdin(if req.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        // The sudo password goes first on stdin, even when the request
+        // itself has no input.
+        let input = super::ssh::stdin_bytes(req);
+        cmd.stdin(if input.is_empty() {
+            Stdio::null()
+        } else {
+            Stdio::piped()
+        });
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().map_err(io_err("exec", "/bin/sh"))?;
-        if let Some(input) = &req.stdin {
-            let mut data = Vec::new();
-            if let Some(b) = req.become_.as_ref().and_then(|b| b.password.as_ref()) {
-                data.extend_from_slice(b.expose().as_bytes());
-                data.push(b'\n');
-            }
-            data.extend_from_slice(input);
-            if let Some(mut stdin) = child.stdin.take() {
-                // A command that exits without reading its input is not an error.
-                let _ = stdin.write_all(&data).await;
-            }
-        }
-        let out = child
-            .wait_with_output()
-            .await
-            .map_err(io_err("exec", "/bin/sh"))?;
+        let feed = child.stdin.take().map(|mut stdin| async move {
+            // A command that exits without reading its input is not an error.
+            let _ = stdin.write_all(&input).await;
+        });
+        // Written while the output is read, so a large input cannot block
+        // against a full output pipe.
+        let (_, out) = tokio::join!(
+            async {
+                if let Some(f) = feed {
+                    f.await;
+                }
+            },
+            child.wait_with_output()
+        );
+        let out = out.map_err(io_err("exec", "/bin/sh"))?;
         Ok(ExecOutput {
             rc: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -148,7 +164,9 @@ impl Connection for LocalConnection {
         become_: Option<&Become>,
     ) -> Result<(), ConnectionError> {
         let mut reader = data;
-        self.write_stream(path, &mut reader, attrs, become_).await.map(|_| ())
+        self.write_stream(path, &mut reader, attrs, become_)
+            .await
+            .map(|_| ())
     }
 
     async fn write_stream(
@@ -163,12 +181,18 @@ impl Connection for LocalConnection {
         }
         let tmp = temp_path(path);
         let result = async {
-            let mut file = tokio::fs::File::create(&tmp).await.map_err(io_err("write", path))?;
-            let n = tokio::io::copy(reader, &mut file).await.map_err(io_err("write", path))?;
+            let mut file = tokio::fs::File::create(&tmp)
+                .await
+                .map_err(io_err("write", path))?;
+            let n = tokio::io::copy(reader, &mut file)
+                .await
+                .map_err(io_err("write", path))?;
             file.sync_all().await.map_err(io_err("write", path))?;
             drop(file);
             apply_attrs(&tmp, path, attrs).await?;
-            tokio::fs::rename(&tmp, path).await.map_err(io_err("rename", path))?;
+            tokio::fs::rename(&tmp, path)
+                .await
+                .map_err(io_err("rename", path))?;
             Ok(n)
         }
         .await;
@@ -187,14 +211,18 @@ impl Connection for LocalConnection {
             let data = self.read_file(path, become_).await?.unwrap_or_default();
             return Ok(Box::new(std::io::Cursor::new(data)));
         }
-        let f = tokio::fs::File::open(path).await.map_err(io_err("open", path))?;
+        let f = tokio::fs::File::open(path)
+            .await
+            .map_err(io_err("open", path))?;
         Ok(Box::new(f))
     }
 
     async fn tunnel(&self, target: &TunnelTarget) -> Result<Box<dyn Tunnel>, ConnectionError> {
-        let unreachable = |e: std::io::Error| ConnectionError::Unreachable {
-            target: target.to_string(),
-            reason: e.to_string(),
+        // A closed port fails the task, not the host.
+        let unreachable = |source: std::io::Error| ConnectionError::Io {
+            op: "tunnel",
+            path: target.to_string(),
+            source,
         };
         match target {
             TunnelTarget::Tcp { host, port } => {
@@ -205,7 +233,9 @@ impl Connection for LocalConnection {
                 Ok(Box::new(s))
             }
             TunnelTarget::Unix(p) => {
-                let s = tokio::net::UnixStream::connect(p).await.map_err(unreachable)?;
+                let s = tokio::net::UnixStream::connect(p)
+                    .await
+                    .map_err(unreachable)?;
                 Ok(Box::new(s))
             }
         }
@@ -215,8 +245,14 @@ impl Connection for LocalConnection {
 /// A temporary name beside `path`, so the final rename stays on one filesystem.
 pub fn temp_path(path: &str) -> String {
     let p = Path::new(path);
-    let dir = p.parent().map(|d| d.to_string_lossy().into_owned()).unwrap_or_default();
-    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = p
+        .parent()
+        .map(|d| d.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tag: u64 = rand::random();
     let dir = if dir.is_empty() { ".".to_string() } else { dir };
     format!("{dir}/.{name}.oplay-{tag:016x}.tmp")
@@ -234,8 +270,14 @@ async fn apply_attrs(tmp: &str, dest: &str, attrs: &FileAttrs) -> Result<(), Con
             .await
             .map_err(io_err("chmod", dest))?;
     }
-    let owner = attrs.owner.clone().or_else(|| existing.as_ref().map(|m| m.uid().to_string()));
-    let group = attrs.group.clone().or_else(|| existing.as_ref().map(|m| m.gid().to_string()));
+    let owner = attrs
+        .owner
+        .clone()
+        .or_else(|| existing.as_ref().map(|m| m.uid().to_string()));
+    let group = attrs
+        .group
+        .clone()
+        .or_else(|| existing.as_ref().map(|m| m.gid().to_string()));
     if owner.is_none() && group.is_none() {
         return Ok(());
     }

@@ -8,7 +8,7 @@
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::{
-    shell_quote, Become, Connection, ConnectionError, ExecRequest, FileAttrs, FileKind, FileStat,
+    Become, Connection, ConnectionError, ExecRequest, FileAttrs, FileKind, FileStat, shell_quote,
 };
 
 fn run_as(cmd: String, become_: Option<&Become>, stdin: Option<Vec<u8>>) -> ExecRequest {
@@ -48,7 +48,11 @@ pub async fn stat(
     }
     let f: Vec<&str> = first.split('|').collect();
     if f.len() != 6 {
-        return Err(remote_err("stat", path, &format!("unexpected output: {first}")));
+        return Err(remote_err(
+            "stat",
+            path,
+            &format!("unexpected output: {first}"),
+        ));
     }
     let kind = match f[0] {
         "regular file" | "regular empty file" => FileKind::File,
@@ -63,7 +67,10 @@ pub async fn stat(
         gid: f[3].parse().unwrap_or(0),
         size: f[4].parse().unwrap_or(0),
         mtime: f[5].parse().unwrap_or(0),
-        link_target: lines.next().map(String::from).filter(|_| kind == FileKind::Symlink),
+        link_target: lines
+            .next()
+            .map(String::from)
+            .filter(|_| kind == FileKind::Symlink),
     }))
 }
 
@@ -117,13 +124,18 @@ pub async fn write_stream(
         steps.push(format!("chmod {mode:o} {tmp}"));
     }
     match (&attrs.owner, &attrs.group) {
-        (Some(o), Some(g)) => steps.push(format!("chown {}:{} {tmp}", shell_quote(o), shell_quote(g))),
+        (Some(o), Some(g)) => {
+            steps.push(format!("chown {}:{} {tmp}", shell_quote(o), shell_quote(g)))
+        }
         (Some(o), None) => steps.push(format!("chown {} {tmp}", shell_quote(o))),
         (None, Some(g)) => steps.push(format!("chgrp {} {tmp}", shell_quote(g))),
         (None, None) => {}
     }
     steps.push(format!("mv -f {tmp} {q}"));
-    let wrapped = format!("{{ {}; }} || {{ rc=$?; rm -f {tmp}; exit $rc; }}", steps.join(" && "));
+    let wrapped = format!(
+        "{{ {}; }} || {{ rc=$?; rm -f {tmp}; exit $rc; }}",
+        steps.join(" && ")
+    );
     let len = data.len() as u64;
     let out = conn.exec(&run_as(wrapped, become_, Some(data))).await?;
     if out.rc != 0 {
