@@ -499,3 +499,76 @@ async fn timings() {
          read {read:?}; write {write:?}; write with mode+owner {write_attrs:?}"
     );
 }
+
+#[tokio::test]
+async fn the_ssh_agent_can_log_in() {
+    let sshd = Sshd::start();
+    let sock = sshd.dir.path().join("agent.sock");
+    let mut agent = std::process::Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&sock)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if sock.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let added = std::process::Command::new("ssh-add")
+        .arg(&sshd.client_key)
+        .env("SSH_AUTH_SOCK", &sock)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(added.success());
+    let mut s = settings(&sshd);
+    s.auth = SshAuth::Agent;
+    s.agent_socket = Some(sock);
+    let res = SshConnection::connect(&s).await;
+    let _ = agent.kill();
+    let _ = agent.wait();
+    let c = res.unwrap();
+    assert_eq!(
+        c.exec(&ExecRequest::shell("echo hi")).await.unwrap().stdout,
+        "hi\n"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_an_auth_error() {
+    let sshd = Sshd::start();
+    let mut s = settings(&sshd);
+    s.auth = SshAuth::Password(oplay::secret::Secret::new("not-the-password"));
+    let err = SshConnection::connect(&s).await.err().unwrap();
+    assert!(matches!(err, ConnectionError::Auth { .. }), "{err}");
+    assert!(err.to_string().contains("refused the password"), "{err}");
+}
+
+/// `sudo -S` reads the password from the first line of stdin. Root is never
+/// asked for one, so here the line reaches the command itself: this shows
+/// the order (password, then the request's input), and why a password must
+/// not be set for hosts where sudo does not ask for it.
+#[tokio::test]
+async fn the_sudo_password_goes_first_on_stdin() {
+    let sshd = Sshd::start();
+    let c = connect(&sshd).await;
+    let become_ = Some(Become {
+        user: "root".into(),
+        password: Some(oplay::secret::Secret::new("pw")),
+    });
+    let req = ExecRequest {
+        stdin: Some(b"in".to_vec()),
+        become_: become_.clone(),
+        ..ExecRequest::shell("cat")
+    };
+    assert_eq!(c.exec(&req).await.unwrap().stdout, "pw\nin");
+    // Without input of its own, the password is still sent.
+    let req = ExecRequest {
+        become_,
+        ..ExecRequest::shell("cat")
+    };
+    assert_eq!(c.exec(&req).await.unwrap().stdout, "pw\n");
+}

@@ -339,6 +339,20 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_sudo_password_is_sent_without_other_input() {
+        // Root is not asked for a password, so `cat` receives the line.
+        let c = LocalConnection::new();
+        let req = ExecRequest {
+            become_: Some(Become {
+                user: "root".into(),
+                password: Some(crate::secret::Secret::new("pw")),
+            }),
+            ..ExecRequest::shell("cat")
+        };
+        assert_eq!(c.exec(&req).await.unwrap().stdout, "pw\n");
+    }
+
+    #[tokio::test]
     async fn exec_with_env_stdin_and_chdir() {
         let c = LocalConnection::new();
         let req = ExecRequest {
