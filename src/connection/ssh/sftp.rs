@@ -238,15 +238,20 @@ impl Sftp {
                 .await
                 .map_err(|e| sftp_err("chown", path, e))?
                 .attrs;
-            let own = FileAttributes {
-                uid: attrs.uid.or(cur.uid),
-                gid: attrs.gid.or(cur.gid),
-                ..FileAttributes::empty()
-            };
-            self.raw
-                .fsetstat(handle, own)
-                .await
-                .map_err(|e| sftp_err("chown", path, e))?;
+            let (uid, gid) = (attrs.uid.or(cur.uid), attrs.gid.or(cur.gid));
+            // Skipped when nothing changes: a non-root login may not chown,
+            // even to the owner the file already has.
+            if (uid, gid) != (cur.uid, cur.gid) {
+                let own = FileAttributes {
+                    uid,
+                    gid,
+                    ..FileAttributes::empty()
+                };
+                self.raw
+                    .fsetstat(handle, own)
+                    .await
+                    .map_err(|e| sftp_err("chown", path, e))?;
+            }
         }
         if let Some(mode) = attrs.mode {
             let perm = FileAttributes {
