@@ -132,14 +132,13 @@ impl Executor {
                 .redactor
                 .add_secrets_in(&Value::Object((**hv).clone()));
         }
-        let forks = opts.forks.max(1);
         Executor {
             start_at: Mutex::new(opts.start_at_task.clone()),
             opts,
             reporter,
             templar,
             services,
-            conns: ConnectionManager::new(10.min(forks)),
+            conns: ConnectionManager::new(),
             run,
             loader: Mutex::new(loader),
             timings: Mutex::new(HashMap::new()),

@@ -17,9 +17,9 @@ pub mod spec;
 pub mod testing;
 
 pub mod core;
+pub mod database;
 pub mod files;
 pub mod system;
-pub mod database;
 
 use std::path::PathBuf;
 use std::sync::Arc;
