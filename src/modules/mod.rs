@@ -18,6 +18,7 @@ pub mod testing;
 
 pub mod core;
 pub mod files;
+pub mod openstack;
 pub mod system;
 
 use std::path::PathBuf;

@@ -27,6 +27,7 @@ impl Registry {
             .into_iter()
             .chain(super::files::modules())
             .chain(super::system::modules())
+            .chain(super::openstack::modules())
         {
             r.add_native(m);
         }

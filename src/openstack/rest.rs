@@ -47,7 +47,7 @@ fn transient_status(s: StatusCode) -> bool {
 pub async fn send_with_retry(
     method: &Method,
     url: &str,
-    build: &dyn Fn() -> RequestBuilder,
+    build: &(dyn Fn() -> RequestBuilder + Send + Sync),
 ) -> Result<Response, OpenStackError> {
     let started = Instant::now();
     let budget = retry_budget();
