@@ -35,6 +35,7 @@
 pub mod credentials;
 pub mod rest;
 pub mod session;
+pub mod stream;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -243,9 +243,13 @@ impl KeystoneSession {
                     .header("Accept", "application/json")
                     .timeout(REQUEST_TIMEOUT);
                 if let Some(b) = body {
-                    req = req
-                        .header("Content-Type", "application/json")
-                        .body(b.to_string());
+                    let typed = headers
+                        .iter()
+                        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+                    if !typed {
+                        req = req.header("Content-Type", "application/json");
+                    }
+                    req = req.body(b.to_string());
                 }
                 for (k, v) in headers {
                     req = req.header(*k, *v);

@@ -152,6 +152,21 @@ impl Api {
             .await?)
     }
 
+    /// Any answer, with extra headers (a JSON-patch content type, say).
+    pub async fn call_with(
+        &self,
+        service: &str,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Reply, ModuleError> {
+        Ok(self
+            .session
+            .request(&self.target(service), method, path, body, headers)
+            .await?)
+    }
+
     /// A successful answer's JSON, or the error.
     pub async fn send(
         &self,

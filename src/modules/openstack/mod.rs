@@ -31,6 +31,6 @@ pub fn modules() -> Vec<Arc<dyn Module>> {
         keystone_service::module(),
         keystone_endpoint::module(),
         keystone_region::module(),
-        // image_upload::module(),
+        image_upload::module(),
     ]
 }
