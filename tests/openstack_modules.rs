@@ -868,3 +868,87 @@ fn url_and_remote_file_sources_with_checksums() {
         1,
     );
 }
+
+/// The library's session: concurrent first uses share one token request,
+/// a revoked token (401) is replaced and the request retried once, and the
+/// generic `Sessions::request` reaches Glance through the catalog.
+#[test]
+fn session_shares_and_renews_its_token() {
+    if services().is_none() {
+        return;
+    }
+    use oplay::openstack::{CloudRequest, Credentials, Sessions};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let env = |k: &str| match k {
+        "OS_CLIENT_CONFIG_FILE" => Some(var("OPLAY_TEST_CLOUDS_YAML")),
+        "OS_CLOUD" => Some(var("OPLAY_TEST_OS_CLOUD")),
+        _ => None,
+    };
+    let creds = Credentials::resolve(&CloudRequest::default(), &env).unwrap();
+    let sessions = Sessions::default();
+    let http = reqwest::Client::new();
+    let redactor = oplay::secret::Redactor::new();
+    rt.block_on(async {
+        let calls = (0..10).map(|_| {
+            sessions.request(
+                &http,
+                &redactor,
+                &creds,
+                "identity",
+                None,
+                None,
+                reqwest::Method::GET,
+                "/v3/roles?name=admin",
+                None,
+            )
+        });
+        for r in futures::future::join_all(calls).await {
+            let (status, json) = r.unwrap();
+            assert_eq!(status, 200);
+            assert_eq!(json["roles"][0]["name"], "admin");
+        }
+        assert_eq!(
+            sessions.token_requests(),
+            1,
+            "ten concurrent first uses, one token"
+        );
+        // Revoke the token behind the session's back.
+        let token = sessions
+            .session(&http, &redactor, &creds)
+            .token()
+            .await
+            .unwrap();
+        let subject = format!("X-Subject-Token: {}", token.value.expose());
+        let auth = format!("X-Auth-Token: {}", cloud().token);
+        let url = format!("{}/auth/tokens", var("OPLAY_TEST_OS_AUTH_URL"));
+        curl(
+            &["-s", "-X", "DELETE", "-H", &auth, "-H", &subject, &url],
+            None,
+        );
+        let (status, json) = sessions
+            .request(
+                &http,
+                &redactor,
+                &creds,
+                "image",
+                None,
+                None,
+                reqwest::Method::GET,
+                "/v2/images?limit=1",
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, 200, "{json}");
+        assert!(json["images"].is_array());
+        assert_eq!(
+            sessions.token_requests(),
+            2,
+            "the revoked token was replaced once"
+        );
+        assert!(
+            redactor.scrub(token.value.expose()).contains("********"),
+            "tokens are redacted"
+        );
+    });
+}

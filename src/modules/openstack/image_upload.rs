@@ -396,7 +396,20 @@ impl ImageAction {
         let Some(src) = self.source.clone() else {
             return Ok(self.metadata_plan(image, patch));
         };
-        let local = self.local_digests(ctx, &src).await?;
+        self.compare_data(ctx, image, patch, &src).await
+    }
+
+    /// An active image against the task's data: equal (maybe with new
+    /// metadata), replaced on request, or an error saying what differs.
+    async fn compare_data(
+        &mut self,
+        ctx: &ModuleCtx<'_>,
+        image: Value,
+        patch: Vec<Value>,
+        src: &Source,
+    ) -> Result<Option<(Plan, String)>, ModuleError> {
+        let name = self.p.name.clone();
+        let local = self.local_digests(ctx, src).await?;
         let glance = image
             .get("os_hash_value")
             .and_then(Value::as_str)
@@ -516,9 +529,12 @@ impl ImageAction {
                     .with_diff(diff(header, None, Some(&body)))
                     .with("image", body)
             }
-            Plan::Upload { patch, .. } | Plan::Patch { patch, .. } => Change::new()
-                .with_diff(diff(header, None, Some(&Value::Array(patch.clone()))))
-                .with("patch", patch.clone()),
+            Plan::Upload { patch, image } | Plan::Patch { patch, image } => {
+                let (before, after) = patch_sides(image, patch);
+                Change::new()
+                    .with_diff(diff(header, Some(&before), Some(&after)))
+                    .with("patch", patch.clone())
+            }
             Plan::Delete { image } => Change::new()
                 .with_diff(diff(header, Some(image), None))
                 .with("id", id_of(image)),
@@ -603,6 +619,24 @@ async fn delete(api: &Api, image: &Value, force: bool) -> Result<(), ModuleError
     }
     api.send("image", Method::DELETE, &path, None).await?;
     Ok(())
+}
+
+/// The fields a JSON patch touches, before and after, for a diff.
+fn patch_sides(image: &Value, ops: &[Value]) -> (Value, Value) {
+    let (mut before, mut after) = (Map::new(), Map::new());
+    for op in ops {
+        let path = op.get("path").and_then(Value::as_str).unwrap_or("/");
+        let key = path
+            .strip_prefix('/')
+            .unwrap_or(path)
+            .replace("~1", "/")
+            .replace("~0", "~");
+        if let Some(v) = image.get(&key) {
+            before.insert(key.clone(), v.clone());
+        }
+        after.insert(key, op.get("value").cloned().unwrap_or(Value::Null));
+    }
+    (Value::Object(before), Value::Object(after))
 }
 
 /// Glance stores extra properties as strings.

@@ -211,21 +211,28 @@ impl EndpointAction {
                 patch,
             });
         }
-        if !existing.is_empty() {
-            let ids: Vec<String> = existing.iter().map(id_of).collect();
-            self.warnings.push(format!(
-                "{} duplicate {label}(s) found: {}{}",
-                existing.len(),
-                ids.join(", "),
-                if self.p.remove_duplicates {
-                    "; removing them"
-                } else {
-                    "; set remove_duplicates: yes to remove them"
-                }
-            ));
-            if self.p.remove_duplicates {
-                self.ops.extend(existing.into_iter().map(Op::Delete));
-            }
+        self.duplicates(&label, existing);
+    }
+
+    /// Reports the extra endpoints of one (service, interface, region) and
+    /// plans their removal when asked to.
+    fn duplicates(&mut self, label: &str, extra: Vec<Value>) {
+        if extra.is_empty() {
+            return;
+        }
+        let ids: Vec<String> = extra.iter().map(id_of).collect();
+        let what_next = if self.p.remove_duplicates {
+            "removing them"
+        } else {
+            "set remove_duplicates: yes to remove them"
+        };
+        self.warnings.push(format!(
+            "{} duplicate {label}(s) found: {}; {what_next}",
+            extra.len(),
+            ids.join(", ")
+        ));
+        if self.p.remove_duplicates {
+            self.ops.extend(extra.into_iter().map(Op::Delete));
         }
     }
 
