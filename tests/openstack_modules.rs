@@ -403,6 +403,16 @@ fn service_and_endpoints() {
         1,
         "a duplicate service was made"
     );
+    assert_changed(
+        &task(&svc_line(", description: two, enabled: no"), &["--diff"]),
+        1,
+    );
+    let updated = found().unwrap();
+    assert_eq!(
+        (updated["description"].clone(), updated["enabled"].clone()),
+        (Value::from("two"), Value::from(false))
+    );
+    assert_changed(&task(&svc_line(", enabled: yes"), &[]), 1);
     let sid = found().unwrap()["id"].as_str().unwrap().to_string();
     let endpoints = || {
         let (_, json) = cloud().get(&format!("/v3/endpoints?service_id={sid}"));
