@@ -92,6 +92,8 @@ pub struct Executor {
     /// `--start-at-task`: tasks are skipped until one has this name.
     start_at: Mutex<Option<String>>,
     started: Instant,
+    /// Every host the run may touch, inventory order, implicit ones last.
+    hosts: Vec<String>,
 }
 
 impl Executor {
@@ -103,7 +105,14 @@ impl Executor {
         templar: Templar,
         services: Services,
     ) -> Self {
-        let hosts = inventory.host_names();
+        let mut hosts = inventory.host_names();
+        // The implicit local host answers to these names when the
+        // inventory does not declare them.
+        for name in ["localhost", "127.0.0.1", "::1"] {
+            if !hosts.iter().any(|h| h == name) {
+                hosts.push(name.to_string());
+            }
+        }
         let host_vars = hosts
             .iter()
             .map(|h| (h.clone(), inventory.host_vars(h)))
@@ -112,7 +121,10 @@ impl Executor {
         magic.insert("ansible_check_mode".into(), Value::Bool(opts.check));
         magic.insert("ansible_diff_mode".into(), Value::Bool(opts.diff));
         magic.insert("ansible_verbosity".into(), Value::from(opts.verbosity));
-        magic.insert("omit".into(), Value::String(crate::template::omit_token().into()));
+        magic.insert(
+            "omit".into(),
+            Value::String(crate::template::omit_token().into()),
+        );
         let run = RunVars {
             extra: Arc::new(opts.extra_vars.clone()),
             groups: inventory.groups(),
@@ -129,18 +141,18 @@ impl Executor {
                 .redactor
                 .add_secrets_in(&Value::Object((**hv).clone()));
         }
-        let forks = opts.forks.max(1);
         Executor {
             start_at: Mutex::new(opts.start_at_task.clone()),
             opts,
             reporter,
             templar,
             services,
-            conns: ConnectionManager::new(10.min(forks)),
+            conns: ConnectionManager::new(),
             run,
             loader: Mutex::new(loader),
             timings: Mutex::new(HashMap::new()),
             started: Instant::now(),
+            hosts,
         }
     }
 
@@ -161,7 +173,7 @@ impl Executor {
     fn finish(&self) -> RunSummary {
         let mut hosts = Vec::new();
         let (mut failed, mut unreachable) = (false, false);
-        for h in self.run.inventory.host_names() {
+        for h in self.hosts.clone() {
             let Some(stats) = self.run.states.read(&h, |s| s.stats.clone()) else {
                 continue;
             };
@@ -217,4 +229,3 @@ impl crate::modules::Notes for ReporterNotes {
         self.0.warning(&format!("{host}: {msg}"));
     }
 }
-

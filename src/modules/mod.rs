@@ -17,7 +17,9 @@ pub mod spec;
 pub mod testing;
 
 pub mod core;
+pub mod database;
 pub mod files;
+pub mod openstack;
 pub mod system;
 
 use std::path::PathBuf;

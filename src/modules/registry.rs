@@ -27,6 +27,8 @@ impl Registry {
             .into_iter()
             .chain(super::files::modules())
             .chain(super::system::modules())
+            .chain(super::database::modules())
+            .chain(super::openstack::modules())
         {
             r.add_native(m);
         }

@@ -4,6 +4,9 @@
 
 #![allow(dead_code)]
 
+pub mod fixture;
+pub mod sshd;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
