@@ -210,6 +210,13 @@ impl KeystoneSession {
         if let Some(url) = find_endpoint(&token.catalog, target) {
             return Ok(url);
         }
+        // The catalog is the one of the token's time: an endpoint created
+        // later in the run (glance.yml, then cirros.yml) needs a new token.
+        self.invalidate(&token).await;
+        let token = self.token().await?;
+        if let Some(url) = find_endpoint(&token.catalog, target) {
+            return Ok(url);
+        }
         if target.service_type == "identity" {
             return Ok(self.creds.auth_url.clone());
         }
