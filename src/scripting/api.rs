@@ -15,6 +15,9 @@ use crate::connection::{Become, Connection, ExecRequest, FileAttrs};
 use crate::modules::{ModuleCtx, ModuleError, Outcome, Services, invoke};
 use crate::template::Templar;
 
+/// How long an `http.*` call may take unless `timeout` says otherwise.
+const HTTP_TIMEOUT_SECS: i64 = 30;
+
 /// One script call's view of its host.
 pub struct HostApi {
     pub host: String,
@@ -159,6 +162,16 @@ impl HostApi {
         let Value::Object(args) = params else {
             return Err(format!("parameters for `{name}` must be a map"));
         };
+        // What the executor does for a task's arguments: values of secret
+        // parameters are redacted from every output from now on.
+        for (k, v) in &args {
+            let declared = module.spec().param(k).is_some_and(|p| p.secret);
+            if declared || crate::secret::is_secret_name(k) {
+                self.services
+                    .redactor
+                    .add_secrets_in(&serde_json::json!({ "password": v }));
+            }
+        }
         let ctx = self.ctx();
         let result: Result<Outcome, ModuleError> =
             self.handle.block_on(invoke(module.as_ref(), &args, &ctx));
@@ -184,21 +197,29 @@ impl HostApi {
                 req = req.header(k.as_str(), v.to_string());
             }
         }
-        if let Some(t) = opts.get("timeout").and_then(|t| t.as_int().ok()) {
-            req = req.timeout(std::time::Duration::from_secs(t.max(1) as u64));
-        }
+        let timeout = opts
+            .get("timeout")
+            .and_then(|t| t.as_int().ok())
+            .unwrap_or(HTTP_TIMEOUT_SECS);
+        req = req.timeout(std::time::Duration::from_secs(timeout.max(1) as u64));
         let fut = async move {
             let resp = req
                 .send()
                 .await
                 .map_err(|e| format!("{method} {url}: {e}"))?;
             let status = resp.status().as_u16();
+            let headers: RMap = resp
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.as_str().into(), String::from_utf8_lossy(v.as_bytes()).into_owned().into()))
+                .collect();
             let text = resp.text().await.map_err(|e| e.to_string())?;
-            Ok::<_, String>((status, text))
+            Ok::<_, String>((status, headers, text))
         };
-        let (status, text) = self.handle.block_on(fut)?;
+        let (status, headers, text) = self.handle.block_on(fut)?;
         let mut m = RMap::new();
         m.insert("status".into(), Dynamic::from(status as i64));
+        m.insert("headers".into(), headers.into());
         if let Ok(v) = serde_json::from_str::<Value>(&text) {
             m.insert(
                 "json".into(),
@@ -213,11 +234,19 @@ impl HostApi {
         self.services.notes.log(&self.host, msg);
     }
 
+    /// A warning, shown after the task's result (as Ansible shows a
+    /// module's warnings) and kept in the registered result.
     pub fn warn(&self, msg: &str) {
-        self.services.notes.warn(&self.host, msg);
         if let Ok(mut w) = self.warnings.lock() {
             w.push(msg.to_string());
         }
+    }
+
+    pub fn take_warnings(&self) -> Vec<String> {
+        self.warnings
+            .lock()
+            .map(|mut w| std::mem::take(&mut *w))
+            .unwrap_or_default()
     }
 }
 
