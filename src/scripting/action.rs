@@ -13,7 +13,6 @@ use rhai::{CallFnOptions, Dynamic, Map as RMap, Scope};
 use serde_json::{Map, Value};
 
 use super::api::{Api, HostApi};
-use super::engine::{Http, Ini, OpenStack, Vars};
 use super::error::{ScriptError, runtime};
 use super::module::Script;
 use crate::modules::{Action, Change, Diff, ModuleCtx, ModuleError, Outcome, Query};
@@ -22,7 +21,9 @@ use crate::modules::{Action, Change, Diff, ModuleCtx, ModuleError, Outcome, Quer
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
     /// `check(params)` says what would change; `apply(params)` changes it.
-    CheckApply,
+    /// `apply(params, found)` also gets the map `check` returned, so it
+    /// need not ask the host again.
+    CheckApply { apply_gets_found: bool },
     /// `run(params)` does both and asks `check_mode()` itself.
     Run,
 }
@@ -30,8 +31,9 @@ pub enum Protocol {
 pub struct ScriptAction {
     script: Arc<Script>,
     params: Map<String, Value>,
-    /// The extra fields `check` returned, kept under those of `apply`.
-    found: Map<String, Value>,
+    /// What `check` returned: its extra fields are kept under those of
+    /// `apply`, and `apply(params, found)` gets all of it.
+    found: RMap,
 }
 
 impl ScriptAction {
@@ -39,7 +41,7 @@ impl ScriptAction {
         ScriptAction {
             script,
             params,
-            found: Map::new(),
+            found: RMap::new(),
         }
     }
 
@@ -49,6 +51,7 @@ impl ScriptAction {
         ctx: &ModuleCtx<'_>,
         func: &'static str,
         check: bool,
+        found: Option<RMap>,
     ) -> Result<(RMap, Vec<String>), ModuleError> {
         let mut host = HostApi::from_ctx(ctx);
         host.check = check;
@@ -58,14 +61,28 @@ impl ScriptAction {
             .map_err(|e| ModuleError::Params(e.to_string()))?;
         let handle = api.clone();
         let joined = tokio::task::spawn_blocking(move || {
-            let mut scope = scope_for(&handle);
+            let mut scope = Scope::new();
             let opts = CallFnOptions::new()
                 .with_tag(Dynamic::from(handle))
                 .eval_ast(false);
-            script
-                .engine
-                .call_fn_with_options::<Dynamic>(opts, &mut scope, &script.ast, func, (params,))
-                .map_err(|e| runtime(&e, &script.source(), func))
+            let engine = &script.engine;
+            match found {
+                Some(found) => engine.call_fn_with_options::<Dynamic>(
+                    opts,
+                    &mut scope,
+                    &script.ast,
+                    func,
+                    (params, found),
+                ),
+                None => engine.call_fn_with_options::<Dynamic>(
+                    opts,
+                    &mut scope,
+                    &script.ast,
+                    func,
+                    (params,),
+                ),
+            }
+            .map_err(|e| runtime(&e, &script.source(), func))
         })
         .await;
         let warnings = api.0.take_warnings();
@@ -100,21 +117,6 @@ impl ScriptAction {
         })?;
         Ok((map, warnings))
     }
-}
-
-/// The names a script sees besides its parameters.
-fn scope_for(api: &Api) -> Scope<'static> {
-    let mut scope = Scope::new();
-    scope.push_constant("host", api.clone());
-    scope.push_constant("vars", Vars(api.clone()));
-    scope.push_constant(
-        "facts",
-        rhai::serde::to_dynamic(&api.0.facts).unwrap_or(Dynamic::UNIT),
-    );
-    scope.push_constant("http", Http(api.clone()));
-    scope.push_constant("openstack", OpenStack(api.clone()));
-    scope.push_constant("ini", Ini);
-    scope
 }
 
 /// A script's result map as an outcome; `changed` is `default_changed`
@@ -180,11 +182,11 @@ impl Action for ScriptAction {
             // Outside check mode, `run` is called once, in `apply`.
             Protocol::Run if !ctx.check => Ok(Query::Change(Change::new())),
             Protocol::Run => {
-                let (map, warnings) = self.call(ctx, "run", true).await?;
+                let (map, warnings) = self.call(ctx, "run", true, None).await?;
                 Ok(to_query(outcome(map, warnings, false)))
             }
-            Protocol::CheckApply => {
-                let (map, warnings) = self.call(ctx, "check", ctx.check).await?;
+            Protocol::CheckApply { .. } => {
+                let (map, warnings) = self.call(ctx, "check", ctx.check, None).await?;
                 if !map.contains_key("changed") {
                     return Err(ScriptError::BadResult {
                         func: "check".into(),
@@ -196,21 +198,26 @@ impl Action for ScriptAction {
                     }
                     .into());
                 }
-                let o = outcome(map, warnings, false);
-                self.found = o.data.clone();
-                Ok(to_query(o))
+                self.found = map.clone();
+                Ok(to_query(outcome(map, warnings, false)))
             }
         }
     }
 
     async fn apply(&mut self, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
-        let (func, default_changed) = match self.script.protocol {
-            Protocol::CheckApply => ("apply", true),
-            Protocol::Run => ("run", false),
+        let found = std::mem::take(&mut self.found);
+        let (map, warnings) = match self.script.protocol {
+            Protocol::CheckApply { apply_gets_found } => {
+                let arg = apply_gets_found.then(|| found.clone());
+                self.call(ctx, "apply", false, arg).await?
+            }
+            Protocol::Run => self.call(ctx, "run", false, None).await?,
         };
-        let (map, warnings) = self.call(ctx, func, false).await?;
+        let default_changed = self.script.protocol != Protocol::Run;
         let mut o = outcome(map, warnings, default_changed);
-        let mut data = std::mem::take(&mut self.found);
+        // The fields `check` found stay in the result unless `apply`
+        // says otherwise.
+        let mut data = outcome(found, Vec::new(), false).data;
         data.extend(std::mem::take(&mut o.data));
         o.data = data;
         Ok(o)

@@ -6,7 +6,7 @@
 //! the module context, so it can move to that thread.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rhai::{Dynamic, Map as RMap};
 use serde_json::{Map, Value};
@@ -35,6 +35,8 @@ pub struct HostApi {
     pub handle: tokio::runtime::Handle,
     /// Warnings to attach to the task's result.
     pub warnings: Mutex<Vec<String>>,
+    /// `facts` as a Rhai map, made on first use.
+    facts_map: OnceLock<Dynamic>,
 }
 
 /// A cheap handle to the API, stored as the call's tag and in `host`.
@@ -58,6 +60,7 @@ impl HostApi {
             facts: ctx.facts.clone(),
             handle: tokio::runtime::Handle::current(),
             warnings: Mutex::new(Vec::new()),
+            facts_map: OnceLock::new(),
         }
     }
 
@@ -77,6 +80,13 @@ impl HostApi {
             services: &self.services,
             facts: &self.facts,
         }
+    }
+
+    /// The host's facts as a (read-only copy of a) Rhai map.
+    pub fn facts(&self) -> Dynamic {
+        self.facts_map
+            .get_or_init(|| rhai::serde::to_dynamic(&self.facts).unwrap_or(Dynamic::UNIT))
+            .clone()
     }
 
     pub fn exec(&self, req: ExecRequest) -> Result<RMap, String> {

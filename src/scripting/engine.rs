@@ -66,10 +66,35 @@ pub fn build() -> Engine {
     // `print` and `debug` would write into the run's output unredacted.
     engine.on_print(|_| {});
     engine.on_debug(|_, _, _| {});
+    // `on_var` is marked volatile (not deprecated) by Rhai; it is the one
+    // way to make per-call values visible inside every script function.
+    #[allow(deprecated)]
+    engine.on_var(globals);
     register_host(&mut engine);
     register_functions(&mut engine);
     register_http(&mut engine);
     engine
+}
+
+/// `host`, `vars`, `facts`, `http`, `openstack` and `ini`, visible in every
+/// function of the script (Rhai functions see no outer scope) unless a
+/// local variable of that name hides them.
+fn globals(name: &str, index: usize, ctx: rhai::EvalContext) -> Res<Option<Dynamic>> {
+    const NAMES: &[&str] = &["host", "vars", "facts", "http", "openstack", "ini"];
+    if index != 0 || !NAMES.contains(&name) {
+        return Ok(None);
+    }
+    let Some(api) = ctx.tag().clone().try_cast::<Api>() else {
+        return Ok(None);
+    };
+    Ok(Some(match name {
+        "host" => Dynamic::from(api),
+        "vars" => Dynamic::from(Vars(api)),
+        "facts" => api.0.facts(),
+        "http" => Dynamic::from(Http(api)),
+        "openstack" => Dynamic::from(OpenStack(api)),
+        _ => Dynamic::from(Ini),
+    }))
 }
 
 fn to_dyn(v: &Value) -> Dynamic {

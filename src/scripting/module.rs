@@ -84,7 +84,7 @@ impl ScriptModule {
         let spec = spec_from(&name, &decl, path, &file)?;
         let protocol = protocol_of(&ast).ok_or_else(|| {
             Diagnostic::new(
-                format!("script module `{name}` must define `check(params)` and `apply(params)`, or `run(params)`"),
+                format!("script module `{name}` must define `check(params)` and `apply(params)` (or `apply(params, found)`), or `run(params)`"),
                 Some(whole),
             )
         })?;
@@ -119,13 +119,14 @@ fn compile_error(name: &str, e: &rhai::ParseError, file: &Arc<SourceFile>) -> Di
 
 /// Which functions the script defines, each taking one parameter.
 fn protocol_of(ast: &AST) -> Option<Protocol> {
-    let has = |name: &str| {
+    let has = |name: &str, arity: usize| {
         ast.iter_functions()
-            .any(|f| f.name == name && f.params.len() == 1)
+            .any(|f| f.name == name && f.params.len() == arity)
     };
-    if has("check") && has("apply") {
-        Some(Protocol::CheckApply)
-    } else if has("run") {
+    let apply_gets_found = has("apply", 2);
+    if has("check", 1) && (has("apply", 1) || apply_gets_found) {
+        Some(Protocol::CheckApply { apply_gets_found })
+    } else if has("run", 1) {
         Some(Protocol::Run)
     } else {
         None
