@@ -15,9 +15,7 @@ pub fn run(args: DocArgs) -> i32 {
         for m in registry.all() {
             let spec = m.spec();
             let mark = match &spec.origin {
-                _ if registry.is_overridden(&spec.name) => {
-                    " (script, overrides the native module)"
-                }
+                _ if registry.is_overridden(&spec.name) => " (script, overrides the native module)",
                 crate::modules::spec::ModuleOrigin::Script(_) => " (script)",
                 crate::modules::spec::ModuleOrigin::Native => "",
             };

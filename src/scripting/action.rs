@@ -53,7 +53,7 @@ impl ScriptAction {
         check: bool,
         found: Option<RMap>,
     ) -> Result<(RMap, Vec<String>), ModuleError> {
-        let mut host = HostApi::from_ctx(ctx);
+        let mut host = HostApi::from_ctx(ctx, self.script.constants.clone());
         host.check = check;
         let api = Api(Arc::new(host));
         let script = self.script.clone();
@@ -107,14 +107,16 @@ impl ScriptAction {
             return Ok((RMap::new(), warnings));
         }
         let type_name = value.type_name().to_string();
-        let map = value.try_cast::<RMap>().ok_or_else(|| ScriptError::BadResult {
-            func: func.to_string(),
-            location: self
-                .script
-                .source()
-                .at(self.script.source().fn_position(func)),
-            found: type_name,
-        })?;
+        let map = value
+            .try_cast::<RMap>()
+            .ok_or_else(|| ScriptError::BadResult {
+                func: func.to_string(),
+                location: self
+                    .script
+                    .source()
+                    .at(self.script.source().fn_position(func)),
+                found: type_name,
+            })?;
         Ok((map, warnings))
     }
 }

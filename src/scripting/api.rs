@@ -18,6 +18,9 @@ use crate::template::Templar;
 /// How long an `http.*` call may take unless `timeout` says otherwise.
 const HTTP_TIMEOUT_SECS: i64 = 30;
 
+/// A script's top-level constants by name.
+pub type Constants = std::collections::HashMap<String, Dynamic>;
+
 /// One script call's view of its host.
 pub struct HostApi {
     pub host: String,
@@ -35,6 +38,8 @@ pub struct HostApi {
     pub handle: tokio::runtime::Handle,
     /// Warnings to attach to the task's result.
     pub warnings: Mutex<Vec<String>>,
+    /// The script's top-level constants, visible in all its functions.
+    pub constants: Arc<Constants>,
     /// `facts` as a Rhai map, made on first use.
     facts_map: OnceLock<Dynamic>,
 }
@@ -44,7 +49,7 @@ pub struct HostApi {
 pub struct Api(pub Arc<HostApi>);
 
 impl HostApi {
-    pub fn from_ctx(ctx: &ModuleCtx<'_>) -> Self {
+    pub fn from_ctx(ctx: &ModuleCtx<'_>, constants: Arc<Constants>) -> Self {
         HostApi {
             host: ctx.host.to_string(),
             conn: ctx.conn.clone(),
@@ -60,6 +65,7 @@ impl HostApi {
             facts: ctx.facts.clone(),
             handle: tokio::runtime::Handle::current(),
             warnings: Mutex::new(Vec::new()),
+            constants,
             facts_map: OnceLock::new(),
         }
     }
@@ -221,7 +227,12 @@ impl HostApi {
             let headers: RMap = resp
                 .headers()
                 .iter()
-                .map(|(k, v)| (k.as_str().into(), String::from_utf8_lossy(v.as_bytes()).into_owned().into()))
+                .map(|(k, v)| {
+                    (
+                        k.as_str().into(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned().into(),
+                    )
+                })
                 .collect();
             let text = resp.text().await.map_err(|e| e.to_string())?;
             Ok::<_, String>((status, headers, text))

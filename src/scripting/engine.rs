@@ -1,7 +1,7 @@
 //! The one Rhai engine of the run: limits against runaway scripts, and the
 //! host API registered as `host`, `http`, `openstack`, `ini`, `vars`,
 //! `facts` and a few functions (`fail`, `log`, `warn`, `template`,
-//! `check_mode`, `module`, `native`).
+//! `check_mode`, `diff_mode`, `call_module`, `native`).
 
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map as RMap, NativeCallContext, Position};
 use serde_json::Value;
@@ -81,12 +81,16 @@ pub fn build() -> Engine {
 /// local variable of that name hides them.
 fn globals(name: &str, index: usize, ctx: rhai::EvalContext) -> Res<Option<Dynamic>> {
     const NAMES: &[&str] = &["host", "vars", "facts", "http", "openstack", "ini"];
-    if index != 0 || !NAMES.contains(&name) {
+    if index != 0 {
         return Ok(None);
     }
     let Some(api) = ctx.tag().clone().try_cast::<Api>() else {
         return Ok(None);
     };
+    if !NAMES.contains(&name) {
+        // The script's top-level constants (`const MODULE`, ...).
+        return Ok(api.0.constants.get(name).cloned());
+    }
     Ok(Some(match name {
         "host" => Dynamic::from(api),
         "vars" => Dynamic::from(Vars(api)),
@@ -195,7 +199,8 @@ fn register_functions(engine: &mut Engine) {
             api(&ctx)?.0.template(text).or_else(err)
         },
     );
-    for (name, native) in [("module", false), ("native", true)] {
+    // `module` is a Rhai keyword, hence `call_module`.
+    for (name, native) in [("call_module", false), ("native", true)] {
         engine.register_fn(name, move |ctx: NativeCallContext, module: &str, params: RMap| -> Res<RMap> {
             let a = api(&ctx)?;
             let params: Value = rhai::serde::from_dynamic(&params.into()).or_else(|e| err(e.to_string()))?;
@@ -234,7 +239,11 @@ fn register_ini(engine: &mut Engine) {
     engine.register_type_with_name::<Ini>("Ini");
     let missing = || err::<Dynamic>("ini.* is not available yet: the INI editor has not landed");
     engine.register_fn("parse", move |_: &mut Ini, _text: &str| missing());
-    engine.register_fn("get", move |_: &mut Ini, _t: &str, _s: &str, _k: &str| missing());
-    engine.register_fn("set", move |_: &mut Ini, _t: &str, _s: &str, _k: &str, _v: &str| missing());
+    engine.register_fn("get", move |_: &mut Ini, _t: &str, _s: &str, _k: &str| {
+        missing()
+    });
+    engine.register_fn(
+        "set",
+        move |_: &mut Ini, _t: &str, _s: &str, _k: &str, _v: &str| missing(),
+    );
 }
-

@@ -28,7 +28,9 @@ pub enum ScriptError {
         stack: String,
     },
     /// A protocol function returned something other than a result map.
-    #[error("{location}: {func}() must return a map like #{{ changed: true, msg: \"...\" }}, found {found}")]
+    #[error(
+        "{location}: {func}() must return a map like #{{ changed: true, msg: \"...\" }}, found {found}"
+    )]
     BadResult {
         func: String,
         location: String,
@@ -74,9 +76,10 @@ impl Source<'_> {
                 continue;
             };
             let after = after.trim_start();
-            if after.strip_prefix(name).is_some_and(|r| {
-                r.trim_start().starts_with('(')
-            }) {
+            if after
+                .strip_prefix(name)
+                .is_some_and(|r| r.trim_start().starts_with('('))
+            {
                 let col = line.len() - trimmed.len() + 1;
                 return Position::new(i as u16 + 1, col as u16);
             }

@@ -10,6 +10,7 @@ use rhai::{AST, Dynamic, Engine, Map as RMap, Scope};
 use serde_json::{Map, Value};
 
 use super::action::{Protocol, ScriptAction};
+use super::api::Constants;
 use super::error::{Source, load_error};
 use crate::modules::spec::ModuleOrigin;
 use crate::modules::{Action, Module, ModuleError, ModuleSpec, ParamKind, ParamSpec};
@@ -37,6 +38,9 @@ pub struct Script {
     pub path: PathBuf,
     pub text: String,
     pub protocol: Protocol,
+    /// The top-level constants, which Rhai functions could not see
+    /// otherwise.
+    pub constants: Arc<Constants>,
 }
 
 impl Script {
@@ -65,13 +69,18 @@ impl ScriptModule {
             )
         })?;
         let file = SourceFile::new(super::relative(path), text.clone());
-        let mut ast = engine.compile(&text).map_err(|e| compile_error(&name, &e, &file))?;
+        let mut ast = engine
+            .compile(&text)
+            .map_err(|e| compile_error(&name, &e, &file))?;
         ast.set_source(super::relative(path).to_string_lossy().into_owned());
         let src = Source { path, text: &text };
         let mut scope = Scope::new();
-        engine
-            .run_ast_with_scope(&mut scope, &ast)
-            .map_err(|e| Diagnostic::new(format!("script module `{name}`: {}", load_error(&e, &src)), None))?;
+        engine.run_ast_with_scope(&mut scope, &ast).map_err(|e| {
+            Diagnostic::new(
+                format!("script module `{name}`: {}", load_error(&e, &src)),
+                None,
+            )
+        })?;
         let whole = Span::whole(&file);
         let decl = scope
             .get_value::<RMap>("MODULE")
@@ -88,6 +97,11 @@ impl ScriptModule {
                 Some(whole),
             )
         })?;
+        let constants: Constants = scope
+            .iter()
+            .filter(|(_, constant, _)| *constant)
+            .map(|(name, _, value)| (name.to_string(), value))
+            .collect();
         Ok(ScriptModule {
             spec,
             script: Arc::new(Script {
@@ -96,6 +110,7 @@ impl ScriptModule {
                 path: path.to_path_buf(),
                 text,
                 protocol,
+                constants: Arc::new(constants),
             }),
         })
     }
@@ -110,9 +125,8 @@ fn compile_error(name: &str, e: &rhai::ParseError, file: &Arc<SourceFile>) -> Di
         Some(span),
     );
     match what {
-        rhai::ParseErrorType::Reserved(word) if word == "default" => {
-            diag.with_hint("`default` is a Rhai keyword: write the key quoted, `\"default\": value`")
-        }
+        rhai::ParseErrorType::Reserved(word) if word == "default" => diag
+            .with_hint("`default` is a Rhai keyword: write the key quoted, `\"default\": value`"),
         _ => diag,
     }
 }
@@ -136,8 +150,30 @@ fn protocol_of(ast: &AST) -> Option<Protocol> {
 /// Where a key first appears in the script, for errors and to keep the
 /// declaration's order in `oplay doc`.
 fn key_span(file: &Arc<SourceFile>, key: &str) -> Option<Span> {
+    key_span_from(file, key, 0)
+}
+
+/// [`key_span`] for a parameter: looked for after `params:` so that the
+/// documentation's words do not count.
+fn param_span(file: &Arc<SourceFile>, key: &str) -> Option<Span> {
+    let start = key_span(file, "params")
+        .map(|s| offset(&file.text, s.line, s.col))
+        .unwrap_or(0);
+    key_span_from(file, key, start)
+}
+
+fn offset(text: &str, line: usize, col: usize) -> usize {
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line - 1)
+        .map(str::len)
+        .sum();
+    start + col - 1
+}
+
+fn key_span_from(file: &Arc<SourceFile>, key: &str, start: usize) -> Option<Span> {
     let text = &file.text;
-    let mut from = 0;
+    let mut from = start;
     while let Some(i) = text[from..].find(key) {
         let at = from + i;
         let before = text[..at].chars().next_back();
@@ -170,13 +206,16 @@ fn spec_from(
     let mut params = Vec::new();
     if let Some(p) = decl.get("params") {
         let p = p.clone().try_cast::<RMap>().ok_or_else(|| {
-            Diagnostic::new("`params` must be a map like #{ name: #{ type: \"str\" } }", Some(whole.clone()))
+            Diagnostic::new(
+                "`params` must be a map like #{ name: #{ type: \"str\" } }",
+                Some(whole.clone()),
+            )
         })?;
         for (pname, def) in p {
             params.push(param_from(&pname, def, file)?);
         }
     }
-    let order = |p: &ParamSpec| key_span(file, &p.name).map(|s| (s.line, s.col));
+    let order = |p: &ParamSpec| param_span(file, &p.name).map(|s| (s.line, s.col));
     params.sort_by_key(|p| order(p).unwrap_or((usize::MAX, 0)));
     Ok(ModuleSpec {
         name: name.to_string(),
@@ -186,14 +225,20 @@ fn spec_from(
         free_form: None,
         exclusive: Vec::new(),
         open_params: false,
-        examples: decl.get("examples").map(|v| v.to_string()).unwrap_or_default(),
-        origin: ModuleOrigin::Script(path.to_path_buf()),
+        examples: decl
+            .get("examples")
+            .map(|v| v.to_string())
+            .unwrap_or_default(),
+        origin: ModuleOrigin::Script(super::relative(path)),
     })
 }
 
 fn unknown_key(what: &str, key: &str, known: &[&str], file: &Arc<SourceFile>) -> Diagnostic {
     let diag = Diagnostic::new(
-        format!("unknown key `{key}` in {what} (known: {})", known.join(", ")),
+        format!(
+            "unknown key `{key}` in {what} (known: {})",
+            known.join(", ")
+        ),
         key_span(file, key).or_else(|| Some(Span::whole(file))),
     );
     match did_you_mean(key, known.iter().copied()) {
@@ -203,17 +248,31 @@ fn unknown_key(what: &str, key: &str, known: &[&str], file: &Arc<SourceFile>) ->
 }
 
 fn param_from(pname: &str, def: Dynamic, file: &Arc<SourceFile>) -> Result<ParamSpec, Diagnostic> {
-    let span = key_span(file, pname).or_else(|| Some(Span::whole(file)));
+    let span = param_span(file, pname).or_else(|| Some(Span::whole(file)));
     let bad = |msg: String| Diagnostic::new(msg, span.clone());
     let def = def.try_cast::<RMap>().ok_or_else(|| {
-        bad(format!("parameter `{pname}` must be declared as a map like #{{ type: \"str\" }}"))
+        bad(format!(
+            "parameter `{pname}` must be declared as a map like #{{ type: \"str\" }}"
+        ))
     })?;
     for key in def.keys() {
         if !PARAM_KEYS.contains(&key.as_str()) {
-            return Err(unknown_key(&format!("the declaration of `{pname}`"), key, PARAM_KEYS, file));
+            let mut diag = unknown_key(
+                &format!("the declaration of `{pname}`"),
+                key,
+                PARAM_KEYS,
+                file,
+            );
+            if let Some(at) = span.as_ref().map(|s| offset(&file.text, s.line, s.col)) {
+                diag.span = key_span_from(file, key, at).or(diag.span);
+            }
+            return Err(diag);
         }
     }
-    let kind_name = def.get("type").map(|t| t.to_string()).unwrap_or_else(|| "str".into());
+    let kind_name = def
+        .get("type")
+        .map(|t| t.to_string())
+        .unwrap_or_else(|| "str".into());
     let kind = ParamKind::parse(&kind_name).ok_or_else(|| {
         bad(format!("parameter `{pname}` has unknown type `{kind_name}` (str, int, bool, list, dict, path, float, raw)"))
     })?;
@@ -226,7 +285,9 @@ fn param_from(pname: &str, def: Dynamic, file: &Arc<SourceFile>) -> Result<Param
     };
     let default = match def.get("default") {
         Some(d) => Some(rhai::serde::from_dynamic::<Value>(d).map_err(|e| {
-            bad(format!("the default of `{pname}` is not a plain value: {e}"))
+            bad(format!(
+                "the default of `{pname}` is not a plain value: {e}"
+            ))
         })?),
         None => None,
     };
@@ -284,7 +345,10 @@ fn coerce(spec: &ModuleSpec, args: &Map<String, Value>) -> Result<Map<String, Va
             continue;
         }
         if p.required {
-            return Err(ModuleError::Params(format!("missing required parameter `{}`", p.name)));
+            return Err(ModuleError::Params(format!(
+                "missing required parameter `{}`",
+                p.name
+            )));
         }
         out.insert(p.name.clone(), p.default.clone().unwrap_or(Value::Null));
     }
@@ -386,7 +450,10 @@ mod tests {
         };
         let args = |v: Value| v.as_object().cloned().unwrap();
         let out = coerce(&spec, &args(serde_json::json!({"count": "7"}))).unwrap();
-        assert_eq!(Value::Object(out), serde_json::json!({"n": 7, "state": null}));
+        assert_eq!(
+            Value::Object(out),
+            serde_json::json!({"n": 7, "state": null})
+        );
         let out = coerce(&spec, &args(serde_json::json!({}))).unwrap();
         assert_eq!(out["n"], 3);
         let e = coerce(&spec, &args(serde_json::json!({"state": "gone"}))).unwrap_err();
