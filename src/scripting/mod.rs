@@ -130,3 +130,41 @@ pub fn module_path(config: &crate::config::Config, cli: &[PathBuf]) -> Vec<PathB
     dirs.extend(cli.iter().cloned());
     dirs
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCRIPT: &str = "const MODULE = #{ doc: \"x\", params: #{} };\nfn run(p) { #{} }\n";
+
+    #[test]
+    fn a_folder_reached_twice_is_compiled_once() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("modules")).unwrap();
+        std::fs::create_dir_all(dir.path().join("playbooks")).unwrap();
+        std::fs::write(dir.path().join("modules/m.rhai"), SCRIPT).unwrap();
+        let finder = RhaiFinder::new();
+        let mut registry = Registry::builtin();
+        finder
+            .load_dir(&dir.path().join("modules"), &mut registry)
+            .unwrap();
+        let first = registry.get("m").unwrap().clone();
+        finder
+            .load_dir(&dir.path().join("playbooks/../modules"), &mut registry)
+            .unwrap();
+        assert!(Arc::ptr_eq(&first, registry.get("m").unwrap()));
+        assert!(!registry.is_overridden("m"));
+    }
+
+    #[test]
+    fn scripts_cannot_read_local_files() {
+        let engine = engine::build();
+        for script in [
+            "import \"/etc/passwd\" as p;",
+            "open_file(\"/etc/passwd\")",
+            "eval(\"import \\\"/etc/passwd\\\" as p;\")",
+        ] {
+            assert!(engine.run(script).is_err(), "{script} succeeded");
+        }
+    }
+}
