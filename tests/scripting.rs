@@ -211,7 +211,7 @@ fn run(params) {
 }
 
 #[test]
-fn openstack_and_ini_say_what_is_missing() {
+fn openstack_says_what_is_missing() {
     let out = with_script(
         "os",
         r#"
@@ -223,6 +223,42 @@ fn run(params) { openstack.request("identity", "GET", "/v3/users", ()) }
     .run();
     out.code(2).stdout_has(
         "openstack.request(identity, GET, /v3/users): no OpenStack session is configured for this run",
+    );
+}
+
+#[test]
+fn ini_functions_use_the_ini_set_editor() {
+    let script = r#"
+const MODULE = #{ doc: "INI.", params: #{ path: #{ type: "path" } } };
+fn run(params) {
+    let text = host.read_file(params.path);
+    let edited = ini.set(text, "database", "connection", "mysql+pymysql://nova@db/nova");
+    edited = ini.set(edited, (), "top", 1);
+    edited = ini.remove(edited, "DEFAULT", "debug");
+    if !check_mode() { host.write_file(params.path, edited); }
+    #{
+        changed: edited != text,
+        parsed: ini.parse(text),
+        state_path: ini.get(text, "DEFAULT", "state_path"),
+        missing: ini.get(text, "nope", "x") == (),
+        diff: #{ before: text, after: edited },
+    }
+}
+"#;
+    let conf = "# nova.conf\n[DEFAULT]\nstate_path = /var/lib/nova\ndebug = true\n\n[database]\n#connection = <None>\n";
+    let t = with_script(
+        "conf",
+        script,
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - conf: { path: \"{dir}/nova.conf\" }\n      register: r\n    - assert:\n        that:\n          - 'r.parsed == {\"DEFAULT\": {\"state_path\": \"/var/lib/nova\", \"debug\": \"true\"}}'\n          - r.state_path == \"/var/lib/nova\"\n          - r.missing\n",
+    )
+    .file("nova.conf", conf);
+    let out = t.run_with(&["--check", "--diff"]);
+    assert_ok(&out, 1);
+    out.stdout_has("-#connection = <None>\n+connection = mysql+pymysql://nova@db/nova");
+    assert_ok(&t.run(), 1);
+    assert_eq!(
+        std::fs::read_to_string(t.path("nova.conf")).unwrap(),
+        "top = 1\n# nova.conf\n[DEFAULT]\nstate_path = /var/lib/nova\n\n[database]\nconnection = mysql+pymysql://nova@db/nova\n"
     );
 }
 

@@ -7,6 +7,7 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, Map as RMap, NativeCallContext
 use serde_json::Value;
 
 use super::api::{Api, exec_request, file_attrs};
+use crate::ini::{IniDoc, Kind as IniKind};
 use crate::connection::ExecRequest;
 
 /// Limits that stop a runaway script with a clear error.
@@ -237,13 +238,72 @@ fn register_http(engine: &mut Engine) {
 
 fn register_ini(engine: &mut Engine) {
     engine.register_type_with_name::<Ini>("Ini");
-    let missing = || err::<Dynamic>("ini.* is not available yet: the INI editor has not landed");
-    engine.register_fn("parse", move |_: &mut Ini, _text: &str| missing());
-    engine.register_fn("get", move |_: &mut Ini, _t: &str, _s: &str, _k: &str| {
-        missing()
-    });
+    engine.register_fn("parse", |_: &mut Ini, text: &str| ini_parse(text));
+    engine.register_fn(
+        "get",
+        |_: &mut Ini, text: &str, section: Dynamic, key: &str| -> Res<Dynamic> {
+            let doc = IniDoc::parse(text);
+            let section = ini_section(&section)?;
+            let value = doc.get(section.as_deref(), key).map(str::to_string);
+            Ok(value.map(Dynamic::from).unwrap_or(Dynamic::UNIT))
+        },
+    );
     engine.register_fn(
         "set",
-        move |_: &mut Ini, _t: &str, _s: &str, _k: &str, _v: &str| missing(),
+        |_: &mut Ini, text: &str, section: Dynamic, key: &str, value: Dynamic| -> Res<String> {
+            let mut doc = IniDoc::parse(text);
+            let section = ini_section(&section)?;
+            doc.set(section.as_deref(), key, &value.to_string())
+                .or_else(|e| err(e.to_string()))?;
+            Ok(doc.render())
+        },
     );
+    engine.register_fn(
+        "remove",
+        |_: &mut Ini, text: &str, section: Dynamic, key: &str| -> Res<String> {
+            let mut doc = IniDoc::parse(text);
+            let section = ini_section(&section)?;
+            doc.remove(section.as_deref(), key);
+            Ok(doc.render())
+        },
+    );
+}
+
+/// `()` or `""` is the part before the first section.
+fn ini_section(section: &Dynamic) -> Res<Option<String>> {
+    if section.is_unit() {
+        return Ok(None);
+    }
+    match section.clone().into_string() {
+        Ok(s) if s.is_empty() => Ok(None),
+        Ok(s) => Ok(Some(s)),
+        Err(t) => err(format!("an INI section must be a string or (), found {t}")),
+    }
+}
+
+/// Every option of every section, valued as oslo.config reads them (the
+/// last line wins); options before the first section are under `""`.
+fn ini_parse(text: &str) -> RMap {
+    let doc = IniDoc::parse(text);
+    let mut keys: Vec<(Option<String>, String)> = Vec::new();
+    let mut section: Option<String> = None;
+    for line in &doc.lines {
+        match &line.kind {
+            IniKind::Section(name) => section = Some(name.clone()),
+            IniKind::Option { key, .. } => keys.push((section.clone(), key.clone())),
+            _ => {}
+        }
+    }
+    let mut sections: std::collections::BTreeMap<String, RMap> = Default::default();
+    for (section, key) in keys {
+        let value = doc.get(section.as_deref(), &key).unwrap_or_default();
+        sections
+            .entry(section.unwrap_or_default())
+            .or_default()
+            .insert(key.into(), value.into());
+    }
+    sections
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect()
 }
