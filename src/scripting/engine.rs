@@ -7,8 +7,8 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, Map as RMap, NativeCallContext
 use serde_json::Value;
 
 use super::api::{Api, exec_request, file_attrs};
-use crate::ini::{IniDoc, Kind as IniKind};
 use crate::connection::ExecRequest;
+use crate::ini::{IniDoc, Kind as IniKind};
 
 /// Limits that stop a runaway script with a clear error.
 pub const MAX_OPERATIONS: u64 = 20_000_000;
