@@ -80,6 +80,14 @@ impl Executor {
                 return self.finish_task(task, info, host, a, None);
             }
             self.report(task, info, host, &a, Some(label));
+            // Each item's facts count for the next item (`x: "{{ x + [item] }}"`).
+            if let Some(facts) = &a.outcome.facts {
+                self.run.states.with(host, |s| {
+                    for (k, v) in facts {
+                        s.set_var(k, v.clone());
+                    }
+                });
+            }
             agg.changed |= a.outcome.changed;
             agg.failed |= a.outcome.failed && !a.ignored;
             ignored |= a.ignored;

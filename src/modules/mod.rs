@@ -19,6 +19,7 @@ pub mod testing;
 pub mod core;
 pub mod database;
 pub mod files;
+pub mod openstack;
 pub mod system;
 
 use std::path::PathBuf;

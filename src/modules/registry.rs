@@ -28,6 +28,7 @@ impl Registry {
             .chain(super::files::modules())
             .chain(super::system::modules())
             .chain(super::database::modules())
+            .chain(super::openstack::modules())
         {
             r.add_native(m);
         }

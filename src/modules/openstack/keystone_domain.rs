@@ -1,0 +1,103 @@
+//! `keystone_domain`: a Keystone domain (Ansible's
+//! `openstack.cloud.identity_domain`).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+
+use super::common::{Api, Interface, State, cloud_request, os_params, put};
+use super::resource::{Kind, Resource, ResourceAction, Wanted};
+use crate::modules::{Action, Module, ModuleError, ModuleSpec, parse_params};
+use crate::openstack::CloudRequest;
+
+const KIND: Kind = Kind {
+    collection: "domains",
+    singular: "domain",
+    disable_before_delete: true,
+};
+
+os_params! {
+    /// Creates, updates or deletes a Keystone domain.
+    ///
+    /// Like `openstack.cloud.identity_domain`. A domain is found by name or
+    /// id. `enabled` defaults to yes when the domain is created and is left
+    /// alone on an existing domain unless given. Deleting a domain disables
+    /// it first (Keystone refuses to delete an enabled domain), and deletes
+    /// everything in it.
+    pub struct DomainParams {
+        /// The domain's name (or id, to find an existing one).
+        name: String,
+        /// A description.
+        #[serde(default)]
+        description: Option<String>,
+        /// Whether the domain is enabled.
+        #[serde(default, deserialize_with = "crate::value::de_opt_bool")]
+        #[serde(alias = "is_enabled")]
+        #[schemars(with = "Option<bool>", extend("x-aliases" = ["is_enabled"]))]
+        enabled: Option<bool>,
+        /// `present` or `absent`.
+        #[serde(default)]
+        state: State,
+        /// The catalog interface to reach Keystone through (default `public`).
+        #[serde(default)]
+        interface: Option<Interface>,
+    }
+}
+
+pub struct DomainModule {
+    spec: ModuleSpec,
+}
+
+pub fn module() -> Arc<dyn Module> {
+    Arc::new(DomainModule {
+        spec: ModuleSpec::native::<DomainParams>("keystone_domain").with_examples(
+            "- keystone_domain:\n    cloud: mycloud\n    name: heat\n    description: Stacks' projects and users",
+        ),
+    })
+}
+
+impl Module for DomainModule {
+    fn spec(&self) -> &ModuleSpec {
+        &self.spec
+    }
+
+    fn action(&self, args: &Map<String, Value>) -> Result<Box<dyn Action>, ModuleError> {
+        let p: DomainParams = parse_params(args)?;
+        Ok(Box::new(ResourceAction::new(p)))
+    }
+}
+
+#[async_trait]
+impl Resource for DomainParams {
+    fn kind(&self) -> Kind {
+        KIND
+    }
+
+    fn label(&self) -> String {
+        self.name.clone()
+    }
+
+    fn state(&self) -> State {
+        self.state
+    }
+
+    fn cloud(&self) -> CloudRequest {
+        cloud_request(&self.auth, &self.cloud, &self.region_name, self.interface)
+    }
+
+    async fn resolve(&self, api: &Api) -> Result<Wanted, ModuleError> {
+        let current = api.find("domains", "domain", &self.name, &[]).await?;
+        let mut compare = Map::new();
+        put(&mut compare, "description", self.description.clone());
+        put(&mut compare, "enabled", self.enabled);
+        let mut create = compare.clone();
+        create.insert("name".into(), self.name.clone().into());
+        create.entry("enabled").or_insert(Value::Bool(true));
+        Ok(Wanted {
+            current,
+            create,
+            compare,
+        })
+    }
+}

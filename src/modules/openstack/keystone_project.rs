@@ -1,0 +1,139 @@
+//! `keystone_project`: a Keystone project (Ansible's
+//! `openstack.cloud.project`).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+
+use super::common::{Api, Interface, State, cloud_request, os_params, put};
+use super::resource::{Kind, Resource, ResourceAction, Wanted};
+use crate::modules::{Action, Module, ModuleError, ModuleSpec, parse_params};
+use crate::openstack::CloudRequest;
+
+const KIND: Kind = Kind {
+    collection: "projects",
+    singular: "project",
+    disable_before_delete: false,
+};
+
+os_params! {
+    /// Creates, updates or deletes a Keystone project.
+    ///
+    /// Like `openstack.cloud.project`. The project is looked up by name in
+    /// its domain (or by id). `enabled` defaults to yes on creation and is
+    /// left alone on an existing project unless given. `domain` defaults to
+    /// `default` here (Ansible leaves it to the cloud). Extra `properties`
+    /// are not supported.
+    pub struct ProjectParams {
+        /// The project's name (or id, to find an existing one).
+        name: String,
+        /// The domain, by name or id.
+        #[serde(default = "default_domain", alias = "domain_id")]
+        #[schemars(extend("x-aliases" = ["domain_id"]))]
+        domain: String,
+        /// A description.
+        #[serde(default)]
+        description: Option<String>,
+        /// Whether the project is enabled.
+        #[serde(default, deserialize_with = "crate::value::de_opt_bool")]
+        #[serde(alias = "is_enabled")]
+        #[schemars(with = "Option<bool>", extend("x-aliases" = ["is_enabled"]))]
+        enabled: Option<bool>,
+        /// A parent project (name or id) in the same domain; only used on creation.
+        #[serde(default)]
+        parent: Option<String>,
+        /// `present` or `absent`.
+        #[serde(default)]
+        state: State,
+        /// The catalog interface to reach Keystone through (default `public`).
+        #[serde(default)]
+        interface: Option<Interface>,
+    }
+}
+
+fn default_domain() -> String {
+    "default".into()
+}
+
+pub struct ProjectModule {
+    spec: ModuleSpec,
+}
+
+pub fn module() -> Arc<dyn Module> {
+    Arc::new(ProjectModule {
+        spec: ModuleSpec::native::<ProjectParams>("keystone_project").with_examples(
+            "- keystone_project:\n    cloud: mycloud\n    name: service\n    description: Service Project",
+        ),
+    })
+}
+
+impl Module for ProjectModule {
+    fn spec(&self) -> &ModuleSpec {
+        &self.spec
+    }
+
+    fn action(&self, args: &Map<String, Value>) -> Result<Box<dyn Action>, ModuleError> {
+        let p: ProjectParams = parse_params(args)?;
+        Ok(Box::new(ResourceAction::new(p)))
+    }
+}
+
+#[async_trait]
+impl Resource for ProjectParams {
+    fn kind(&self) -> Kind {
+        KIND
+    }
+
+    fn label(&self) -> String {
+        self.name.clone()
+    }
+
+    fn state(&self) -> State {
+        self.state
+    }
+
+    fn cloud(&self) -> CloudRequest {
+        cloud_request(&self.auth, &self.cloud, &self.region_name, self.interface)
+    }
+
+    async fn resolve(&self, api: &Api) -> Result<Wanted, ModuleError> {
+        // Nothing to delete in a domain that does not exist.
+        let domain_id = match (self.state, api.domain_id_opt(&self.domain).await?) {
+            (_, Some(id)) => id,
+            (State::Absent, None) => return Ok(Wanted::absent()),
+            (State::Present, None) => {
+                return Err(ModuleError::failed(format!(
+                    "domain `{}` not found",
+                    self.domain
+                )));
+            }
+        };
+        let current = api
+            .find(
+                "projects",
+                "project",
+                &self.name,
+                &[("domain_id", &domain_id)],
+            )
+            .await?;
+        let mut compare = Map::new();
+        put(&mut compare, "description", self.description.clone());
+        put(&mut compare, "enabled", self.enabled);
+        let mut create = compare.clone();
+        create.insert("name".into(), self.name.clone().into());
+        create.insert("domain_id".into(), domain_id.clone().into());
+        create.entry("enabled").or_insert(Value::Bool(true));
+        if let (Some(parent), None) = (&self.parent, &current) {
+            let p = api
+                .require("projects", "project", parent, &[("domain_id", &domain_id)])
+                .await?;
+            create.insert("parent_id".into(), super::common::id_of(&p).into());
+        }
+        Ok(Wanted {
+            current,
+            create,
+            compare,
+        })
+    }
+}

@@ -1,0 +1,92 @@
+//! `keystone_role`: a Keystone role (Ansible's `openstack.cloud.identity_role`).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+
+use super::common::{Api, Interface, State, cloud_request, os_params, put};
+use super::resource::{Kind, Resource, ResourceAction, Wanted};
+use crate::modules::{Action, Module, ModuleError, ModuleSpec, parse_params};
+use crate::openstack::CloudRequest;
+
+const KIND: Kind = Kind {
+    collection: "roles",
+    singular: "role",
+    disable_before_delete: false,
+};
+
+os_params! {
+    /// Creates, updates or deletes a Keystone role.
+    ///
+    /// Like `openstack.cloud.identity_role`. Only global roles (not
+    /// domain-specific ones) are managed. Deleting a role removes its
+    /// assignments too.
+    pub struct RoleParams {
+        /// The role's name (or id, to find an existing one).
+        name: String,
+        /// A description.
+        #[serde(default)]
+        description: Option<String>,
+        /// `present` or `absent`.
+        #[serde(default)]
+        state: State,
+        /// The catalog interface to reach Keystone through (default `public`).
+        #[serde(default)]
+        interface: Option<Interface>,
+    }
+}
+
+pub struct RoleModule {
+    spec: ModuleSpec,
+}
+
+pub fn module() -> Arc<dyn Module> {
+    Arc::new(RoleModule {
+        spec: ModuleSpec::native::<RoleParams>("keystone_role")
+            .with_examples("- keystone_role:\n    cloud: mycloud\n    name: service"),
+    })
+}
+
+impl Module for RoleModule {
+    fn spec(&self) -> &ModuleSpec {
+        &self.spec
+    }
+
+    fn action(&self, args: &Map<String, Value>) -> Result<Box<dyn Action>, ModuleError> {
+        let p: RoleParams = parse_params(args)?;
+        Ok(Box::new(ResourceAction::new(p)))
+    }
+}
+
+#[async_trait]
+impl Resource for RoleParams {
+    fn kind(&self) -> Kind {
+        KIND
+    }
+
+    fn label(&self) -> String {
+        self.name.clone()
+    }
+
+    fn state(&self) -> State {
+        self.state
+    }
+
+    fn cloud(&self) -> CloudRequest {
+        cloud_request(&self.auth, &self.cloud, &self.region_name, self.interface)
+    }
+
+    async fn resolve(&self, api: &Api) -> Result<Wanted, ModuleError> {
+        let current = api.find("roles", "role", &self.name, &[]).await?;
+        let mut compare = Map::new();
+        put(&mut compare, "description", self.description.clone());
+        let mut create = compare.clone();
+        create.insert("name".into(), self.name.clone().into());
+        Ok(Wanted {
+            current,
+            create,
+            compare,
+        })
+    }
+}

@@ -1,0 +1,112 @@
+//! `keystone_service`: a service in the Keystone catalog (Ansible's
+//! `openstack.cloud.catalog_service`).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+
+use super::common::{Api, Interface, State, cloud_request, os_params, put};
+use super::resource::{Kind, Resource, ResourceAction, Wanted};
+use crate::modules::{Action, Module, ModuleError, ModuleSpec, parse_params};
+use crate::openstack::CloudRequest;
+
+const KIND: Kind = Kind {
+    collection: "services",
+    singular: "service",
+    disable_before_delete: false,
+};
+
+os_params! {
+    /// Creates, updates or deletes a service in the Keystone catalog.
+    ///
+    /// Like `openstack.cloud.catalog_service`. Keystone accepts any number
+    /// of services with the same name and type, so the service is looked up
+    /// by type and name first and only created when none exists; when an
+    /// earlier run left several, the first is used. `enabled` defaults to
+    /// yes on creation. Deleting a service deletes its endpoints too.
+    pub struct ServiceParams {
+        /// The service's name, e.g. `glance`.
+        name: String,
+        /// The service type, e.g. `image`.
+        #[serde(rename = "type", alias = "service_type")]
+        #[schemars(extend("x-aliases" = ["service_type"]))]
+        service_type: String,
+        /// A description.
+        #[serde(default)]
+        description: Option<String>,
+        /// Whether the service is enabled.
+        #[serde(default, deserialize_with = "crate::value::de_opt_bool")]
+        #[serde(alias = "is_enabled")]
+        #[schemars(with = "Option<bool>", extend("x-aliases" = ["is_enabled"]))]
+        enabled: Option<bool>,
+        /// `present` or `absent`.
+        #[serde(default)]
+        state: State,
+        /// The catalog interface to reach Keystone through (default `public`).
+        #[serde(default)]
+        interface: Option<Interface>,
+    }
+}
+
+pub struct ServiceModule {
+    spec: ModuleSpec,
+}
+
+pub fn module() -> Arc<dyn Module> {
+    Arc::new(ServiceModule {
+        spec: ModuleSpec::native::<ServiceParams>("keystone_service").with_examples(
+            "- keystone_service:\n    cloud: mycloud\n    name: glance\n    type: image\n    description: OpenStack Image",
+        ),
+    })
+}
+
+impl Module for ServiceModule {
+    fn spec(&self) -> &ModuleSpec {
+        &self.spec
+    }
+
+    fn action(&self, args: &Map<String, Value>) -> Result<Box<dyn Action>, ModuleError> {
+        let p: ServiceParams = parse_params(args)?;
+        Ok(Box::new(ResourceAction::new(p)))
+    }
+}
+
+#[async_trait]
+impl Resource for ServiceParams {
+    fn kind(&self) -> Kind {
+        KIND
+    }
+
+    fn label(&self) -> String {
+        format!("{} ({})", self.name, self.service_type)
+    }
+
+    fn state(&self) -> State {
+        self.state
+    }
+
+    fn cloud(&self) -> CloudRequest {
+        cloud_request(&self.auth, &self.cloud, &self.region_name, self.interface)
+    }
+
+    async fn resolve(&self, api: &Api) -> Result<Wanted, ModuleError> {
+        let current = api
+            .identity_list("services", &[("type", &self.service_type)])
+            .await?
+            .into_iter()
+            .find(|s| s.get("name").and_then(Value::as_str) == Some(self.name.as_str()));
+        let mut compare = Map::new();
+        put(&mut compare, "description", self.description.clone());
+        put(&mut compare, "enabled", self.enabled);
+        let mut create = compare.clone();
+        create.insert("name".into(), self.name.clone().into());
+        create.insert("type".into(), self.service_type.clone().into());
+        create.entry("enabled").or_insert(Value::Bool(true));
+        Ok(Wanted {
+            current,
+            create,
+            compare,
+        })
+    }
+}

@@ -1,0 +1,183 @@
+//! `keystone_user`: a Keystone user (Ansible's `openstack.cloud.identity_user`).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::common::{Api, Interface, State, cloud_request, id_of, os_params, put};
+use super::resource::{Kind, Resource, ResourceAction, Wanted};
+use crate::modules::{Action, Module, ModuleError, ModuleSpec, parse_params};
+use crate::openstack::CloudRequest;
+use crate::secret::Secret;
+
+const KIND: Kind = Kind {
+    collection: "users",
+    singular: "user",
+    disable_before_delete: false,
+};
+
+/// When an existing user's password is set.
+#[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdatePassword {
+    #[default]
+    OnCreate,
+    Always,
+}
+
+os_params! {
+    /// Creates, updates or deletes a Keystone user.
+    ///
+    /// Like `openstack.cloud.identity_user`, with two differences: `domain`
+    /// defaults to `default`, and `update_password: always` reports a change
+    /// only when the password does not already work: the module asks
+    /// Keystone for a token as that user with the given password, and sets
+    /// the password only if that fails (Ansible sets it on every run). A
+    /// disabled user cannot authenticate, so it gets its password set on
+    /// every run. `enabled` defaults to yes on creation.
+    pub struct UserParams {
+        /// The user's name (or id, to find an existing one).
+        name: String,
+        /// The user's domain, by name or id.
+        #[serde(default = "default_domain")]
+        domain: String,
+        /// The password. Needed to create a user (Keystone allows users
+        /// without one, but then they cannot log in).
+        #[serde(default)]
+        password: Option<Secret>,
+        /// `on_create`: set the password only when creating the user;
+        /// `always`: also make an existing user's password the given one.
+        #[serde(default)]
+        update_password: UpdatePassword,
+        /// An e-mail address.
+        #[serde(default)]
+        email: Option<String>,
+        /// A description.
+        #[serde(default)]
+        description: Option<String>,
+        /// The default project, by name (in the user's domain) or id.
+        #[serde(default)]
+        default_project: Option<String>,
+        /// Whether the user is enabled.
+        #[serde(default, deserialize_with = "crate::value::de_opt_bool")]
+        #[serde(alias = "is_enabled")]
+        #[schemars(with = "Option<bool>", extend("x-aliases" = ["is_enabled"]))]
+        enabled: Option<bool>,
+        /// `present` or `absent`.
+        #[serde(default)]
+        state: State,
+        /// The catalog interface to reach Keystone through (default `public`).
+        #[serde(default)]
+        interface: Option<Interface>,
+    }
+}
+
+fn default_domain() -> String {
+    "default".into()
+}
+
+pub struct UserModule {
+    spec: ModuleSpec,
+}
+
+pub fn module() -> Arc<dyn Module> {
+    Arc::new(UserModule {
+        spec: ModuleSpec::native::<UserParams>("keystone_user").with_examples(
+            "- keystone_user:\n    cloud: mycloud\n    name: glance\n    password: \"{{ glance_password }}\"\n    update_password: always\n    default_project: service",
+        ),
+    })
+}
+
+impl Module for UserModule {
+    fn spec(&self) -> &ModuleSpec {
+        &self.spec
+    }
+
+    fn action(&self, args: &Map<String, Value>) -> Result<Box<dyn Action>, ModuleError> {
+        let p: UserParams = parse_params(args)?;
+        if p.update_password == UpdatePassword::Always && p.password.is_none() {
+            return Err(ModuleError::Params(
+                "`update_password: always` needs a `password`".into(),
+            ));
+        }
+        Ok(Box::new(ResourceAction::new(p)))
+    }
+}
+
+#[async_trait]
+impl Resource for UserParams {
+    fn kind(&self) -> Kind {
+        KIND
+    }
+
+    fn label(&self) -> String {
+        self.name.clone()
+    }
+
+    fn state(&self) -> State {
+        self.state
+    }
+
+    fn cloud(&self) -> CloudRequest {
+        cloud_request(&self.auth, &self.cloud, &self.region_name, self.interface)
+    }
+
+    fn hidden(&self) -> &'static [&'static str] {
+        &["password"]
+    }
+
+    async fn resolve(&self, api: &Api) -> Result<Wanted, ModuleError> {
+        // Nothing to delete in a domain that does not exist.
+        let domain_id = match (self.state, api.domain_id_opt(&self.domain).await?) {
+            (_, Some(id)) => id,
+            (State::Absent, None) => return Ok(Wanted::absent()),
+            (State::Present, None) => {
+                return Err(ModuleError::failed(format!(
+                    "domain `{}` not found",
+                    self.domain
+                )));
+            }
+        };
+        let current = api
+            .find("users", "user", &self.name, &[("domain_id", &domain_id)])
+            .await?;
+        if self.state == State::Absent {
+            return Ok(Wanted {
+                current,
+                create: Map::new(),
+                compare: Map::new(),
+            });
+        }
+        let mut compare = Map::new();
+        put(&mut compare, "email", self.email.clone());
+        put(&mut compare, "description", self.description.clone());
+        put(&mut compare, "enabled", self.enabled);
+        if let Some(project) = &self.default_project {
+            let p = api
+                .require("projects", "project", project, &[("domain_id", &domain_id)])
+                .await?;
+            compare.insert("default_project_id".into(), id_of(&p).into());
+        }
+        let mut create = compare.clone();
+        create.insert("name".into(), self.name.clone().into());
+        create.insert("domain_id".into(), domain_id.into());
+        create.entry("enabled").or_insert(Value::Bool(true));
+        if let Some(pw) = &self.password {
+            create.insert("password".into(), pw.expose().into());
+            if let (Some(cur), UpdatePassword::Always) = (&current, self.update_password) {
+                if !api.session.password_works(&id_of(cur), pw).await? {
+                    // Keystone never returns a password, so this always differs.
+                    compare.insert("password".into(), pw.expose().into());
+                }
+            }
+        }
+        Ok(Wanted {
+            current,
+            create,
+            compare,
+        })
+    }
+}
