@@ -210,20 +210,54 @@ fn run(params) {
     server.join().unwrap();
 }
 
+const OS_SCRIPT: &str = r#"
+const MODULE = #{ doc: "x", params: #{} };
+fn run(params) {
+    let regions = openstack.request("identity", "GET", "/v3/regions", ());
+    let missing = openstack.request("identity", "GET", "/v3/users/no-such-user", ());
+    let scoped = openstack.request("identity", "GET", "/regions", (), #{ region_name: vars.region });
+    #{ changed: false, status: regions.status, regions: regions.json.regions.map(|r| r.id),
+       missing: missing.status, scoped: scoped.status }
+}
+"#;
+
 #[test]
-fn openstack_says_what_is_missing() {
+fn openstack_requests_need_credentials() {
     let out = with_script(
         "os",
-        r#"
-const MODULE = #{ doc: "x", params: #{} };
-fn run(params) { openstack.request("identity", "GET", "/v3/users", ()) }
-"#,
-        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - os: {}\n",
+        OS_SCRIPT,
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - os: {}\n      environment: { OS_CLOUD: no-such-cloud, OS_CLIENT_CONFIG_FILE: /nonexistent/clouds.yaml }\n",
     )
     .run();
     out.code(2).stdout_has(
-        "openstack.request(identity, GET, /v3/users): no OpenStack session is configured for this run",
+        "\"msg\":\"script error in run(): modules/os.rhai:4:29: cloud `no-such-cloud`: no clouds.yaml found (looked at /nonexistent/clouds.yaml,",
     );
+}
+
+#[test]
+fn openstack_requests_through_the_shared_session() {
+    if !services() {
+        return;
+    }
+    let var = |k: &str| std::env::var(format!("OPLAY_TEST_{k}")).unwrap();
+    let env = format!(
+        "{{ OS_AUTH_URL: '{}', OS_USERNAME: '{}', OS_PASSWORD: '{}', OS_PROJECT_NAME: '{}', OS_USER_DOMAIN_NAME: Default, OS_PROJECT_DOMAIN_NAME: Default }}",
+        var("OS_AUTH_URL"),
+        var("OS_USERNAME"),
+        var("OS_PASSWORD"),
+        var("OS_PROJECT_NAME")
+    );
+    let out = with_script(
+        "os",
+        OS_SCRIPT,
+        &format!(
+            "- hosts: localhost\n  gather_facts: false\n  vars: {{ region: {} }}\n  tasks:\n    - os: {{}}\n      environment: {env}\n      register: r\n    - assert: {{ that: ['r.status == 200', 'vars.region in r.regions', 'r.missing == 404', 'r.scoped == 200'] }}\n",
+            var("OS_REGION_NAME")
+        ),
+    )
+    .run_with(&["-vvv"]);
+    assert_ok(&out, 0);
+    assert!(!out.stdout.contains(&var("OS_PASSWORD")));
 }
 
 #[test]

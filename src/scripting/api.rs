@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::connection::{Become, Connection, ExecRequest, FileAttrs};
 use crate::modules::{ModuleCtx, ModuleError, Outcome, Services, invoke};
+use crate::openstack::{CloudRequest, Credentials};
 use crate::template::Templar;
 
 /// How long an `http.*` call may take unless `timeout` says otherwise.
@@ -248,6 +249,72 @@ impl HostApi {
             );
         }
         m.insert("body".into(), text.into());
+        Ok(m)
+    }
+
+    /// One request to an OpenStack service through the run's shared
+    /// Keystone session. Credentials come from `opts` (`auth`, `cloud`,
+    /// `region_name`, `interface`) or else, as for the OpenStack modules,
+    /// from `OS_CLOUD`/`OS_*` in the task's environment or oplay's.
+    pub fn openstack(
+        &self,
+        service: &str,
+        method: &str,
+        path: &str,
+        body: &Dynamic,
+        opts: &RMap,
+    ) -> Result<RMap, String> {
+        let text = |k: &str| opts.get(k).filter(|v| !v.is_unit()).map(|v| v.to_string());
+        let auth = match opts.get("auth").filter(|v| !v.is_unit()) {
+            Some(a) => {
+                let v: Value = rhai::serde::from_dynamic(a).map_err(|e| e.to_string())?;
+                Some(serde_json::from_value(v).map_err(|e| format!("openstack auth: {e}"))?)
+            }
+            None => None,
+        };
+        let req = CloudRequest {
+            auth,
+            cloud: text("cloud"),
+            region_name: text("region_name"),
+            interface: text("interface"),
+        };
+        let env = |k: &str| {
+            self.env
+                .iter()
+                .rev()
+                .find(|(ek, _)| ek == k)
+                .map(|(_, v)| v.clone())
+                .or_else(|| std::env::var(k).ok())
+        };
+        let creds = Credentials::resolve(&req, &env).map_err(|e| e.to_string())?;
+        let method = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+            .map_err(|_| format!("invalid HTTP method `{method}`"))?;
+        let body: Option<Value> = if body.is_unit() {
+            None
+        } else {
+            Some(rhai::serde::from_dynamic(body).map_err(|e| e.to_string())?)
+        };
+        let services = &self.services;
+        let (status, json) = self
+            .handle
+            .block_on(services.openstack.request(
+                &services.http,
+                &services.redactor,
+                &creds,
+                service,
+                req.interface.as_deref(),
+                req.region_name.as_deref(),
+                method,
+                path,
+                body.as_ref(),
+            ))
+            .map_err(|e| e.to_string())?;
+        let mut m = RMap::new();
+        m.insert("status".into(), Dynamic::from(status as i64));
+        m.insert(
+            "json".into(),
+            rhai::serde::to_dynamic(&json).unwrap_or(Dynamic::UNIT),
+        );
         Ok(m)
     }
 

@@ -46,7 +46,6 @@ pub struct Vars(pub Api);
 #[derive(Clone)]
 pub struct Http(pub Api);
 #[derive(Clone)]
-#[allow(dead_code)] // the session arrives with the OpenStack modules
 pub struct OpenStack(pub Api);
 #[derive(Clone)]
 pub struct Ini;
@@ -230,9 +229,28 @@ fn register_http(engine: &mut Engine) {
         );
     }
     engine.register_type_with_name::<OpenStack>("OpenStack");
-    engine.register_fn("request", |_o: &mut OpenStack, service: &str, method: &str, path: &str, _body: Dynamic| -> Res<RMap> {
-        err(format!("openstack.request({service}, {method}, {path}): no OpenStack session is configured for this run"))
-    });
+    engine.register_fn(
+        "request",
+        |o: &mut OpenStack, service: &str, method: &str, path: &str, body: Dynamic| -> Res<RMap> {
+            o.0.0
+                .openstack(service, method, path, &body, &RMap::new())
+                .or_else(err)
+        },
+    );
+    engine.register_fn(
+        "request",
+        |o: &mut OpenStack,
+         service: &str,
+         method: &str,
+         path: &str,
+         body: Dynamic,
+         opts: RMap|
+         -> Res<RMap> {
+            o.0.0
+                .openstack(service, method, path, &body, &opts)
+                .or_else(err)
+        },
+    );
     register_ini(engine);
 }
 
