@@ -92,6 +92,8 @@ pub struct Executor {
     /// `--start-at-task`: tasks are skipped until one has this name.
     start_at: Mutex<Option<String>>,
     started: Instant,
+    /// Every host the run may touch, inventory order, implicit ones last.
+    hosts: Vec<String>,
 }
 
 impl Executor {
@@ -103,7 +105,14 @@ impl Executor {
         templar: Templar,
         services: Services,
     ) -> Self {
-        let hosts = inventory.host_names();
+        let mut hosts = inventory.host_names();
+        // The implicit local host answers to these names when the
+        // inventory does not declare them.
+        for name in ["localhost", "127.0.0.1", "::1"] {
+            if !hosts.iter().any(|h| h == name) {
+                hosts.push(name.to_string());
+            }
+        }
         let host_vars = hosts
             .iter()
             .map(|h| (h.clone(), inventory.host_vars(h)))
@@ -143,6 +152,7 @@ impl Executor {
             loader: Mutex::new(loader),
             timings: Mutex::new(HashMap::new()),
             started: Instant::now(),
+            hosts,
         }
     }
 
@@ -163,7 +173,7 @@ impl Executor {
     fn finish(&self) -> RunSummary {
         let mut hosts = Vec::new();
         let (mut failed, mut unreachable) = (false, false);
-        for h in self.run.inventory.host_names() {
+        for h in self.hosts.clone() {
             let Some(stats) = self.run.states.read(&h, |s| s.stats.clone()) else {
                 continue;
             };

@@ -31,6 +31,16 @@ pub struct Sshd {
 impl Sshd {
     /// Starts a server on a free port and waits until it answers.
     pub fn start() -> Sshd {
+        Sshd::start_as(&current_user())
+    }
+
+    /// Like [`Sshd::start`], for a login as `user` instead of the current
+    /// user. As root, a missing user is created with `/bin/sh` as its shell:
+    /// a login shell that runs no rc files keeps commands fast.
+    pub fn start_as(user: &str) -> Sshd {
+        if user != current_user() {
+            ensure_user(user);
+        }
         assert!(
             Path::new(SSHD).exists(),
             "{SSHD} is missing: apt-get install -y openssh-server"
@@ -44,7 +54,14 @@ impl Sshd {
         // sshd refuses to start without its privilege separation directory.
         let _ = std::fs::create_dir_all("/run/sshd");
         let known_hosts = dir.path().join("known_hosts");
-        let user = current_user();
+        let user = user.to_string();
+        // sshd reads authorized_keys as the login user.
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755));
+        let _ = std::fs::set_permissions(
+            dir.path().join("authorized_keys"),
+            std::fs::Permissions::from_mode(0o644),
+        );
         // A free port can be taken between probing and binding: retry.
         for _ in 0..5 {
             let port = free_port();
@@ -182,6 +199,32 @@ fn keygen(path: &Path) {
 fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     l.local_addr().expect("local addr").port()
+}
+
+/// Creates a system user with `/bin/sh` as its shell, if missing.
+fn ensure_user(user: &str) {
+    let exists = Command::new("id")
+        .arg(user)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !exists {
+        let _ = Command::new("useradd")
+            .args([
+                "--system",
+                "--shell",
+                "/bin/sh",
+                "--home-dir",
+                "/nonexistent",
+                "--no-create-home",
+                user,
+            ])
+            .status();
+    }
+    // A locked account ("!" password) may not log in at all without PAM;
+    // "*" has no password but is not locked, so keys work.
+    let _ = Command::new("usermod").args(["-p", "*", user]).status();
 }
 
 fn current_user() -> String {
