@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `cli` | command-line arguments, turned into a validated configuration |
 //! | `source` | loaded files, spans, the located YAML tree, diagnostics |
+//! | `ini` | the INI editor that keeps every byte it does not own (ini_set, scripts) |
 //! | `inventory` | hosts, groups, INI and YAML loaders, group_vars/host_vars, patterns |
 //! | `playbook` | plays, tasks, blocks, handlers, roles; the loader and validation |
 //! | `template` | minijinja environment, filters, tests, lookups, variable scopes |
@@ -22,6 +23,7 @@ pub mod commands;
 pub mod config;
 pub mod connection;
 pub mod executor;
+pub mod ini;
 pub mod inventory;
 pub mod modules;
 pub mod openstack;

@@ -18,11 +18,24 @@ pub fn fixture(conn: &str) -> Test {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/full");
     let mut t = Test::new();
     for entry in walk(&root) {
-        let rel = entry.strip_prefix(&root).unwrap().to_string_lossy().into_owned();
-        let text = std::fs::read_to_string(&entry).unwrap().replace("{conn}", conn);
+        let rel = entry
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let text = std::fs::read_to_string(&entry)
+            .unwrap()
+            .replace("{conn}", conn);
         t = t.file(&rel, &text);
     }
-    t.args(&["run", "site.yml", "-i", "inventory", "-e", "precedence_extra=extra"])
+    t.args(&[
+        "run",
+        "site.yml",
+        "-i",
+        "inventory",
+        "-e",
+        "precedence_extra=extra",
+    ])
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -48,7 +61,10 @@ pub fn snapshot(dir: &Path) -> BTreeMap<String, (Vec<u8>, u32)> {
     }
     for p in walk(dir) {
         let meta = std::fs::metadata(&p).unwrap();
-        out.insert(p.display().to_string(), (std::fs::read(&p).unwrap(), meta.permissions().mode()));
+        out.insert(
+            p.display().to_string(),
+            (std::fs::read(&p).unwrap(), meta.permissions().mode()),
+        );
     }
     out
 }
@@ -56,9 +72,17 @@ pub fn snapshot(dir: &Path) -> BTreeMap<String, (Vec<u8>, u32)> {
 pub fn assert_recap(out: &support::Output, expect_changed: bool) {
     for host in ["web1", "web2", "web3"] {
         let recap = out.recap(host);
-        assert!(recap.contains("failed=0") && recap.contains("unreachable=0"), "{host}: {recap}\n{}", out.stdout);
+        assert!(
+            recap.contains("failed=0") && recap.contains("unreachable=0"),
+            "{host}: {recap}\n{}",
+            out.stdout
+        );
         let changed_zero = recap.contains("changed=0 ");
-        assert_eq!(!changed_zero, expect_changed, "{host}: {recap}\n{}", out.stdout);
+        assert_eq!(
+            !changed_zero, expect_changed,
+            "{host}: {recap}\n{}",
+            out.stdout
+        );
     }
 }
 
@@ -68,9 +92,18 @@ fn runs_twice_and_converges_locally() {
     let first = t.run();
     first.code(0);
     assert_recap(&first, true);
-    assert!(t.path("work/web1/reloaded").exists(), "the listen handler ran");
-    assert!(t.path("work/web1/web-restarted").exists(), "the role handler ran");
-    assert_eq!(std::fs::read_to_string(t.path("work/web2/motd")).unwrap(), "Hello from web2\n");
+    assert!(
+        t.path("work/web1/reloaded").exists(),
+        "the listen handler ran"
+    );
+    assert!(
+        t.path("work/web1/web-restarted").exists(),
+        "the role handler ran"
+    );
+    assert_eq!(
+        std::fs::read_to_string(t.path("work/web2/motd")).unwrap(),
+        "Hello from web2\n"
+    );
     let second = t.run();
     second.code(0);
     assert_recap(&second, false);
@@ -85,7 +118,11 @@ fn check_mode_changes_nothing_and_diff_shows_changes() {
     let before = snapshot(&t.path("work"));
     let out = t.run_with(&["--check", "--diff"]);
     out.code(0);
-    assert_eq!(before, snapshot(&t.path("work")), "check mode changed the target");
+    assert_eq!(
+        before,
+        snapshot(&t.path("work")),
+        "check mode changed the target"
+    );
     out.stdout_has("+++ after: ").stdout_has("+Hello from web1");
 }
 

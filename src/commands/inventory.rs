@@ -1,6 +1,6 @@
 //! `oplay inventory`: the inventory as oplay reads it.
 
-use crate::cli::{exit, InventoryArgs};
+use crate::cli::{InventoryArgs, exit};
 
 pub fn run(args: InventoryArgs) -> i32 {
     let inv = match super::load_inventory(&args.inventory) {

@@ -30,7 +30,8 @@ impl LocalConnection {
     }
 }
 
-fn current_user() -> String {
+/// The user running oplay: the default SSH login user, as for ssh.
+pub(crate) fn current_user() -> String {
     std::env::var("USER").unwrap_or_else(|_| {
         if uid_is_root() {
             "root".into()
@@ -66,29 +67,31 @@ impl Connection for LocalConnection {
     async fn exec(&self, req: &ExecRequest) -> Result<ExecOutput, ConnectionError> {
         let mut cmd = Command::new("/bin/sh");
         cmd.arg("-c").arg(req.render());
-        cmd.stdin(if req.stdin.is_some() {
-            Stdio::piped()
-        } else {
+        // The sudo password goes first on stdin, even when the request
+        // itself has no input.
+        let input = super::ssh::stdin_bytes(req);
+        cmd.stdin(if input.is_empty() {
             Stdio::null()
+        } else {
+            Stdio::piped()
         });
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().map_err(io_err("exec", "/bin/sh"))?;
-        if let Some(input) = &req.stdin {
-            let mut data = Vec::new();
-            if let Some(b) = req.become_.as_ref().and_then(|b| b.password.as_ref()) {
-                data.extend_from_slice(b.expose().as_bytes());
-                data.push(b'\n');
-            }
-            data.extend_from_slice(input);
-            if let Some(mut stdin) = child.stdin.take() {
-                // A command that exits without reading its input is not an error.
-                let _ = stdin.write_all(&data).await;
-            }
-        }
-        let out = child
-            .wait_with_output()
-            .await
-            .map_err(io_err("exec", "/bin/sh"))?;
+        let feed = child.stdin.take().map(|mut stdin| async move {
+            // A command that exits without reading its input is not an error.
+            let _ = stdin.write_all(&input).await;
+        });
+        // Written while the output is read, so a large input cannot block
+        // against a full output pipe.
+        let (_, out) = tokio::join!(
+            async {
+                if let Some(f) = feed {
+                    f.await;
+                }
+            },
+            child.wait_with_output()
+        );
+        let out = out.map_err(io_err("exec", "/bin/sh"))?;
         Ok(ExecOutput {
             rc: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -215,9 +218,11 @@ impl Connection for LocalConnection {
     }
 
     async fn tunnel(&self, target: &TunnelTarget) -> Result<Box<dyn Tunnel>, ConnectionError> {
-        let unreachable = |e: std::io::Error| ConnectionError::Unreachable {
-            target: target.to_string(),
-            reason: e.to_string(),
+        // A closed port fails the task, not the host.
+        let unreachable = |source: std::io::Error| ConnectionError::Io {
+            op: "tunnel",
+            path: target.to_string(),
+            source,
         };
         match target {
             TunnelTarget::Tcp { host, port } => {
@@ -331,6 +336,20 @@ mod tests {
         assert_eq!((st.kind, st.mode, st.size), (FileKind::File, 0o600, 5));
         // No temporary file is left behind.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_sudo_password_is_sent_without_other_input() {
+        // Root is not asked for a password, so `cat` receives the line.
+        let c = LocalConnection::new();
+        let req = ExecRequest {
+            become_: Some(Become {
+                user: "root".into(),
+                password: Some(crate::secret::Secret::new("pw")),
+            }),
+            ..ExecRequest::shell("cat")
+        };
+        assert_eq!(c.exec(&req).await.unwrap().stdout, "pw\n");
     }
 
     #[tokio::test]

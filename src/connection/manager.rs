@@ -1,73 +1,227 @@
-//! Hands out one connection per host, opened on first use and reused.
-//! (Local-only placeholder until the SSH connection lands.)
+//! Hands out one connection per inventory host, opened on first use and
+//! kept for the whole run.
+//!
+//! Concurrent callers for the same host share one handshake. Handshakes to
+//! one address:port are throttled, because sshd's default `MaxStartups
+//! 10:30:100` randomly drops connections beyond ten unauthenticated ones: 50
+//! inventory aliases of one machine must all get in. A host whose connection
+//! failed stays failed for the run, and later callers get the same error at
+//! once. Not for choosing what to connect to: the executor fills
+//! [`ConnectionSettings`] from the inventory variables.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{Mutex, OnceCell};
+use tokio::sync::{OnceCell, Semaphore};
 
 use super::local::LocalConnection;
+use super::ssh::SshConnection;
 use super::{Connection, ConnectionError};
 use crate::secret::Secret;
 
+/// Handshakes in flight per address:port. Below sshd's `MaxStartups` start
+/// value (10) with some room: sshd counts a connection as unauthenticated
+/// until its child reports back, slightly after the client sees success.
+pub const MAX_HANDSHAKES_PER_TARGET: usize = 8;
+
+/// How a host is reached (`ansible_connection`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectionKind {
     Local,
     Ssh,
 }
 
-/// How to reach one host, from its connection variables.
+/// How to log in over SSH.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SshAuth {
+    /// `~/.ssh/id_ed25519`, then `~/.ssh/id_rsa`, then the ssh-agent.
+    Default,
+    /// A private key file without passphrase (`ansible_ssh_private_key_file`).
+    KeyFile(PathBuf),
+    /// `ansible_password`.
+    Password(Secret),
+    /// The keys of the ssh-agent.
+    Agent,
+}
+
+/// Everything needed to open one host's connection.
 #[derive(Debug, Clone)]
 pub struct ConnectionSettings {
     pub kind: ConnectionKind,
+    /// `ansible_host`, else the inventory name.
     pub address: String,
+    /// `ansible_port`, default 22.
     pub port: u16,
-    pub user: String,
-    pub private_key: Option<PathBuf>,
-    pub password: Option<Secret>,
+    /// `ansible_user`; `None` logs in as the local user, as ssh does.
+    pub user: Option<String>,
+    pub auth: SshAuth,
+    /// Where host keys are looked up; `None` is `~/.ssh/known_hosts`.
     pub known_hosts: Option<PathBuf>,
+    /// Off only when explicitly disabled (`host_key_checking = false`).
     pub host_key_checking: bool,
+    /// Per attempt, for TCP connect plus key exchange, and again for login.
     pub connect_timeout: Duration,
+    /// Further attempts after a refused, reset or timed-out connection.
+    /// Authentication and host key failures are never retried.
     pub retries: u32,
+    /// The ssh-agent socket; `None` uses `SSH_AUTH_SOCK`.
+    pub agent_socket: Option<PathBuf>,
 }
 
-type Slot = Arc<OnceCell<Result<Arc<dyn Connection>, Arc<ConnectionError>>>>;
+impl ConnectionSettings {
+    /// SSH to `address:port` with every other setting at its default.
+    pub fn ssh(address: impl Into<String>, port: u16) -> Self {
+        ConnectionSettings {
+            kind: ConnectionKind::Ssh,
+            address: address.into(),
+            port,
+            user: None,
+            auth: SshAuth::Default,
+            known_hosts: None,
+            host_key_checking: true,
+            connect_timeout: Duration::from_secs(10),
+            retries: 2,
+            agent_socket: None,
+        }
+    }
 
+    /// The control node itself.
+    pub fn local() -> Self {
+        ConnectionSettings {
+            kind: ConnectionKind::Local,
+            ..ConnectionSettings::ssh("localhost", 22)
+        }
+    }
+
+    /// `address:port`, for messages and for throttling handshakes.
+    pub fn target(&self) -> String {
+        if self.address.contains(':') {
+            format!("[{}]:{}", self.address, self.port)
+        } else {
+            format!("{}:{}", self.address, self.port)
+        }
+    }
+}
+
+type Slot = Arc<OnceCell<Result<Arc<dyn Connection>, ConnectionError>>>;
+
+/// The run's connections, one per inventory host name.
 #[derive(Default)]
 pub struct ConnectionManager {
-    slots: Mutex<HashMap<String, Slot>>,
+    hosts: Mutex<HashMap<String, Slot>>,
+    gates: Mutex<HashMap<String, Arc<Semaphore>>>,
+    ssh: Mutex<Vec<Arc<SshConnection>>>,
+    handshakes: AtomicUsize,
+    attempts: AtomicUsize,
 }
 
 impl ConnectionManager {
-    pub fn new(_per_target: usize) -> Self {
-        ConnectionManager::default()
+    pub fn new() -> Self {
+        Self::default()
     }
 
+    /// The connection of inventory host `host`, opened with `settings` by
+    /// the first caller. Later settings for the same host are ignored.
     pub async fn get(
         &self,
         host: &str,
         settings: &ConnectionSettings,
-    ) -> Result<Arc<dyn Connection>, Arc<ConnectionError>> {
+    ) -> Result<Arc<dyn Connection>, ConnectionError> {
         let slot = {
-            let mut slots = self.slots.lock().await;
-            slots.entry(host.to_string()).or_default().clone()
+            let mut hosts = lock(&self.hosts);
+            Arc::clone(hosts.entry(host.to_string()).or_default())
         };
-        slot.get_or_init(|| async {
-            match settings.kind {
-                ConnectionKind::Local => {
-                    Ok(Arc::new(LocalConnection::new()) as Arc<dyn Connection>)
-                }
-                ConnectionKind::Ssh => Err(Arc::new(ConnectionError::Unreachable {
-                    target: settings.address.clone(),
-                    reason: "ssh is not available yet".into(),
-                })),
-            }
-        })
-        .await
-        .clone()
+        slot.get_or_init(|| self.open(settings)).await.clone()
     }
 
-    pub async fn close_all(&self) {}
+    /// SSH sessions successfully opened so far.
+    pub fn handshakes(&self) -> usize {
+        self.handshakes.load(Ordering::Relaxed)
+    }
+
+    /// SSH connection attempts so far, retries included.
+    pub fn attempts(&self) -> usize {
+        self.attempts.load(Ordering::Relaxed)
+    }
+
+    /// Closes every SSH session and forgets every host.
+    pub async fn close_all(&self) {
+        let sessions: Vec<Arc<SshConnection>> = std::mem::take(&mut *lock(&self.ssh));
+        lock(&self.hosts).clear();
+        for s in sessions {
+            s.close().await;
+        }
+    }
+
+    async fn open(
+        &self,
+        settings: &ConnectionSettings,
+    ) -> Result<Arc<dyn Connection>, ConnectionError> {
+        if settings.kind == ConnectionKind::Local {
+            return Ok(Arc::new(LocalConnection::new()));
+        }
+        let gate = {
+            let mut gates = lock(&self.gates);
+            Arc::clone(
+                gates
+                    .entry(settings.target())
+                    .or_insert_with(|| Arc::new(Semaphore::new(MAX_HANDSHAKES_PER_TARGET))),
+            )
+        };
+        let result = SshConnection::connect_gated(settings, Some(&gate)).await;
+        let conn = match result {
+            Ok(c) => c,
+            Err((e, attempts)) => {
+                self.attempts
+                    .fetch_add(attempts as usize, Ordering::Relaxed);
+                return Err(e);
+            }
+        };
+        self.attempts
+            .fetch_add(conn.attempts() as usize, Ordering::Relaxed);
+        self.handshakes.fetch_add(1, Ordering::Relaxed);
+        let conn = Arc::new(conn);
+        lock(&self.ssh).push(Arc::clone(&conn));
+        Ok(conn)
+    }
+}
+
+/// A poisoned lock only means another task panicked while holding it; the
+/// maps stay usable.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connection::ExecRequest;
+
+    #[tokio::test]
+    async fn local_hosts_share_nothing_but_work() {
+        let m = ConnectionManager::new();
+        let c = m
+            .get("localhost", &ConnectionSettings::local())
+            .await
+            .unwrap();
+        let out = c.exec(&ExecRequest::shell("echo hi")).await.unwrap();
+        assert_eq!(out.stdout, "hi\n");
+        assert_eq!(m.handshakes(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_failed_host_stays_failed() {
+        // Port 1 on loopback refuses at once.
+        let m = ConnectionManager::new();
+        let mut s = ConnectionSettings::ssh("127.0.0.1", 1);
+        s.retries = 0;
+        let first = m.get("h", &s).await.err().unwrap();
+        assert!(first.is_unreachable(), "{first}");
+        let again = m.get("h", &s).await.err().unwrap();
+        assert_eq!(first.to_string(), again.to_string());
+        assert_eq!(m.attempts(), 1);
+    }
 }

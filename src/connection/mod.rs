@@ -52,6 +52,48 @@ pub enum ConnectionError {
     Become(String),
 }
 
+/// A failed host hands the same error to every later caller; an I/O error
+/// keeps its kind and message.
+impl Clone for ConnectionError {
+    fn clone(&self) -> Self {
+        use ConnectionError as E;
+        match self {
+            E::Unreachable { target, reason } => E::Unreachable {
+                target: target.clone(),
+                reason: reason.clone(),
+            },
+            E::HostKey { target, reason } => E::HostKey {
+                target: target.clone(),
+                reason: reason.clone(),
+            },
+            E::Auth {
+                target,
+                user,
+                reason,
+            } => E::Auth {
+                target: target.clone(),
+                user: user.clone(),
+                reason: reason.clone(),
+            },
+            E::Io { op, path, source } => E::Io {
+                op,
+                path: path.clone(),
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+            E::Remote { op, path, message } => E::Remote {
+                op,
+                path: path.clone(),
+                message: message.clone(),
+            },
+            E::Lost { target, reason } => E::Lost {
+                target: target.clone(),
+                reason: reason.clone(),
+            },
+            E::Become(m) => E::Become(m.clone()),
+        }
+    }
+}
+
 impl ConnectionError {
     /// Whether this error means the host could not be reached at all.
     pub fn is_unreachable(&self) -> bool {
@@ -65,7 +107,8 @@ impl ConnectionError {
     }
 }
 
-/// Run as another user through `sudo -n`.
+/// Run as another user through `sudo`: `sudo -n` without a password, else
+/// `sudo -S -p ''` with the password sent as the first line of stdin.
 #[derive(Debug, Clone)]
 pub struct Become {
     pub user: String,

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
+use super::Executor;
 use super::facts;
 use super::logged::Logged;
 use super::play::BatchCtx;
 use super::state::Gone;
-use super::Executor;
-use crate::connection::manager::{ConnectionKind, ConnectionSettings};
+use crate::connection::manager::{ConnectionKind, ConnectionSettings, SshAuth};
 use crate::connection::{Become, Connection, ExecRequest};
 use crate::modules::{Control, ModuleCtx, ModuleError, Outcome, invoke};
 use crate::output::{HostResult, Status, TaskInfo};
@@ -80,6 +80,14 @@ impl Executor {
                 return self.finish_task(task, info, host, a, None);
             }
             self.report(task, info, host, &a, Some(label));
+            // Each item's facts count for the next item (`x: "{{ x + [item] }}"`).
+            if let Some(facts) = &a.outcome.facts {
+                self.run.states.with(host, |s| {
+                    for (k, v) in facts {
+                        s.set_var(k, v.clone());
+                    }
+                });
+            }
             agg.changed |= a.outcome.changed;
             agg.failed |= a.outcome.failed && !a.ignored;
             ignored |= a.ignored;
@@ -632,27 +640,31 @@ impl Executor {
             .var(scope, "ansible_host_key_checking")
             .and_then(|v| parse_bool(&v))
             .unwrap_or(self.opts.host_key_checking);
+        let password = s("ansible_password")
+            .or_else(|| s("ansible_ssh_pass"))
+            .map(Secret::new);
+        let key = s("ansible_ssh_private_key_file")
+            .or_else(|| s("ansible_private_key_file"))
+            .map(std::path::PathBuf::from)
+            .or_else(|| self.opts.private_key.clone());
+        let auth = match (key, password) {
+            (Some(k), _) => SshAuth::KeyFile(k),
+            (None, Some(p)) => SshAuth::Password(p),
+            (None, None) => SshAuth::Default,
+        };
         ConnectionSettings {
             kind,
             address: s("ansible_host").unwrap_or_else(|| host.to_string()),
             port: s("ansible_port").and_then(|p| p.parse().ok()).unwrap_or(22),
-            user: s("ansible_user")
-                .or_else(|| self.opts.remote_user.clone())
-                .or_else(|| std::env::var("USER").ok())
-                .unwrap_or_else(|| "root".into()),
-            private_key: s("ansible_ssh_private_key_file")
-                .or_else(|| s("ansible_private_key_file"))
-                .map(Into::into)
-                .or_else(|| self.opts.private_key.clone()),
-            password: s("ansible_password")
-                .or_else(|| s("ansible_ssh_pass"))
-                .map(Secret::new),
+            user: s("ansible_user").or_else(|| self.opts.remote_user.clone()),
+            auth,
             known_hosts: s("ansible_ssh_known_hosts_file")
                 .map(Into::into)
                 .or_else(|| self.opts.known_hosts.clone()),
             host_key_checking: hkc,
             connect_timeout: self.opts.connect_timeout,
             retries: 2,
+            agent_socket: None,
         }
     }
 

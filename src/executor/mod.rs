@@ -112,7 +112,10 @@ impl Executor {
         magic.insert("ansible_check_mode".into(), Value::Bool(opts.check));
         magic.insert("ansible_diff_mode".into(), Value::Bool(opts.diff));
         magic.insert("ansible_verbosity".into(), Value::from(opts.verbosity));
-        magic.insert("omit".into(), Value::String(crate::template::omit_token().into()));
+        magic.insert(
+            "omit".into(),
+            Value::String(crate::template::omit_token().into()),
+        );
         let run = RunVars {
             extra: Arc::new(opts.extra_vars.clone()),
             groups: inventory.groups(),
@@ -129,14 +132,13 @@ impl Executor {
                 .redactor
                 .add_secrets_in(&Value::Object((**hv).clone()));
         }
-        let forks = opts.forks.max(1);
         Executor {
             start_at: Mutex::new(opts.start_at_task.clone()),
             opts,
             reporter,
             templar,
             services,
-            conns: ConnectionManager::new(10.min(forks)),
+            conns: ConnectionManager::new(),
             run,
             loader: Mutex::new(loader),
             timings: Mutex::new(HashMap::new()),
@@ -217,4 +219,3 @@ impl crate::modules::Notes for ReporterNotes {
         self.0.warning(&format!("{host}: {msg}"));
     }
 }
-

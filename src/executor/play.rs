@@ -17,6 +17,10 @@ pub(super) struct BatchCtx {
     /// Set when the play must stop for every host (`any_errors_fatal`,
     /// `max_fail_percentage`, `meta: end_play`).
     pub abort: AtomicBool,
+    /// How many blocks with a `rescue` are being run: a failure there is
+    /// handled by the rescue and must not trip `any_errors_fatal` or
+    /// `max_fail_percentage`.
+    pub rescuable: std::sync::atomic::AtomicUsize,
 }
 
 impl BatchCtx {
@@ -50,6 +54,7 @@ impl Executor {
                 any_errors_fatal: play.any_errors_fatal,
                 max_fail_percentage: play.max_fail_percentage,
                 abort: AtomicBool::new(false),
+                rescuable: Default::default(),
             };
             self.run_batch(&bc, batch).await;
             if bc.aborted() {

@@ -173,7 +173,8 @@ impl Executor {
         if ends.iter().any(|(_, e)| *e == HostEnd::EndPlay) {
             return Vec::new();
         }
-        let fatal = bc.any_errors_fatal && any_failed;
+        let protected = bc.rescuable.load(Ordering::Relaxed) > 0;
+        let fatal = bc.any_errors_fatal && any_failed && !protected;
         let mut out = Vec::new();
         for h in hosts {
             match end_of(&h) {
@@ -186,7 +187,7 @@ impl Executor {
             bc.abort.store(true, Ordering::Relaxed);
             return Vec::new();
         }
-        if let Some(pct) = bc.max_fail_percentage {
+        if let (Some(pct), false) = (bc.max_fail_percentage, protected) {
             let total = bc.pv.play_hosts.len().max(1) as f64;
             let failed = bc
                 .pv
@@ -220,7 +221,13 @@ impl Executor {
         hosts: Vec<String>,
         handler: bool,
     ) -> Vec<String> {
+        if !rescue.is_empty() {
+            bc.rescuable.fetch_add(1, Ordering::Relaxed);
+        }
         let after_block = self.run_list(bc, block, hosts.clone(), handler).await;
+        if !rescue.is_empty() {
+            bc.rescuable.fetch_sub(1, Ordering::Relaxed);
+        }
         let failed: Vec<String> = hosts
             .iter()
             .filter(|h| !after_block.contains(h) && self.is_gone(h, Gone::Failed))

@@ -17,6 +17,7 @@ pub mod spec;
 pub mod testing;
 
 pub mod core;
+pub mod database;
 pub mod files;
 pub mod system;
 

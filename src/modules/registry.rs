@@ -27,6 +27,7 @@ impl Registry {
             .into_iter()
             .chain(super::files::modules())
             .chain(super::system::modules())
+            .chain(super::database::modules())
         {
             r.add_native(m);
         }

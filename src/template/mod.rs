@@ -69,6 +69,9 @@ impl Templar {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_keep_trailing_newline(true);
+        // Template names are their source text; a string ending in `.html`
+        // must not switch on HTML escaping. Ansible never escapes.
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         // Ansible's templar trims the newline after a block tag.
         env.set_trim_blocks(true);
         // Debug info would look every referenced name up again after an
@@ -133,7 +136,7 @@ impl Templar {
         if !Self::is_template(s) {
             return Ok(Value::String(s.to_string()));
         }
-        if single_expression(s).is_some() {
+        if whole_expression(s).is_some() {
             return self.eval(s, ctx);
         }
         self.render_str(s, ctx).map(Value::String)
@@ -181,7 +184,7 @@ impl Templar {
         text: &str,
         ctx: &minijinja::Value,
     ) -> Result<minijinja::Value, TemplateError> {
-        match single_expression(text) {
+        match whole_expression(text) {
             Some(expr) => {
                 let _guard = RenderGuard::enter(self);
                 self.eval_raw(expr, ctx)
@@ -213,6 +216,15 @@ fn is_global(name: &str) -> bool {
 }
 
 /// The inside of `{{ expr }}` when the whole string is one expression.
+/// Like [`single_expression`], but only when nothing, not even white
+/// space, surrounds the braces: `"{{ x }}\n"` is text, as in Ansible.
+fn whole_expression(s: &str) -> Option<&str> {
+    if s.len() != s.trim().len() {
+        return None;
+    }
+    single_expression(s)
+}
+
 fn single_expression(s: &str) -> Option<&str> {
     let t = s.trim();
     let inner = t.strip_prefix("{{")?.strip_suffix("}}")?;

@@ -1,0 +1,379 @@
+//! `service`: start, stop, restart, reload, enable or disable a service
+//! through systemd, Debian's init scripts, or OpenRC.
+//!
+//! The init-system commands live in [`backend`]; this file decides what
+//! to do and, after a start, makes sure the daemon really stays up.
+
+mod backend;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::modules::{
+    Action, Change, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Query, parse_params,
+};
+use backend::{InitSystem, Status, Verb};
+
+/// Starts, stops, restarts or reloads a service, and enables it at boot.
+///
+/// Like ansible.builtin.service. The init system comes from `use`, else
+/// the `service_mgr` fact, else the host: systemd only when it runs as
+/// PID 1, OpenRC when it is running, else sysvinit (`service NAME ...` on
+/// /etc/init.d scripts, `update-rc.d` or `chkconfig` for `enabled`).
+///
+/// `started` on a running service and `stopped` on a stopped one change
+/// nothing; `restarted` and `reloaded` always change (reloading a stopped
+/// service starts it). The state comes from the init system (`service
+/// NAME status`: 0 running, 1 to 3 stopped); when the script has no
+/// status (or answers something else) from `pattern`, then a PID file
+/// (`/var/run/NAME.pid`, `/run/NAME/NAME.pid`) and `kill -0`, then a
+/// process named NAME.
+///
+/// Init scripts report success even when the daemon dies at once. After a
+/// start or restart the task therefore checks the status every half
+/// second: the service must be seen running for `settle` seconds in a row
+/// within `start_timeout` seconds, or the task fails with the last lines
+/// of the service's log (`/var/log/NAME.log`, `/var/log/PROJECT/NAME.log`
+/// where PROJECT is the part of NAME before the first dash, the newest
+/// `/var/log/NAME/*.log`, or the journal under systemd).
+///
+/// Differences from Ansible: the check after a start, `settle` and
+/// `start_timeout` are oplay's; `arguments`, `runlevel` are not supported;
+/// `pattern` is matched with `pgrep -f` (an extended regular expression).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceParams {
+    /// The service's name (the init script or unit, without `.service`).
+    pub name: String,
+    /// started, stopped, restarted or reloaded.
+    #[serde(default)]
+    pub state: Option<ServiceState>,
+    /// Whether the service starts at boot.
+    #[serde(default, deserialize_with = "crate::value::de_opt_bool")]
+    #[schemars(with = "Option<bool>")]
+    pub enabled: Option<bool>,
+    /// The init system: auto, systemd, sysvinit or openrc.
+    #[serde(default, rename = "use")]
+    pub use_: ServiceManager,
+    /// A process pattern (`pgrep -f`) that tells whether the service runs,
+    /// used instead of the init system's status.
+    #[serde(default)]
+    pub pattern: Option<String>,
+    /// restarted: stop, wait this many seconds, then start.
+    #[serde(default, deserialize_with = "crate::value::de_opt_int")]
+    #[schemars(with = "Option<i64>")]
+    pub sleep: Option<i64>,
+    /// Seconds a started service must keep running to count as started.
+    #[serde(default = "default_settle", deserialize_with = "crate::value::de_int")]
+    #[schemars(with = "i64")]
+    pub settle: i64,
+    /// Seconds to wait, after a start, for the service to run (and settle).
+    #[serde(
+        default = "default_start_timeout",
+        deserialize_with = "crate::value::de_int"
+    )]
+    #[schemars(with = "i64")]
+    pub start_timeout: i64,
+}
+
+fn default_settle() -> i64 {
+    2
+}
+
+fn default_start_timeout() -> i64 {
+    15
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceState {
+    Started,
+    Stopped,
+    Restarted,
+    Reloaded,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceManager {
+    #[default]
+    Auto,
+    Systemd,
+    Sysvinit,
+    Openrc,
+}
+
+/// How many lines of the service's log a failure shows.
+const LOG_LINES: usize = 20;
+
+pub struct ServiceModule {
+    spec: ModuleSpec,
+}
+
+pub fn modules() -> Vec<Arc<dyn Module>> {
+    let spec = ModuleSpec::native::<ServiceParams>("service").with_examples(
+        "- service:\n    name: nova-compute\n    state: started\n    enabled: true\n\n\
+         - service:\n    name: apache2\n    state: restarted",
+    );
+    vec![Arc::new(ServiceModule { spec })]
+}
+
+impl Module for ServiceModule {
+    fn spec(&self) -> &ModuleSpec {
+        &self.spec
+    }
+
+    fn action(&self, args: &Map<String, Value>) -> Result<Box<dyn Action>, ModuleError> {
+        let p: ServiceParams = parse_params(args)?;
+        let bad_name =
+            p.name.is_empty() || p.name.starts_with('-') || p.name.contains(['/', ' ', '\t', '\n']);
+        if bad_name {
+            return Err(ModuleError::Params(format!(
+                "invalid service name '{}'",
+                p.name
+            )));
+        }
+        if p.state.is_none() && p.enabled.is_none() {
+            return Err(ModuleError::Params(
+                "give `state`, `enabled`, or both".into(),
+            ));
+        }
+        if p.settle < 0 || p.start_timeout < 0 || p.sleep.is_some_and(|s| s < 0) {
+            return Err(ModuleError::Params(
+                "`settle`, `start_timeout` and `sleep` cannot be negative".into(),
+            ));
+        }
+        if p.pattern
+            .as_deref()
+            .is_some_and(|s| s.is_empty() || s.contains('\n'))
+        {
+            return Err(ModuleError::Params(
+                "`pattern` must be one non-empty line".into(),
+            ));
+        }
+        Ok(Box::new(ServiceAction {
+            p,
+            init: None,
+            verbs: Vec::new(),
+            before: None,
+        }))
+    }
+}
+
+struct ServiceAction {
+    p: ServiceParams,
+    init: Option<InitSystem>,
+    verbs: Vec<Verb>,
+    before: Option<Status>,
+}
+
+#[async_trait]
+impl Action for ServiceAction {
+    async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
+        let init = InitSystem::detect(ctx, self.p.use_).await?;
+        self.init = Some(init);
+        let st = init
+            .status(ctx, &self.p.name, self.p.pattern.as_deref())
+            .await?;
+        if !st.exists {
+            let hint = match init {
+                InitSystem::Systemd => format!("no unit {}.service", self.p.name),
+                _ => format!("/etc/init.d/{} does not exist", self.p.name),
+            };
+            return Err(ModuleError::failed(format!(
+                "no service {} ({}): {hint}",
+                self.p.name,
+                init.name()
+            )));
+        }
+        self.verbs = plan(&self.p, &st);
+        self.before = Some(st);
+        if self.verbs.is_empty() {
+            return Ok(Query::Unchanged(result(
+                Outcome::ok(),
+                &self.p.name,
+                init,
+                &st,
+            )));
+        }
+        let words: Vec<&str> = self.verbs.iter().map(|v| v.word()).collect();
+        Ok(Query::Change(
+            Change::new()
+                .with_msg(format!("would {} {}", words.join(" and "), self.p.name))
+                .with("name", self.p.name.clone())
+                .with("actions", words),
+        ))
+    }
+
+    async fn apply(&mut self, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
+        let (Some(init), Some(mut st)) = (self.init, self.before) else {
+            return Err(ModuleError::failed("service: apply without a query"));
+        };
+        let mut warnings = Vec::new();
+        for verb in self.verbs.clone() {
+            self.run_verb(ctx, init, verb).await?;
+            match verb {
+                Verb::Start | Verb::Restart => {
+                    self.wait_running(ctx, init).await?;
+                    st.running = true;
+                }
+                Verb::Reload => st.running = true,
+                Verb::Stop => {
+                    st.running = self.wait_stopped(ctx, init).await?;
+                    if st.running {
+                        warnings.push(format!("{} still runs after stop", self.p.name));
+                    }
+                }
+                Verb::Enable => st.enabled = true,
+                Verb::Disable => st.enabled = false,
+            }
+        }
+        let words: Vec<&str> = self.verbs.iter().map(|v| v.word()).collect();
+        let mut outcome = result(Outcome::changed(), &self.p.name, init, &st).with_msg(format!(
+            "{}: {}",
+            self.p.name,
+            words.join(", ")
+        ));
+        outcome.warnings = warnings;
+        Ok(outcome)
+    }
+}
+
+/// What has to happen, in order: the state first, then `enabled`.
+fn plan(p: &ServiceParams, st: &Status) -> Vec<Verb> {
+    let mut verbs = Vec::new();
+    match p.state {
+        Some(ServiceState::Started) if !st.running => verbs.push(Verb::Start),
+        Some(ServiceState::Stopped) if st.running => verbs.push(Verb::Stop),
+        Some(ServiceState::Restarted) => verbs.push(Verb::Restart),
+        Some(ServiceState::Reloaded) => verbs.push(if st.running {
+            Verb::Reload
+        } else {
+            Verb::Start
+        }),
+        _ => {}
+    }
+    match p.enabled {
+        Some(true) if !st.enabled => verbs.push(Verb::Enable),
+        Some(false) if st.enabled => verbs.push(Verb::Disable),
+        _ => {}
+    }
+    verbs
+}
+
+/// The fields Ansible's service module returns.
+fn result(outcome: Outcome, name: &str, init: InitSystem, st: &Status) -> Outcome {
+    outcome
+        .with("name", name)
+        .with("state", if st.running { "started" } else { "stopped" })
+        .with("enabled", st.enabled)
+        .with("service_mgr", init.name())
+}
+
+impl ServiceAction {
+    /// Runs one verb (a restart with `sleep` as stop, pause, start) and
+    /// fails with the script's output and the log when it exits non-zero.
+    async fn run_verb(
+        &self,
+        ctx: &ModuleCtx<'_>,
+        init: InitSystem,
+        verb: Verb,
+    ) -> Result<(), ModuleError> {
+        let steps: Vec<Verb> = match (verb, self.p.sleep) {
+            (Verb::Restart, Some(secs)) if secs > 0 => vec![Verb::Stop, Verb::Start],
+            _ => vec![verb],
+        };
+        for (i, step) in steps.iter().enumerate() {
+            if i > 0 {
+                tokio::time::sleep(Duration::from_secs(self.p.sleep.unwrap_or(0) as u64)).await;
+            }
+            let out = init.run(ctx, &self.p.name, *step).await?;
+            if out.rc != 0 {
+                let said =
+                    crate::modules::system::package::last_lines(&out.stdout, &out.stderr, 10);
+                let log = init.log_tail(ctx, &self.p.name, LOG_LINES).await?;
+                return Err(ModuleError::failed(format!(
+                    "{} {} failed (exit code {}):\n{said}{}",
+                    step.word(),
+                    self.p.name,
+                    out.rc,
+                    log_block(&log)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Polls until the service has run for `settle` seconds in a row. A
+    /// daemon seen running that then stops has died: fail at once.
+    async fn wait_running(&self, ctx: &ModuleCtx<'_>, init: InitSystem) -> Result<(), ModuleError> {
+        let started = Instant::now();
+        let deadline = started + Duration::from_secs(self.p.start_timeout as u64);
+        let settle = Duration::from_secs(self.p.settle as u64);
+        let mut since: Option<Instant> = None;
+        let died = loop {
+            let st = init
+                .status(ctx, &self.p.name, self.p.pattern.as_deref())
+                .await?;
+            let now = Instant::now();
+            match (st.running, since) {
+                (true, Some(t)) if now - t >= settle => return Ok(()),
+                (true, None) if settle.is_zero() => return Ok(()),
+                (true, None) => since = Some(now),
+                (false, Some(_)) => break true,
+                _ => {}
+            }
+            if now >= deadline {
+                break false;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        };
+        let log = init.log_tail(ctx, &self.p.name, LOG_LINES).await?;
+        let what = if died {
+            "started, then died"
+        } else {
+            "is not running"
+        };
+        Err(ModuleError::failed(format!(
+            "service {} {what} {:.1}s after the init system reported success{}",
+            self.p.name,
+            started.elapsed().as_secs_f64(),
+            log_block(&log)
+        )))
+    }
+
+    /// Polls until the service is stopped; returns whether it still runs.
+    async fn wait_stopped(
+        &self,
+        ctx: &ModuleCtx<'_>,
+        init: InitSystem,
+    ) -> Result<bool, ModuleError> {
+        let deadline = Instant::now() + Duration::from_secs(self.p.start_timeout as u64);
+        loop {
+            let st = init
+                .status(ctx, &self.p.name, self.p.pattern.as_deref())
+                .await?;
+            if !st.running || Instant::now() >= deadline {
+                return Ok(st.running);
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
+
+fn log_block(log: &str) -> String {
+    if log.is_empty() {
+        "\n(no log found in /var/log)".to_string()
+    } else {
+        format!("\n{log}")
+    }
+}
+
+#[cfg(test)]
+#[path = "service_tests.rs"]
+mod tests;
