@@ -95,6 +95,7 @@ EOF
 }
 
 . "$LIB/sshd.sh"
+. "$LIB/profile.sh"
 cleanup() { stop_sshd; }
 trap cleanup EXIT
 
@@ -179,16 +180,21 @@ if [ "$QUICK" = 1 ]; then
   exit 0
 fi
 
+if wants oplay; then
+  log "profiling oplay at H=10"
+  profile_oplay 10 "$WORK/profile.md"
+fi
+
 versions() {
   wants oplay && echo "oplay: $("$OPLAY_BIN" --version) ($(git -C "$REPO" rev-parse --short HEAD))"
-  wants ansible && echo "ansible: $("$VENV/bin/ansible-playbook" --version | head -1), community.general $($PY -c "import json,sys; print(json.load(open(sys.argv[1]))['collection_info']['version'])" "$STATE/collections/ansible_collections/community/general/MANIFEST.json")"
+  wants ansible && echo "ansible: $("$VENV/bin/ansible-playbook" --version | sed -n 1p), community.general $($PY -c "import json,sys; print(json.load(open(sys.argv[1]))['collection_info']['version'])" "$STATE/collections/ansible_collections/community/general/MANIFEST.json")"
   wants pyinfra && echo "pyinfra: $("$VENV/bin/pyinfra" --version)"
   echo "python: $("$VENV/bin/python" --version 2>/dev/null || $PY --version)"
   echo "openssh: $(ssh -V 2>&1)"
 }
 versions >"$WORK/versions.txt"
 $PY "$LIB/report.py" --results "$RESULTS" --versions "$WORK/versions.txt" \
-  --args "$ARGS" --hosts "$HOSTS" --reps "$REPS" --tools "$TOOLS" >"$BENCH/RESULTS.md"
+  --args "$ARGS" --profile "$WORK/profile.md" --hosts "$HOSTS" --reps "$REPS" --tools "$TOOLS" >"$BENCH/RESULTS.md"
 cp "$RESULTS" "$BENCH/results.jsonl"
 log "wrote $BENCH/RESULTS.md"
 [ "$FAILURES" = 0 ] || die "$FAILURES run(s) failed their checks (logs in $WORK)"
