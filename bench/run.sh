@@ -130,6 +130,7 @@ collections_path = $STATE/collections
 local_tmp = $dir/tmp
 [ssh_connection]
 pipelining = True
+retries = 3
 EOF
   fi
 }

@@ -219,6 +219,7 @@ def gen(args):
             "ssh_key": args.key,
             "ssh_known_hosts_file": args.known_hosts,
             "ssh_strict_host_key_checking": "yes",
+            "ssh_connect_retries": 3,
         }
         entries = [(h, dict(data, bench_dir=f"{base}/{h}")) for h in hosts]
         with open(os.path.join(args.outdir, "inventory.py"), "w") as f:
