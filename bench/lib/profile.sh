@@ -48,5 +48,30 @@ profile_oplay() {
       | grep -E 'oplay::|russh|minijinja|serde|ring::|aws_lc|curve25519|chacha|aes' \
       | sed 's/  *$//' | cut -c1-150 | head -30
     echo '```'
+    target_execs "$h"
   } >"$out"
+}
+
+# target_execs H: the programs that the sshd side starts for oplay's workload
+# (strace on the benchmark sshd), run 1 and run 2. Each is a fork+exec on a
+# target host, for every task that needs one.
+target_execs() {
+  command -v strace >/dev/null || return 0
+  local h=$1 phase sp
+  echo
+  echo "Programs started on the targets (\`strace -f -e execve\` on the sshd, all $h hosts):"
+  echo
+  echo "| program | run 1 | run 2 |"
+  echo "|---|---:|---:|"
+  $PY "$LIB/workload.py" seed "$ROOT/oplay" --hosts "$h" --user "$BENCH_USER"
+  for phase in 1 2; do
+    strace -f -qq -e trace=execve -o "$WORK/execs.$phase" -p "$SSHD_PID" &
+    sp=$!
+    sleep 0.5   # let strace attach
+    "${CMD[@]}" >/dev/null 2>&1
+    sleep 0.5
+    kill "$sp"
+    wait "$sp" 2>/dev/null || true
+  done
+  $PY "$LIB/execs.py" "$WORK/execs.1" "$WORK/execs.2"
 }
