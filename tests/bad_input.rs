@@ -145,3 +145,12 @@ fn usage_error_exit_code() {
         out.stderr
     );
 }
+
+#[test]
+fn undefined_variable_names_the_variable_and_the_task() {
+    let out = Test::new()
+        .playbook("- hosts: localhost\n  gather_facts: no\n  tasks:\n    - name: use it\n      command: echo {{ nope }}\n")
+        .run();
+    out.code(2);
+    out.stdout_has("'nope' is undefined (in task 'use it' at site.yml:4:7)");
+}

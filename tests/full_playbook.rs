@@ -15,15 +15,15 @@ fn runs_twice_and_converges_locally() {
     first.code(0);
     assert_recap(&first, true);
     assert!(
-        t.path("work/web1/reloaded").exists(),
+        t.path("targets/web1/reloaded").exists(),
         "the listen handler ran"
     );
     assert!(
-        t.path("work/web1/web-restarted").exists(),
+        t.path("targets/web1/web-restarted").exists(),
         "the role handler ran"
     );
     assert_eq!(
-        std::fs::read_to_string(t.path("work/web2/motd")).unwrap(),
+        std::fs::read_to_string(t.path("targets/web2/motd")).unwrap(),
         "Hello from web2\n"
     );
     let second = t.run();
@@ -39,14 +39,14 @@ fn check_mode_changes_nothing_and_diff_shows_changes() {
     let t = fixture("ansible_connection=local");
     // A fresh target: the hosts' (empty) work directories exist.
     for h in ["web1", "web2", "web3"] {
-        std::fs::create_dir_all(t.path(&format!("work/{h}"))).unwrap();
+        std::fs::create_dir_all(t.path(&format!("targets/{h}"))).unwrap();
     }
-    let before = snapshot(&t.path("work"));
+    let before = snapshot(&t.path("targets"));
     let out = t.run_with(&["--check", "--diff"]);
     out.code(0);
     assert_eq!(
         before,
-        snapshot(&t.path("work")),
+        snapshot(&t.path("targets")),
         "check mode changed the target"
     );
     out.stdout_has("+++ after: ").stdout_has("+Hello from web1");

@@ -44,11 +44,7 @@ fn prepare(args: &RunArgs) -> Result<Prepared, i32> {
         args.inventory.clone()
     };
     let mut inventory = super::load_inventory(&sources)?;
-    let mut module_path = config.module_path.clone();
-    module_path.extend(args.module_path.iter().cloned());
-    if let Some(env) = std::env::var_os("OPLAY_MODULE_PATH") {
-        module_path.extend(std::env::split_paths(&env));
-    }
+    let module_path = crate::scripting::module_path(&config, &args.module_path);
     let mut loader = Loader::new(
         Registry::builtin(),
         crate::scripting::finder(),
@@ -64,7 +60,11 @@ fn prepare(args: &RunArgs) -> Result<Prepared, i32> {
     let mut playbooks = Vec::new();
     for path in &args.playbooks {
         if let Some(dir) = path.parent() {
-            let project_modules = dir.join("..").join("modules");
+            // `playbooks/x.yml` sees the project's top-level `modules/`.
+            let project_modules = std::path::absolute(dir)
+                .unwrap_or_default()
+                .join("..")
+                .join("modules");
             loader
                 .add_module_dir(&project_modules)
                 .map_err(|e| invalid(&e))?;

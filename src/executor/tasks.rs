@@ -127,6 +127,12 @@ impl Executor {
         } else {
             hosts.clone()
         };
+        if let Some(note) = task
+            .module_name()
+            .and_then(|m| crate::scripting::override_note(&self.services.registry, m))
+        {
+            self.reporter.verbose(1, &targets.join(", "), &note);
+        }
         let ends: Vec<(String, HostEnd)> = stream::iter(targets)
             .map(|h| async {
                 let end = self.host_task(bc, task, &info, &h).await;

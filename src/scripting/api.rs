@@ -6,14 +6,21 @@
 //! the module context, so it can move to that thread.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rhai::{Dynamic, Map as RMap};
 use serde_json::{Map, Value};
 
 use crate::connection::{Become, Connection, ExecRequest, FileAttrs};
 use crate::modules::{ModuleCtx, ModuleError, Outcome, Services, invoke};
+use crate::openstack::{CloudRequest, Credentials};
 use crate::template::Templar;
+
+/// How long an `http.*` call may take unless `timeout` says otherwise.
+const HTTP_TIMEOUT_SECS: i64 = 30;
+
+/// A script's top-level constants by name.
+pub type Constants = std::collections::HashMap<String, Dynamic>;
 
 /// One script call's view of its host.
 pub struct HostApi {
@@ -32,6 +39,10 @@ pub struct HostApi {
     pub handle: tokio::runtime::Handle,
     /// Warnings to attach to the task's result.
     pub warnings: Mutex<Vec<String>>,
+    /// The script's top-level constants, visible in all its functions.
+    pub constants: Arc<Constants>,
+    /// `facts` as a Rhai map, made on first use.
+    facts_map: OnceLock<Dynamic>,
 }
 
 /// A cheap handle to the API, stored as the call's tag and in `host`.
@@ -39,7 +50,7 @@ pub struct HostApi {
 pub struct Api(pub Arc<HostApi>);
 
 impl HostApi {
-    pub fn from_ctx(ctx: &ModuleCtx<'_>) -> Self {
+    pub fn from_ctx(ctx: &ModuleCtx<'_>, constants: Arc<Constants>) -> Self {
         HostApi {
             host: ctx.host.to_string(),
             conn: ctx.conn.clone(),
@@ -55,6 +66,8 @@ impl HostApi {
             facts: ctx.facts.clone(),
             handle: tokio::runtime::Handle::current(),
             warnings: Mutex::new(Vec::new()),
+            constants,
+            facts_map: OnceLock::new(),
         }
     }
 
@@ -74,6 +87,13 @@ impl HostApi {
             services: &self.services,
             facts: &self.facts,
         }
+    }
+
+    /// The host's facts as a (read-only copy of a) Rhai map.
+    pub fn facts(&self) -> Dynamic {
+        self.facts_map
+            .get_or_init(|| rhai::serde::to_dynamic(&self.facts).unwrap_or(Dynamic::UNIT))
+            .clone()
     }
 
     pub fn exec(&self, req: ExecRequest) -> Result<RMap, String> {
@@ -159,6 +179,16 @@ impl HostApi {
         let Value::Object(args) = params else {
             return Err(format!("parameters for `{name}` must be a map"));
         };
+        // What the executor does for a task's arguments: values of secret
+        // parameters are redacted from every output from now on.
+        for (k, v) in &args {
+            let declared = module.spec().param(k).is_some_and(|p| p.secret);
+            if declared || crate::secret::is_secret_name(k) {
+                self.services
+                    .redactor
+                    .add_secrets_in(&serde_json::json!({ "password": v }));
+            }
+        }
         let ctx = self.ctx();
         let result: Result<Outcome, ModuleError> =
             self.handle.block_on(invoke(module.as_ref(), &args, &ctx));
@@ -184,21 +214,34 @@ impl HostApi {
                 req = req.header(k.as_str(), v.to_string());
             }
         }
-        if let Some(t) = opts.get("timeout").and_then(|t| t.as_int().ok()) {
-            req = req.timeout(std::time::Duration::from_secs(t.max(1) as u64));
-        }
+        let timeout = opts
+            .get("timeout")
+            .and_then(|t| t.as_int().ok())
+            .unwrap_or(HTTP_TIMEOUT_SECS);
+        req = req.timeout(std::time::Duration::from_secs(timeout.max(1) as u64));
         let fut = async move {
             let resp = req
                 .send()
                 .await
                 .map_err(|e| format!("{method} {url}: {e}"))?;
             let status = resp.status().as_u16();
+            let headers: RMap = resp
+                .headers()
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().into(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned().into(),
+                    )
+                })
+                .collect();
             let text = resp.text().await.map_err(|e| e.to_string())?;
-            Ok::<_, String>((status, text))
+            Ok::<_, String>((status, headers, text))
         };
-        let (status, text) = self.handle.block_on(fut)?;
+        let (status, headers, text) = self.handle.block_on(fut)?;
         let mut m = RMap::new();
         m.insert("status".into(), Dynamic::from(status as i64));
+        m.insert("headers".into(), headers.into());
         if let Ok(v) = serde_json::from_str::<Value>(&text) {
             m.insert(
                 "json".into(),
@@ -209,15 +252,89 @@ impl HostApi {
         Ok(m)
     }
 
+    /// One request to an OpenStack service through the run's shared
+    /// Keystone session. Credentials come from `opts` (`auth`, `cloud`,
+    /// `region_name`, `interface`) or else, as for the OpenStack modules,
+    /// from `OS_CLOUD`/`OS_*` in the task's environment or oplay's.
+    pub fn openstack(
+        &self,
+        service: &str,
+        method: &str,
+        path: &str,
+        body: &Dynamic,
+        opts: &RMap,
+    ) -> Result<RMap, String> {
+        let text = |k: &str| opts.get(k).filter(|v| !v.is_unit()).map(|v| v.to_string());
+        let auth = match opts.get("auth").filter(|v| !v.is_unit()) {
+            Some(a) => {
+                let v: Value = rhai::serde::from_dynamic(a).map_err(|e| e.to_string())?;
+                Some(serde_json::from_value(v).map_err(|e| format!("openstack auth: {e}"))?)
+            }
+            None => None,
+        };
+        let req = CloudRequest {
+            auth,
+            cloud: text("cloud"),
+            region_name: text("region_name"),
+            interface: text("interface"),
+        };
+        let env = |k: &str| {
+            self.env
+                .iter()
+                .rev()
+                .find(|(ek, _)| ek == k)
+                .map(|(_, v)| v.clone())
+                .or_else(|| std::env::var(k).ok())
+        };
+        let creds = Credentials::resolve(&req, &env).map_err(|e| e.to_string())?;
+        let method = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+            .map_err(|_| format!("invalid HTTP method `{method}`"))?;
+        let body: Option<Value> = if body.is_unit() {
+            None
+        } else {
+            Some(rhai::serde::from_dynamic(body).map_err(|e| e.to_string())?)
+        };
+        let services = &self.services;
+        let (status, json) = self
+            .handle
+            .block_on(services.openstack.request(
+                &services.http,
+                &services.redactor,
+                &creds,
+                service,
+                req.interface.as_deref(),
+                req.region_name.as_deref(),
+                method,
+                path,
+                body.as_ref(),
+            ))
+            .map_err(|e| e.to_string())?;
+        let mut m = RMap::new();
+        m.insert("status".into(), Dynamic::from(status as i64));
+        m.insert(
+            "json".into(),
+            rhai::serde::to_dynamic(&json).unwrap_or(Dynamic::UNIT),
+        );
+        Ok(m)
+    }
+
     pub fn log(&self, msg: &str) {
         self.services.notes.log(&self.host, msg);
     }
 
+    /// A warning, shown after the task's result (as Ansible shows a
+    /// module's warnings) and kept in the registered result.
     pub fn warn(&self, msg: &str) {
-        self.services.notes.warn(&self.host, msg);
         if let Ok(mut w) = self.warnings.lock() {
             w.push(msg.to_string());
         }
+    }
+
+    pub fn take_warnings(&self) -> Vec<String> {
+        self.warnings
+            .lock()
+            .map(|mut w| std::mem::take(&mut *w))
+            .unwrap_or_default()
     }
 }
 

@@ -1,13 +1,14 @@
 //! The one Rhai engine of the run: limits against runaway scripts, and the
 //! host API registered as `host`, `http`, `openstack`, `ini`, `vars`,
 //! `facts` and a few functions (`fail`, `log`, `warn`, `template`,
-//! `check_mode`, `module`, `native`).
+//! `check_mode`, `diff_mode`, `call_module`, `native`).
 
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map as RMap, NativeCallContext, Position};
 use serde_json::Value;
 
 use super::api::{Api, exec_request, file_attrs};
 use crate::connection::ExecRequest;
+use crate::ini::{IniDoc, Kind as IniKind};
 
 /// Limits that stop a runaway script with a clear error.
 pub const MAX_OPERATIONS: u64 = 20_000_000;
@@ -45,7 +46,6 @@ pub struct Vars(pub Api);
 #[derive(Clone)]
 pub struct Http(pub Api);
 #[derive(Clone)]
-#[allow(dead_code)] // the session arrives with the OpenStack modules
 pub struct OpenStack(pub Api);
 #[derive(Clone)]
 pub struct Ini;
@@ -59,11 +59,46 @@ pub fn build() -> Engine {
         .set_max_array_size(MAX_ARRAY)
         .set_max_map_size(MAX_MAP)
         .set_max_expr_depths(128, 64);
+    // Scripts get no file or network access besides the host API: Rhai's
+    // standard packages have no file IO, and `import` would read other
+    // files from the control node, so it finds nothing.
+    engine.set_module_resolver(rhai::module_resolvers::DummyModuleResolver::new());
+    // `print` and `debug` would write into the run's output unredacted.
     engine.on_print(|_| {});
+    engine.on_debug(|_, _, _| {});
+    // `on_var` is marked volatile (not deprecated) by Rhai; it is the one
+    // way to make per-call values visible inside every script function.
+    #[allow(deprecated)]
+    engine.on_var(globals);
     register_host(&mut engine);
     register_functions(&mut engine);
     register_http(&mut engine);
     engine
+}
+
+/// `host`, `vars`, `facts`, `http`, `openstack` and `ini`, visible in every
+/// function of the script (Rhai functions see no outer scope) unless a
+/// local variable of that name hides them.
+fn globals(name: &str, index: usize, ctx: rhai::EvalContext) -> Res<Option<Dynamic>> {
+    const NAMES: &[&str] = &["host", "vars", "facts", "http", "openstack", "ini"];
+    if index != 0 {
+        return Ok(None);
+    }
+    let Some(api) = ctx.tag().clone().try_cast::<Api>() else {
+        return Ok(None);
+    };
+    if !NAMES.contains(&name) {
+        // The script's top-level constants (`const MODULE`, ...).
+        return Ok(api.0.constants.get(name).cloned());
+    }
+    Ok(Some(match name {
+        "host" => Dynamic::from(api),
+        "vars" => Dynamic::from(Vars(api)),
+        "facts" => api.0.facts(),
+        "http" => Dynamic::from(Http(api)),
+        "openstack" => Dynamic::from(OpenStack(api)),
+        _ => Dynamic::from(Ini),
+    }))
 }
 
 fn to_dyn(v: &Value) -> Dynamic {
@@ -164,7 +199,8 @@ fn register_functions(engine: &mut Engine) {
             api(&ctx)?.0.template(text).or_else(err)
         },
     );
-    for (name, native) in [("module", false), ("native", true)] {
+    // `module` is a Rhai keyword, hence `call_module`.
+    for (name, native) in [("call_module", false), ("native", true)] {
         engine.register_fn(name, move |ctx: NativeCallContext, module: &str, params: RMap| -> Res<RMap> {
             let a = api(&ctx)?;
             let params: Value = rhai::serde::from_dynamic(&params.into()).or_else(|e| err(e.to_string()))?;
@@ -193,8 +229,99 @@ fn register_http(engine: &mut Engine) {
         );
     }
     engine.register_type_with_name::<OpenStack>("OpenStack");
-    engine.register_fn("request", |_o: &mut OpenStack, service: &str, method: &str, path: &str, _body: Dynamic| -> Res<RMap> {
-        err(format!("openstack.request({service}, {method}, {path}): no OpenStack session is configured for this run"))
-    });
+    engine.register_fn(
+        "request",
+        |o: &mut OpenStack, service: &str, method: &str, path: &str, body: Dynamic| -> Res<RMap> {
+            o.0.0
+                .openstack(service, method, path, &body, &RMap::new())
+                .or_else(err)
+        },
+    );
+    engine.register_fn(
+        "request",
+        |o: &mut OpenStack,
+         service: &str,
+         method: &str,
+         path: &str,
+         body: Dynamic,
+         opts: RMap|
+         -> Res<RMap> {
+            o.0.0
+                .openstack(service, method, path, &body, &opts)
+                .or_else(err)
+        },
+    );
+    register_ini(engine);
+}
+
+fn register_ini(engine: &mut Engine) {
     engine.register_type_with_name::<Ini>("Ini");
+    engine.register_fn("parse", |_: &mut Ini, text: &str| ini_parse(text));
+    engine.register_fn(
+        "get",
+        |_: &mut Ini, text: &str, section: Dynamic, key: &str| -> Res<Dynamic> {
+            let doc = IniDoc::parse(text);
+            let section = ini_section(&section)?;
+            let value = doc.get(section.as_deref(), key).map(str::to_string);
+            Ok(value.map(Dynamic::from).unwrap_or(Dynamic::UNIT))
+        },
+    );
+    engine.register_fn(
+        "set",
+        |_: &mut Ini, text: &str, section: Dynamic, key: &str, value: Dynamic| -> Res<String> {
+            let mut doc = IniDoc::parse(text);
+            let section = ini_section(&section)?;
+            doc.set(section.as_deref(), key, &value.to_string())
+                .or_else(|e| err(e.to_string()))?;
+            Ok(doc.render())
+        },
+    );
+    engine.register_fn(
+        "remove",
+        |_: &mut Ini, text: &str, section: Dynamic, key: &str| -> Res<String> {
+            let mut doc = IniDoc::parse(text);
+            let section = ini_section(&section)?;
+            doc.remove(section.as_deref(), key);
+            Ok(doc.render())
+        },
+    );
+}
+
+/// `()` or `""` is the part before the first section.
+fn ini_section(section: &Dynamic) -> Res<Option<String>> {
+    if section.is_unit() {
+        return Ok(None);
+    }
+    match section.clone().into_string() {
+        Ok(s) if s.is_empty() => Ok(None),
+        Ok(s) => Ok(Some(s)),
+        Err(t) => err(format!("an INI section must be a string or (), found {t}")),
+    }
+}
+
+/// Every option of every section, valued as oslo.config reads them (the
+/// last line wins); options before the first section are under `""`.
+fn ini_parse(text: &str) -> RMap {
+    let doc = IniDoc::parse(text);
+    let mut keys: Vec<(Option<String>, String)> = Vec::new();
+    let mut section: Option<String> = None;
+    for line in &doc.lines {
+        match &line.kind {
+            IniKind::Section(name) => section = Some(name.clone()),
+            IniKind::Option { key, .. } => keys.push((section.clone(), key.clone())),
+            _ => {}
+        }
+    }
+    let mut sections: std::collections::BTreeMap<String, RMap> = Default::default();
+    for (section, key) in keys {
+        let value = doc.get(section.as_deref(), &key).unwrap_or_default();
+        sections
+            .entry(section.unwrap_or_default())
+            .or_default()
+            .insert(key.into(), value.into());
+    }
+    sections
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect()
 }

@@ -1,30 +1,55 @@
-//! A Rhai script as a module: its declaration becomes a [`ModuleSpec`],
-//! and its `check`/`apply` (or `run`) functions become the query-then-apply
-//! protocol of every other module.
+//! A Rhai script as a module: it is compiled once, its `MODULE`
+//! declaration becomes a [`ModuleSpec`] (what load-time validation and
+//! `oplay doc` read), and each task on each host gets a
+//! [`super::action::ScriptAction`].
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use rhai::{AST, CallFnOptions, Dynamic, Engine, EvalAltResult, Map as RMap, Scope};
+use rhai::{AST, Dynamic, Engine, Map as RMap, Scope};
 use serde_json::{Map, Value};
 
-use super::api::{Api, HostApi};
-use super::engine::{FAIL_MARK, Http, Ini, OpenStack, Vars};
+use super::action::{Protocol, ScriptAction};
+use super::api::Constants;
+use super::error::{Source, load_error};
 use crate::modules::spec::ModuleOrigin;
-use crate::modules::{
-    Action, Change, Diff, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, ParamKind,
-    ParamSpec, Query,
-};
-use crate::source::Diagnostic;
+use crate::modules::{Action, Module, ModuleError, ModuleSpec, ParamKind, ParamSpec};
+use crate::source::{Diagnostic, SourceFile, Span, did_you_mean};
+
+/// The keys a parameter declaration may hold.
+const PARAM_KEYS: &[&str] = &[
+    "type", "required", "default", "choices", "aliases", "secret", "doc",
+];
+
+/// The keys of `MODULE` itself.
+const MODULE_KEYS: &[&str] = &["doc", "params", "examples"];
 
 /// A compiled script module, shared by every task and host of the run.
 pub struct ScriptModule {
     spec: ModuleSpec,
-    ast: Arc<AST>,
-    engine: Arc<Engine>,
-    path: PathBuf,
-    has_check: bool,
+    script: Arc<Script>,
+}
+
+/// What every call of the script needs: the engine, the compiled script
+/// and its text (to place errors).
+pub struct Script {
+    pub engine: Arc<Engine>,
+    pub ast: AST,
+    pub path: PathBuf,
+    pub text: String,
+    pub protocol: Protocol,
+    /// The top-level constants, which Rhai functions could not see
+    /// otherwise.
+    pub constants: Arc<Constants>,
+}
+
+impl Script {
+    pub fn source(&self) -> Source<'_> {
+        Source {
+            path: &self.path,
+            text: &self.text,
+        }
+    }
 }
 
 impl ScriptModule {
@@ -36,100 +61,162 @@ impl ScriptModule {
             .unwrap_or_default();
         let text = std::fs::read_to_string(path).map_err(|e| {
             Diagnostic::new(
-                format!("could not read script module {}: {e}", path.display()),
+                format!(
+                    "could not read script module {}: {e}",
+                    super::relative(path).display()
+                ),
                 None,
             )
         })?;
-        let file = crate::source::SourceFile::new(path, text.clone());
-        let ast = engine.compile(&text).map_err(|e| {
-            let pos = e.position();
-            Diagnostic::new(
-                format!("script module `{name}` does not compile: {}", e.err_type()),
-                Some(crate::source::Span::new(
-                    &file,
-                    pos.line().unwrap_or(1),
-                    pos.position().unwrap_or(1),
-                )),
-            )
-        })?;
+        let file = SourceFile::new(super::relative(path), text.clone());
+        let mut ast = engine
+            .compile(&text)
+            .map_err(|e| compile_error(&name, &e, &file))?;
+        ast.set_source(super::relative(path).to_string_lossy().into_owned());
+        let src = Source { path, text: &text };
         let mut scope = Scope::new();
         engine.run_ast_with_scope(&mut scope, &ast).map_err(|e| {
             Diagnostic::new(
-                format!("script module `{name}`: {}", describe(&e, path)),
+                format!("script module `{name}`: {}", load_error(&e, &src)),
                 None,
             )
         })?;
-        let decl: RMap = scope.get_value("MODULE").ok_or_else(|| {
-            Diagnostic::new(format!("script module {} must declare `const MODULE = #{{ doc: ..., params: #{{...}} }};`", path.display()), Some(crate::source::Span::whole(&file)))
+        let whole = Span::whole(&file);
+        let decl = scope
+            .get_value::<RMap>("MODULE")
+            .ok_or_else(|| {
+                Diagnostic::new(
+                    format!("script module `{name}` must declare `const MODULE = #{{ doc: \"...\", params: #{{ ... }} }};`"),
+                    Some(whole.clone()),
+                )
+            })?;
+        let spec = spec_from(&name, &decl, path, &file)?;
+        let protocol = protocol_of(&ast).ok_or_else(|| {
+            Diagnostic::new(
+                format!("script module `{name}` must define `check(params)` and `apply(params)` (or `apply(params, found)`), or `run(params)`"),
+                Some(whole),
+            )
         })?;
-        let spec = spec_from(&name, &decl, path)
-            .map_err(|m| Diagnostic::new(m, Some(crate::source::Span::whole(&file))))?;
-        let fns: Vec<String> = ast.iter_functions().map(|f| f.name.to_string()).collect();
-        let has_check = fns.iter().any(|f| f == "check") && fns.iter().any(|f| f == "apply");
-        if !has_check && !fns.iter().any(|f| f == "run") {
-            return Err(Diagnostic::new(
-                format!(
-                    "script module {} must define `check(params)` and `apply(params)`, or `run(params)`",
-                    path.display()
-                ),
-                Some(crate::source::Span::whole(&file)),
-            ));
-        }
+        let constants: Constants = scope
+            .iter()
+            .filter(|(_, constant, _)| *constant)
+            .map(|(name, _, value)| (name.to_string(), value))
+            .collect();
         Ok(ScriptModule {
             spec,
-            ast: Arc::new(ast),
-            engine,
-            path: path.to_path_buf(),
-            has_check,
+            script: Arc::new(Script {
+                engine,
+                ast,
+                path: path.to_path_buf(),
+                text,
+                protocol,
+                constants: Arc::new(constants),
+            }),
         })
     }
 }
 
-fn spec_from(name: &str, decl: &RMap, path: &Path) -> Result<ModuleSpec, String> {
-    let text = |m: &RMap, k: &str| m.get(k).map(|v| v.to_string()).unwrap_or_default();
-    let doc = text(decl, "doc");
-    let mut params = Vec::new();
-    if let Some(p) = decl.get("params") {
-        let p = p
-            .clone()
-            .try_cast::<RMap>()
-            .ok_or("`params` must be a map")?;
-        for (pname, def) in p {
-            let def = def.try_cast::<RMap>().ok_or(format!(
-                "parameter `{pname}` must be declared as a map like #{{ type: \"str\" }}"
-            ))?;
-            let kind_name = def
-                .get("type")
-                .map(|t| t.to_string())
-                .unwrap_or_else(|| "str".into());
-            let kind = ParamKind::parse(&kind_name).ok_or(format!("parameter `{pname}` has unknown type `{kind_name}` (str, int, bool, list, dict, path, raw)"))?;
-            let list = |k: &str| -> Vec<String> {
-                def.get(k)
-                    .and_then(|v| v.clone().try_cast::<rhai::Array>())
-                    .map(|a| a.iter().map(|x| x.to_string()).collect())
-                    .unwrap_or_default()
-            };
-            params.push(ParamSpec {
-                name: pname.to_string(),
-                kind,
-                required: def
-                    .get("required")
-                    .and_then(|v| v.as_bool().ok())
-                    .unwrap_or(false),
-                default: def
-                    .get("default")
-                    .and_then(|d| rhai::serde::from_dynamic::<Value>(d).ok()),
-                choices: list("choices"),
-                aliases: list("aliases"),
-                secret: def
-                    .get("secret")
-                    .and_then(|v| v.as_bool().ok())
-                    .unwrap_or(false),
-                raw: false,
-                doc: text(&def, "doc"),
-            });
+fn compile_error(name: &str, e: &rhai::ParseError, file: &Arc<SourceFile>) -> Diagnostic {
+    let pos = e.position();
+    let span = Span::new(file, pos.line().unwrap_or(1), pos.position().unwrap_or(1));
+    let what = e.err_type();
+    let diag = Diagnostic::new(
+        format!("script module `{name}` does not compile: {what}"),
+        Some(span),
+    );
+    match what {
+        rhai::ParseErrorType::Reserved(word) if word == "default" => diag
+            .with_hint("`default` is a Rhai keyword: write the key quoted, `\"default\": value`"),
+        _ => diag,
+    }
+}
+
+/// Which functions the script defines, each taking one parameter.
+fn protocol_of(ast: &AST) -> Option<Protocol> {
+    let has = |name: &str, arity: usize| {
+        ast.iter_functions()
+            .any(|f| f.name == name && f.params.len() == arity)
+    };
+    let apply_gets_found = has("apply", 2);
+    if has("check", 1) && (has("apply", 1) || apply_gets_found) {
+        Some(Protocol::CheckApply { apply_gets_found })
+    } else if has("run", 1) {
+        Some(Protocol::Run)
+    } else {
+        None
+    }
+}
+
+/// Where a key first appears in the script, for errors and to keep the
+/// declaration's order in `oplay doc`.
+fn key_span(file: &Arc<SourceFile>, key: &str) -> Option<Span> {
+    key_span_from(file, key, 0)
+}
+
+/// [`key_span`] for a parameter: looked for after `params:` so that the
+/// documentation's words do not count.
+fn param_span(file: &Arc<SourceFile>, key: &str) -> Option<Span> {
+    let start = key_span(file, "params")
+        .map(|s| offset(&file.text, s.line, s.col))
+        .unwrap_or(0);
+    key_span_from(file, key, start)
+}
+
+fn offset(text: &str, line: usize, col: usize) -> usize {
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line - 1)
+        .map(str::len)
+        .sum();
+    start + col - 1
+}
+
+fn key_span_from(file: &Arc<SourceFile>, key: &str, start: usize) -> Option<Span> {
+    let text = &file.text;
+    let mut from = start;
+    while let Some(i) = text[from..].find(key) {
+        let at = from + i;
+        let before = text[..at].chars().next_back();
+        let after = text[at + key.len()..].trim_start_matches('"').trim_start();
+        let boundary = !before.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        if boundary && after.starts_with(':') {
+            let line = text[..at].matches('\n').count() + 1;
+            let col = at - text[..at].rfind('\n').map(|n| n + 1).unwrap_or(0) + 1;
+            let col = if before == Some('"') { col - 1 } else { col };
+            return Some(Span::new(file, line, col));
+        }
+        from = at + key.len();
+    }
+    None
+}
+
+fn spec_from(
+    name: &str,
+    decl: &RMap,
+    path: &Path,
+    file: &Arc<SourceFile>,
+) -> Result<ModuleSpec, Diagnostic> {
+    let whole = Span::whole(file);
+    for key in decl.keys() {
+        if !MODULE_KEYS.contains(&key.as_str()) {
+            return Err(unknown_key("MODULE", key, MODULE_KEYS, file));
         }
     }
+    let doc = decl.get("doc").map(|v| v.to_string()).unwrap_or_default();
+    let mut params = Vec::new();
+    if let Some(p) = decl.get("params") {
+        let p = p.clone().try_cast::<RMap>().ok_or_else(|| {
+            Diagnostic::new(
+                "`params` must be a map like #{ name: #{ type: \"str\" } }",
+                Some(whole.clone()),
+            )
+        })?;
+        for (pname, def) in p {
+            params.push(param_from(&pname, def, file)?);
+        }
+    }
+    let order = |p: &ParamSpec| param_span(file, &p.name).map(|s| (s.line, s.col));
+    params.sort_by_key(|p| order(p).unwrap_or((usize::MAX, 0)));
     Ok(ModuleSpec {
         name: name.to_string(),
         summary: doc.lines().next().unwrap_or_default().to_string(),
@@ -138,8 +225,82 @@ fn spec_from(name: &str, decl: &RMap, path: &Path) -> Result<ModuleSpec, String>
         free_form: None,
         exclusive: Vec::new(),
         open_params: false,
-        examples: text(decl, "examples"),
-        origin: ModuleOrigin::Script(path.to_path_buf()),
+        examples: decl
+            .get("examples")
+            .map(|v| v.to_string())
+            .unwrap_or_default(),
+        origin: ModuleOrigin::Script(super::relative(path)),
+    })
+}
+
+fn unknown_key(what: &str, key: &str, known: &[&str], file: &Arc<SourceFile>) -> Diagnostic {
+    let diag = Diagnostic::new(
+        format!(
+            "unknown key `{key}` in {what} (known: {})",
+            known.join(", ")
+        ),
+        key_span(file, key).or_else(|| Some(Span::whole(file))),
+    );
+    match did_you_mean(key, known.iter().copied()) {
+        Some(s) => diag.with_hint(format!("did you mean `{s}`?")),
+        None => diag,
+    }
+}
+
+fn param_from(pname: &str, def: Dynamic, file: &Arc<SourceFile>) -> Result<ParamSpec, Diagnostic> {
+    let span = param_span(file, pname).or_else(|| Some(Span::whole(file)));
+    let bad = |msg: String| Diagnostic::new(msg, span.clone());
+    let def = def.try_cast::<RMap>().ok_or_else(|| {
+        bad(format!(
+            "parameter `{pname}` must be declared as a map like #{{ type: \"str\" }}"
+        ))
+    })?;
+    for key in def.keys() {
+        if !PARAM_KEYS.contains(&key.as_str()) {
+            let mut diag = unknown_key(
+                &format!("the declaration of `{pname}`"),
+                key,
+                PARAM_KEYS,
+                file,
+            );
+            if let Some(at) = span.as_ref().map(|s| offset(&file.text, s.line, s.col)) {
+                diag.span = key_span_from(file, key, at).or(diag.span);
+            }
+            return Err(diag);
+        }
+    }
+    let kind_name = def
+        .get("type")
+        .map(|t| t.to_string())
+        .unwrap_or_else(|| "str".into());
+    let kind = ParamKind::parse(&kind_name).ok_or_else(|| {
+        bad(format!("parameter `{pname}` has unknown type `{kind_name}` (str, int, bool, list, dict, path, float, raw)"))
+    })?;
+    let flag = |k: &str| def.get(k).and_then(|v| v.as_bool().ok()).unwrap_or(false);
+    let list = |k: &str| -> Vec<String> {
+        def.get(k)
+            .and_then(|v| v.clone().try_cast::<rhai::Array>())
+            .map(|a| a.iter().map(|x| x.to_string()).collect())
+            .unwrap_or_default()
+    };
+    let default = match def.get("default") {
+        Some(d) => Some(rhai::serde::from_dynamic::<Value>(d).map_err(|e| {
+            bad(format!(
+                "the default of `{pname}` is not a plain value: {e}"
+            ))
+        })?),
+        None => None,
+    };
+    Ok(ParamSpec {
+        name: pname.to_string(),
+        kind,
+        required: flag("required"),
+        default: default.filter(|d| !d.is_null()),
+        choices: list("choices"),
+        aliases: list("aliases"),
+        secret: flag("secret"),
+        raw: false,
+        doc: def.get("doc").map(|v| v.to_string()).unwrap_or_default(),
     })
 }
 
@@ -150,57 +311,32 @@ impl Module for ScriptModule {
 
     fn action(&self, args: &Map<String, Value>) -> Result<Box<dyn Action>, ModuleError> {
         let params = coerce(&self.spec, args)?;
-        Ok(Box::new(ScriptAction {
-            ast: self.ast.clone(),
-            engine: self.engine.clone(),
-            path: self.path.clone(),
-            has_check: self.has_check,
-            params,
-            api: None,
-        }))
+        Ok(Box::new(ScriptAction::new(self.script.clone(), params)))
     }
 }
 
-/// Applies defaults and types to the templated arguments.
+/// Checks the templated arguments against the declaration and applies
+/// types and defaults: the script sees every declared parameter, `()`
+/// for those neither given nor defaulted.
 fn coerce(spec: &ModuleSpec, args: &Map<String, Value>) -> Result<Map<String, Value>, ModuleError> {
     let mut out = Map::new();
     for (k, v) in args {
         let p = spec
             .param(k)
             .ok_or_else(|| ModuleError::Params(format!("unknown parameter `{k}`")))?;
-        let bad = || {
-            ModuleError::Params(format!(
-                "parameter `{}` must be {}, found {}",
-                p.name,
-                p.kind.name(),
-                crate::value::describe(v)
-            ))
-        };
-        let value = match p.kind {
-            ParamKind::Bool => Value::Bool(crate::value::parse_bool(v).ok_or_else(bad)?),
-            ParamKind::Int => Value::from(crate::value::to_int(v).ok_or_else(bad)?),
-            ParamKind::Str | ParamKind::Path => {
-                Value::String(crate::value::scalar_to_string(v).ok_or_else(bad)?)
+        if v.is_null() {
+            continue;
+        }
+        let value = coerce_one(p, v)?;
+        if !p.choices.is_empty() {
+            let s = crate::value::scalar_to_string(&value).unwrap_or_default();
+            if !p.choices.contains(&s) {
+                return Err(ModuleError::Params(format!(
+                    "parameter `{}` must be one of {}, found '{s}'",
+                    p.name,
+                    p.choices.join(", ")
+                )));
             }
-            ParamKind::List => Value::from(
-                crate::value::to_string_list(v)
-                    .map(|l| l.into_iter().map(Value::from).collect::<Vec<_>>())
-                    .or_else(|| v.as_array().cloned())
-                    .ok_or_else(bad)?,
-            ),
-            ParamKind::Dict if !v.is_object() => return Err(bad()),
-            _ => v.clone(),
-        };
-        if !p.choices.is_empty()
-            && !value
-                .as_str()
-                .is_some_and(|s| p.choices.iter().any(|c| c == s))
-        {
-            return Err(ModuleError::Params(format!(
-                "parameter `{}` must be one of {}",
-                p.name,
-                p.choices.join(", ")
-            )));
         }
         out.insert(p.name.clone(), value);
     }
@@ -208,226 +344,127 @@ fn coerce(spec: &ModuleSpec, args: &Map<String, Value>) -> Result<Map<String, Va
         if out.contains_key(&p.name) {
             continue;
         }
-        match (&p.default, p.required) {
-            (_, true) => {
-                return Err(ModuleError::Params(format!(
-                    "missing required parameter `{}`",
-                    p.name
-                )));
-            }
-            (Some(d), _) => {
-                out.insert(p.name.clone(), d.clone());
-            }
-            (None, _) => {
-                out.insert(p.name.clone(), Value::Null);
-            }
+        if p.required {
+            return Err(ModuleError::Params(format!(
+                "missing required parameter `{}`",
+                p.name
+            )));
         }
+        out.insert(p.name.clone(), p.default.clone().unwrap_or(Value::Null));
     }
     Ok(out)
 }
 
-struct ScriptAction {
-    ast: Arc<AST>,
-    engine: Arc<Engine>,
-    path: PathBuf,
-    has_check: bool,
-    params: Map<String, Value>,
-    api: Option<Arc<HostApi>>,
-}
-
-impl ScriptAction {
-    /// Calls a script function on a blocking thread with the host API.
-    async fn call(
-        &mut self,
-        ctx: &ModuleCtx<'_>,
-        func: &'static str,
-        check: bool,
-    ) -> Result<RMap, ModuleError> {
-        let mut host = HostApi::from_ctx(ctx);
-        host.check = check;
-        let api = Arc::new(host);
-        self.api = Some(api.clone());
-        let (engine, ast, path) = (self.engine.clone(), self.ast.clone(), self.path.clone());
-        let params = rhai::serde::to_dynamic(&self.params)
-            .map_err(|e| ModuleError::Params(e.to_string()))?;
-        let joined = tokio::task::spawn_blocking(move || {
-            let handle = Api(api);
-            let mut scope = Scope::new();
-            scope.push_constant("host", handle.clone());
-            scope.push_constant("vars", Vars(handle.clone()));
-            scope.push_constant(
-                "facts",
-                rhai::serde::to_dynamic(&handle.0.facts).unwrap_or(Dynamic::UNIT),
-            );
-            scope.push_constant("http", Http(handle.clone()));
-            scope.push_constant("openstack", OpenStack(handle.clone()));
-            scope.push_constant("ini", Ini);
-            let opts = CallFnOptions::new()
-                .with_tag(Dynamic::from(handle))
-                .eval_ast(false);
-            engine
-                .call_fn_with_options::<Dynamic>(opts, &mut scope, &ast, func, (params,))
-                .map_err(|e| script_error(&e, &path, func))
-        })
-        .await
-        .map_err(|e| {
-            ModuleError::Failed(format!("script {} panicked: {e}", self.path.display()))
-        })?;
-        let value = joined?;
-        if value.is_unit() {
-            return Ok(RMap::new());
-        }
-        value.try_cast::<RMap>().ok_or_else(|| {
-            ModuleError::Failed(format!(
-                "{}: {func}() must return a map like #{{ changed: true }}",
-                self.path.display()
-            ))
-        })
-    }
-
-    fn warnings(&self) -> Vec<String> {
-        self.api
-            .as_ref()
-            .and_then(|a| a.warnings.lock().ok().map(|w| w.clone()))
-            .unwrap_or_default()
-    }
-}
-
-/// A script's result map as an outcome.
-fn outcome(map: RMap, warnings: Vec<String>) -> Outcome {
-    let value: Value = rhai::serde::from_dynamic(&map.into()).unwrap_or(Value::Null);
-    let mut o = Outcome::ok();
-    let Value::Object(mut m) = value else {
-        return o;
+fn coerce_one(p: &ParamSpec, v: &Value) -> Result<Value, ModuleError> {
+    let bad = || {
+        ModuleError::Params(format!(
+            "parameter `{}` must be {}, found {}",
+            p.name,
+            p.kind.name(),
+            crate::value::describe(v)
+        ))
     };
-    o.changed = m
-        .remove("changed")
-        .and_then(|c| crate::value::parse_bool(&c))
-        .unwrap_or(false);
-    o.failed = m
-        .remove("failed")
-        .and_then(|c| crate::value::parse_bool(&c))
-        .unwrap_or(false);
-    o.msg = m.remove("msg").and_then(|v| v.as_str().map(String::from));
-    if let Some(Value::Object(d)) = m.remove("diff") {
-        let s = |k: &str| {
-            d.get(k)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
+    Ok(match p.kind {
+        ParamKind::Bool => Value::Bool(crate::value::parse_bool(v).ok_or_else(bad)?),
+        ParamKind::Int => Value::from(crate::value::to_int(v).ok_or_else(bad)?),
+        ParamKind::Float => match v {
+            Value::Number(_) => v.clone(),
+            _ => Value::from(
+                v.as_str()
+                    .and_then(|s| s.trim().parse::<f64>().ok())
+                    .ok_or_else(bad)?,
+            ),
+        },
+        ParamKind::Str | ParamKind::Path => {
+            Value::String(crate::value::scalar_to_string(v).ok_or_else(bad)?)
+        }
+        ParamKind::List => match v {
+            Value::Array(_) => v.clone(),
+            Value::Object(_) => return Err(bad()),
+            _ => Value::from(
+                crate::value::to_string_list(v)
+                    .ok_or_else(bad)?
+                    .into_iter()
+                    .map(Value::from)
+                    .collect::<Vec<_>>(),
+            ),
+        },
+        ParamKind::Dict if !v.is_object() => return Err(bad()),
+        ParamKind::Dict | ParamKind::Any => v.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> Arc<SourceFile> {
+        SourceFile::new("m.rhai", text)
+    }
+
+    #[test]
+    fn key_span_finds_plain_and_quoted_keys() {
+        let f = file("#{\n  user: #{ type: \"str\" },\n  \"default\": 1, username: 2 }");
+        let s = key_span(&f, "user").unwrap();
+        assert_eq!((s.line, s.col), (2, 3));
+        let s = key_span(&f, "default").unwrap();
+        assert_eq!((s.line, s.col), (3, 3));
+        assert!(key_span(&f, "ser").is_none());
+    }
+
+    #[test]
+    fn coerce_applies_types_defaults_and_choices() {
+        let spec = ModuleSpec {
+            name: "m".into(),
+            summary: String::new(),
+            doc: String::new(),
+            params: vec![
+                ParamSpec {
+                    name: "n".into(),
+                    kind: ParamKind::Int,
+                    required: false,
+                    default: Some(Value::from(3)),
+                    choices: vec![],
+                    aliases: vec!["count".into()],
+                    secret: false,
+                    raw: false,
+                    doc: String::new(),
+                },
+                ParamSpec {
+                    name: "state".into(),
+                    kind: ParamKind::Str,
+                    required: false,
+                    default: None,
+                    choices: vec!["present".into(), "absent".into()],
+                    aliases: vec![],
+                    secret: false,
+                    raw: false,
+                    doc: String::new(),
+                },
+            ],
+            free_form: None,
+            exclusive: vec![],
+            examples: String::new(),
+            origin: ModuleOrigin::Native,
+            open_params: false,
         };
-        o.diffs.push(Diff {
-            header: s("header"),
-            before: s("before"),
-            after: s("after"),
-        });
-    }
-    o.data = m;
-    o.warnings = warnings;
-    o
-}
-
-#[async_trait]
-impl Action for ScriptAction {
-    async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
-        if !self.has_check {
-            if !ctx.check {
-                return Ok(Query::Change(Change::new()));
-            }
-            let o = outcome(self.call(ctx, "run", true).await?, self.warnings());
-            return Ok(to_query(o));
-        }
-        let o = outcome(self.call(ctx, "check", ctx.check).await?, self.warnings());
-        Ok(to_query(o))
-    }
-
-    async fn apply(&mut self, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
-        let func = if self.has_check { "apply" } else { "run" };
-        let map = self.call(ctx, func, false).await?;
-        let mut o = outcome(map, self.warnings());
-        if self.has_check && !map_has_changed(&o) {
-            o.changed = true;
-        }
-        Ok(o)
-    }
-}
-
-fn map_has_changed(o: &Outcome) -> bool {
-    o.changed
-}
-
-fn to_query(o: Outcome) -> Query {
-    if o.changed {
-        let mut c = Change::new();
-        c.msg = o.msg;
-        c.diffs = o.diffs;
-        c.data = o.data;
-        Query::Change(c)
-    } else {
-        Query::Unchanged(o)
-    }
-}
-
-/// A script error as a task failure: file:line:col, the call stack, and
-/// `fail(msg)` read as the script's own words.
-fn script_error(e: &EvalAltResult, path: &Path, func: &str) -> ModuleError {
-    if let Some(msg) = fail_message(e) {
-        return ModuleError::Failed(msg);
-    }
-    ModuleError::Failed(format!("script error in {func}(): {}", describe(e, path)))
-}
-
-fn fail_message(e: &EvalAltResult) -> Option<String> {
-    match e {
-        EvalAltResult::ErrorRuntime(v, _) => v
-            .clone()
-            .try_cast::<RMap>()?
-            .get(FAIL_MARK)
-            .map(|m| m.to_string()),
-        EvalAltResult::ErrorInFunctionCall(_, _, inner, _) => fail_message(inner),
-        _ => None,
-    }
-}
-
-/// The innermost error with its position, and the chain of calls to it.
-pub fn describe(e: &EvalAltResult, path: &Path) -> String {
-    let mut stack = Vec::new();
-    let mut cur = e;
-    while let EvalAltResult::ErrorInFunctionCall(name, _, inner, pos) = cur {
-        stack.push(format!("{name}() called at {}", at(path, *pos)));
-        cur = inner;
-    }
-    let pos = cur.position();
-    let what = match cur {
-        EvalAltResult::ErrorTooManyOperations(_) => format!(
-            "the script ran too long and was stopped after {} operations (an endless loop?)",
-            super::engine::MAX_OPERATIONS
-        ),
-        EvalAltResult::ErrorStackOverflow(_) => format!(
-            "too many nested calls (limit {})",
-            super::engine::MAX_CALL_LEVELS
-        ),
-        EvalAltResult::ErrorDataTooLarge(what, _) => format!("{what} is too large"),
-        other => strip_position(&other.to_string()),
-    };
-    let mut out = format!("{}: {what}", at(path, pos));
-    for s in stack {
-        out.push_str(&format!("\n  in {s}"));
-    }
-    out
-}
-
-fn at(path: &Path, pos: rhai::Position) -> String {
-    match (pos.line(), pos.position()) {
-        (Some(l), Some(c)) => format!("{}:{l}:{c}", path.display()),
-        (Some(l), None) => format!("{}:{l}", path.display()),
-        _ => path.display().to_string(),
-    }
-}
-
-fn strip_position(msg: &str) -> String {
-    match msg.rfind(" (line ") {
-        Some(i) => msg[..i].to_string(),
-        None => msg.to_string(),
+        let args = |v: Value| v.as_object().cloned().unwrap();
+        let out = coerce(&spec, &args(serde_json::json!({"count": "7"}))).unwrap();
+        assert_eq!(
+            Value::Object(out),
+            serde_json::json!({"n": 7, "state": null})
+        );
+        let out = coerce(&spec, &args(serde_json::json!({}))).unwrap();
+        assert_eq!(out["n"], 3);
+        let e = coerce(&spec, &args(serde_json::json!({"state": "gone"}))).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid parameters: parameter `state` must be one of present, absent, found 'gone'"
+        );
+        let e = coerce(&spec, &args(serde_json::json!({"n": "many"}))).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid parameters: parameter `n` must be int, found 'many'"
+        );
     }
 }
