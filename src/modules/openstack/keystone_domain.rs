@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 use super::common::{Api, Interface, State, cloud_request, os_params, put};
-use super::resource::{Kind, Resource, ResourceAction, Wanted};
-use crate::modules::{Action, Module, ModuleError, ModuleSpec, parse_params};
+use super::resource::{Kind, Resource, ResourceModule, Wanted};
+use crate::modules::{Module, ModuleError, ModuleSpec};
 use crate::openstack::CloudRequest;
 
 const KIND: Kind = Kind {
@@ -45,27 +45,10 @@ os_params! {
     }
 }
 
-pub struct DomainModule {
-    spec: ModuleSpec,
-}
-
 pub fn module() -> Arc<dyn Module> {
-    Arc::new(DomainModule {
-        spec: ModuleSpec::native::<DomainParams>("keystone_domain").with_examples(
+    Arc::new(ResourceModule::<DomainParams>::new(ModuleSpec::native::<DomainParams>("keystone_domain").with_examples(
             "- keystone_domain:\n    cloud: mycloud\n    name: heat\n    description: Stacks' projects and users",
-        ),
-    })
-}
-
-impl Module for DomainModule {
-    fn spec(&self) -> &ModuleSpec {
-        &self.spec
-    }
-
-    fn action(&self, args: &Map<String, Value>) -> Result<Box<dyn Action>, ModuleError> {
-        let p: DomainParams = parse_params(args)?;
-        Ok(Box::new(ResourceAction::new(p)))
-    }
+        )))
 }
 
 #[async_trait]

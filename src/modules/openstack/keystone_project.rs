@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 use super::common::{Api, Interface, State, cloud_request, os_params, put};
-use super::resource::{Kind, Resource, ResourceAction, Wanted};
-use crate::modules::{Action, Module, ModuleError, ModuleSpec, parse_params};
+use super::resource::{Kind, Resource, ResourceModule, Wanted};
+use crate::modules::{Module, ModuleError, ModuleSpec};
 use crate::openstack::CloudRequest;
 
 const KIND: Kind = Kind {
@@ -56,27 +56,10 @@ fn default_domain() -> String {
     "default".into()
 }
 
-pub struct ProjectModule {
-    spec: ModuleSpec,
-}
-
 pub fn module() -> Arc<dyn Module> {
-    Arc::new(ProjectModule {
-        spec: ModuleSpec::native::<ProjectParams>("keystone_project").with_examples(
+    Arc::new(ResourceModule::<ProjectParams>::new(ModuleSpec::native::<ProjectParams>("keystone_project").with_examples(
             "- keystone_project:\n    cloud: mycloud\n    name: service\n    description: Service Project",
-        ),
-    })
-}
-
-impl Module for ProjectModule {
-    fn spec(&self) -> &ModuleSpec {
-        &self.spec
-    }
-
-    fn action(&self, args: &Map<String, Value>) -> Result<Box<dyn Action>, ModuleError> {
-        let p: ProjectParams = parse_params(args)?;
-        Ok(Box::new(ResourceAction::new(p)))
-    }
+        )))
 }
 
 #[async_trait]

@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::{Map, Value};
+use serde_json::Map;
 
 use super::common::{Api, Interface, State, cloud_request, os_params, put};
-use super::resource::{Kind, Resource, ResourceAction, Wanted};
-use crate::modules::{Action, Module, ModuleError, ModuleSpec, parse_params};
+use super::resource::{Kind, Resource, ResourceModule, Wanted};
+use crate::modules::{Module, ModuleError, ModuleSpec};
 use crate::openstack::CloudRequest;
 use crate::openstack::rest::encode;
 
@@ -45,27 +45,10 @@ os_params! {
     }
 }
 
-pub struct RegionModule {
-    spec: ModuleSpec,
-}
-
 pub fn module() -> Arc<dyn Module> {
-    Arc::new(RegionModule {
-        spec: ModuleSpec::native::<RegionParams>("keystone_region").with_examples(
+    Arc::new(ResourceModule::<RegionParams>::new(ModuleSpec::native::<RegionParams>("keystone_region").with_examples(
             "- keystone_region:\n    cloud: mycloud\n    id: RegionTwo\n    description: Second site",
-        ),
-    })
-}
-
-impl Module for RegionModule {
-    fn spec(&self) -> &ModuleSpec {
-        &self.spec
-    }
-
-    fn action(&self, args: &Map<String, Value>) -> Result<Box<dyn Action>, ModuleError> {
-        let p: RegionParams = parse_params(args)?;
-        Ok(Box::new(ResourceAction::new(p)))
-    }
+        )))
 }
 
 #[async_trait]

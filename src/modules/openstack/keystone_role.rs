@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::{Map, Value};
+use serde_json::Map;
 
 use super::common::{Api, Interface, State, cloud_request, os_params, put};
-use super::resource::{Kind, Resource, ResourceAction, Wanted};
-use crate::modules::{Action, Module, ModuleError, ModuleSpec, parse_params};
+use super::resource::{Kind, Resource, ResourceModule, Wanted};
+use crate::modules::{Module, ModuleError, ModuleSpec};
 use crate::openstack::CloudRequest;
 
 const KIND: Kind = Kind {
@@ -37,26 +37,11 @@ os_params! {
     }
 }
 
-pub struct RoleModule {
-    spec: ModuleSpec,
-}
-
 pub fn module() -> Arc<dyn Module> {
-    Arc::new(RoleModule {
-        spec: ModuleSpec::native::<RoleParams>("keystone_role")
+    Arc::new(ResourceModule::<RoleParams>::new(
+        ModuleSpec::native::<RoleParams>("keystone_role")
             .with_examples("- keystone_role:\n    cloud: mycloud\n    name: service"),
-    })
-}
-
-impl Module for RoleModule {
-    fn spec(&self) -> &ModuleSpec {
-        &self.spec
-    }
-
-    fn action(&self, args: &Map<String, Value>) -> Result<Box<dyn Action>, ModuleError> {
-        let p: RoleParams = parse_params(args)?;
-        Ok(Box::new(ResourceAction::new(p)))
-    }
+    ))
 }
 
 #[async_trait]

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 use super::common::{Api, Interface, State, cloud_request, os_params, put};
-use super::resource::{Kind, Resource, ResourceAction, Wanted};
-use crate::modules::{Action, Module, ModuleError, ModuleSpec, parse_params};
+use super::resource::{Kind, Resource, ResourceModule, Wanted};
+use crate::modules::{Module, ModuleError, ModuleSpec};
 use crate::openstack::CloudRequest;
 
 const KIND: Kind = Kind {
@@ -49,27 +49,10 @@ os_params! {
     }
 }
 
-pub struct ServiceModule {
-    spec: ModuleSpec,
-}
-
 pub fn module() -> Arc<dyn Module> {
-    Arc::new(ServiceModule {
-        spec: ModuleSpec::native::<ServiceParams>("keystone_service").with_examples(
+    Arc::new(ResourceModule::<ServiceParams>::new(ModuleSpec::native::<ServiceParams>("keystone_service").with_examples(
             "- keystone_service:\n    cloud: mycloud\n    name: glance\n    type: image\n    description: OpenStack Image",
-        ),
-    })
-}
-
-impl Module for ServiceModule {
-    fn spec(&self) -> &ModuleSpec {
-        &self.spec
-    }
-
-    fn action(&self, args: &Map<String, Value>) -> Result<Box<dyn Action>, ModuleError> {
-        let p: ServiceParams = parse_params(args)?;
-        Ok(Box::new(ResourceAction::new(p)))
-    }
+        )))
 }
 
 #[async_trait]

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::common::{Api, Interface, State, cloud_request, id_of, os_params, put};
-use super::resource::{Kind, Resource, ResourceAction, Wanted};
-use crate::modules::{Action, Module, ModuleError, ModuleSpec, parse_params};
+use super::resource::{Kind, Resource, ResourceModule, Wanted};
+use crate::modules::{Module, ModuleError, ModuleSpec};
 use crate::openstack::CloudRequest;
 use crate::secret::Secret;
 
@@ -79,36 +79,23 @@ fn default_domain() -> String {
     "default".into()
 }
 
-pub struct UserModule {
-    spec: ModuleSpec,
-}
-
 pub fn module() -> Arc<dyn Module> {
-    Arc::new(UserModule {
-        spec: ModuleSpec::native::<UserParams>("keystone_user").with_examples(
+    Arc::new(ResourceModule::<UserParams>::new(ModuleSpec::native::<UserParams>("keystone_user").with_examples(
             "- keystone_user:\n    cloud: mycloud\n    name: glance\n    password: \"{{ glance_password }}\"\n    update_password: always\n    default_project: service",
-        ),
-    })
-}
-
-impl Module for UserModule {
-    fn spec(&self) -> &ModuleSpec {
-        &self.spec
-    }
-
-    fn action(&self, args: &Map<String, Value>) -> Result<Box<dyn Action>, ModuleError> {
-        let p: UserParams = parse_params(args)?;
-        if p.update_password == UpdatePassword::Always && p.password.is_none() {
-            return Err(ModuleError::Params(
-                "`update_password: always` needs a `password`".into(),
-            ));
-        }
-        Ok(Box::new(ResourceAction::new(p)))
-    }
+        )))
 }
 
 #[async_trait]
 impl Resource for UserParams {
+    fn validate(&self) -> Result<(), ModuleError> {
+        if self.update_password == UpdatePassword::Always && self.password.is_none() {
+            return Err(ModuleError::Params(
+                "`update_password: always` needs a `password`".into(),
+            ));
+        }
+        Ok(())
+    }
+
     fn kind(&self) -> Kind {
         KIND
     }

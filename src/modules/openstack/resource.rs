@@ -8,7 +8,11 @@ use reqwest::Method;
 use serde_json::{Map, Value, json};
 
 use super::common::{Api, State, connect, diff, differences, id_of, pick};
-use crate::modules::{Action, Change, ModuleCtx, ModuleError, Outcome, Query};
+use serde::de::DeserializeOwned;
+
+use crate::modules::{
+    Action, Change, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Query, parse_params,
+};
 use crate::openstack::CloudRequest;
 
 /// A Keystone collection, e.g. `projects` / `project`.
@@ -178,6 +182,10 @@ impl Wanted {
 /// cloud. [`ResourceAction`] does the rest.
 #[async_trait]
 pub trait Resource: Send + Sync {
+    /// Checks combinations of parameters that types alone cannot express.
+    fn validate(&self) -> Result<(), ModuleError> {
+        Ok(())
+    }
     fn kind(&self) -> Kind;
     /// How the object is named in messages.
     fn label(&self) -> String;
@@ -188,6 +196,33 @@ pub trait Resource: Send + Sync {
     /// Fields never shown in a diff.
     fn hidden(&self) -> &'static [&'static str] {
         &[]
+    }
+}
+
+/// A simple Keystone module: its parameters are the [`Resource`].
+pub struct ResourceModule<R> {
+    spec: ModuleSpec,
+    params: std::marker::PhantomData<fn() -> R>,
+}
+
+impl<R> ResourceModule<R> {
+    pub fn new(spec: ModuleSpec) -> Self {
+        ResourceModule {
+            spec,
+            params: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<R: Resource + DeserializeOwned + 'static> Module for ResourceModule<R> {
+    fn spec(&self) -> &ModuleSpec {
+        &self.spec
+    }
+
+    fn action(&self, args: &Map<String, Value>) -> Result<Box<dyn Action>, ModuleError> {
+        let res: R = parse_params(args)?;
+        res.validate()?;
+        Ok(Box::new(ResourceAction::new(res)))
     }
 }
 
