@@ -95,8 +95,11 @@ impl Redactor {
     }
 
     /// Remembers a secret value so that it is scrubbed from all output.
+    /// Short values and flags (`true`, `no`, ...) are not remembered: an
+    /// option like `send_service_user_token = true` is no secret, and
+    /// scrubbing every "true" would make the output unreadable.
     pub fn add(&self, value: &str) {
-        if value.len() < MIN_SCRUB_LEN {
+        if value.len() < MIN_SCRUB_LEN || is_flag(value) {
             return;
         }
         if let Ok(mut set) = self.values.write() {
@@ -137,7 +140,7 @@ impl Redactor {
             Value::Object(map) => Value::Object(
                 map.iter()
                     .map(|(k, v)| {
-                        let v = if is_secret_name(k) && !v.is_null() && !v.is_boolean() {
+                        let v = if is_secret_name(k) && holds_secret(v) {
                             Value::String(REDACTED.into())
                         } else {
                             self.redact_value(v)
@@ -151,6 +154,33 @@ impl Redactor {
     }
 }
 
+/// Whether the value under a secret-named key is itself the secret: a
+/// string, a number, or a flat list or mapping of them (`passwords:
+/// {glance: .., nova: ..}`). A nested structure under such a key (a
+/// Keystone `token` answer with its catalog) is walked key by key instead,
+/// so that service names and URLs stay readable.
+fn holds_secret(v: &Value) -> bool {
+    match v {
+        Value::String(s) => !is_flag(s),
+        Value::Number(_) => true,
+        Value::Array(items) => !items.is_empty() && items.iter().all(is_scalar),
+        Value::Object(map) => !map.is_empty() && map.values().all(is_scalar),
+        _ => false,
+    }
+}
+
+fn is_scalar(v: &Value) -> bool {
+    matches!(v, Value::String(_) | Value::Number(_))
+}
+
+/// Booleans written as text, which are never secrets.
+fn is_flag(s: &str) -> bool {
+    matches!(
+        s.to_ascii_lowercase().as_str(),
+        "true" | "false" | "yes" | "no" | "on" | "off" | "none" | "null"
+    )
+}
+
 fn walk_secret_values(value: &Value, under_secret: bool, f: &mut dyn FnMut(&str)) {
     match value {
         Value::String(s) if under_secret => f(s),
@@ -160,7 +190,9 @@ fn walk_secret_values(value: &Value, under_secret: bool, f: &mut dyn FnMut(&str)
             .for_each(|v| walk_secret_values(v, under_secret, f)),
         Value::Object(map) => {
             for (k, v) in map {
-                walk_secret_values(v, under_secret || is_secret_name(k), f);
+                let secret =
+                    (under_secret && is_scalar(v)) || (is_secret_name(k) && holds_secret(v));
+                walk_secret_values(v, secret, f);
             }
         }
         _ => {}
@@ -220,5 +252,31 @@ mod tests {
         );
         let v = r.redact_value(&json!({"password": "other", "url": "x s3cr3t! y"}));
         assert_eq!(v, json!({"password": "********", "url": "x ******** y"}));
+    }
+
+    #[test]
+    fn a_mapping_under_a_secret_name_is_walked_not_masked() {
+        let r = Redactor::new();
+        let answer = json!({"token": {"catalog": [{"type": "image", "name": "glance"}],
+                                      "auth_token": "gAAAAB-secret"}});
+        r.add_secrets_in(&answer);
+        assert_eq!(
+            r.scrub("image glance gAAAAB-secret"),
+            "image glance ********"
+        );
+        let v = r.redact_value(&answer);
+        assert_eq!(v["token"]["catalog"][0]["name"], "glance");
+        assert_eq!(v["token"]["auth_token"], REDACTED);
+        r.add_secrets_in(&json!({"passwords": {"glance": "flat-pw-1"}}));
+        assert_eq!(r.scrub("flat-pw-1"), REDACTED);
+    }
+
+    #[test]
+    fn flags_are_never_secrets() {
+        let r = Redactor::new();
+        r.add_secrets_in(&json!({"send_service_user_token": "true", "x_token": "False"}));
+        assert_eq!(r.scrub("true False"), "true False");
+        let v = r.redact_value(&json!({"send_service_user_token": "true"}));
+        assert_eq!(v["send_service_user_token"], "true");
     }
 }

@@ -9,6 +9,7 @@ use std::os::unix::fs::MetadataExt;
 use std::process::Command;
 
 use support::Test;
+use support::sshd::Sshd;
 
 fn socket() -> String {
     std::env::var("OPLAY_TEST_MYSQL_SOCKET").unwrap_or_else(|_| "/run/mysqld/mysqld.sock".into())
@@ -172,4 +173,83 @@ fn wrong_login_password_fails_the_task_with_mysql_s_message() {
         out.recap("localhost"),
         "ok=0 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0"
     );
+}
+
+/// A value `tests/services/setup.sh` wrote to its env file.
+fn service_var(key: &str) -> Option<String> {
+    let text = std::fs::read_to_string("/run/oplay-test-services.env").ok()?;
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v.to_string())
+}
+
+/// The seed's grants (`db.* TO 'u'@'%'` and `'u'@'localhost'`) over SSH:
+/// oplay reaches MariaDB, which listens on the target's 127.0.0.1 only,
+/// through a `direct-tcpip` channel of the host's one SSH connection, and
+/// a re-run changes nothing.
+#[test]
+fn grants_over_ssh_to_a_loopback_only_server_converge() {
+    let (Some(user), Some(pass)) = (
+        service_var("OPLAY_TEST_MYSQL_USER"),
+        service_var("OPLAY_TEST_MYSQL_PASSWORD"),
+    ) else {
+        eprintln!("skipped: /run/oplay-test-services.env is absent (run tests/services/setup.sh)");
+        return;
+    };
+    let sshd = Sshd::start_debug();
+    let (db, dbuser) = (unique("oplay_ssh_db"), unique("oplay_ssh_u"));
+    let t = Test::new()
+        .inventory(&format!(
+            "[controller]\ndb1 ansible_host=127.0.0.1 ansible_port={} ansible_user={} \
+             ansible_ssh_private_key_file={} ansible_ssh_known_hosts_file={}\n",
+            sshd.port,
+            sshd.user,
+            sshd.client_key.display(),
+            sshd.known_hosts.display()
+        ))
+        .playbook(&format!(
+            r#"- hosts: controller
+  gather_facts: false
+  vars:
+    login: &login
+      login_host: 127.0.0.1
+      login_port: 3306
+      login_user: {user}
+      login_password: "{pass}"
+  tasks:
+    - mysql_db:
+        name: {db}
+        <<: *login
+    - mysql_user:
+        name: {dbuser}
+        host: "{{{{ item }}}}"
+        password: "{PASSWORD}"
+        priv: "{db}.*:ALL"
+        <<: *login
+      loop: ['%', localhost]
+"#
+        ));
+    let first = t.run_with(&["-vvv", "--output", "json"]);
+    first.code(0).stdout_lacks(PASSWORD).stdout_lacks(&pass);
+    let log = sshd.log();
+    assert!(
+        log.contains("target 127.0.0.1 port 3306"),
+        "no direct-tcpip channel to 127.0.0.1:3306 in sshd's log:\n{log}"
+    );
+    for host in ["%", "localhost"] {
+        assert_eq!(
+            sql(&format!("SHOW GRANTS FOR '{dbuser}'@'{host}'"))[1],
+            format!("GRANT ALL PRIVILEGES ON `{db}`.* TO `{dbuser}`@`{host}`")
+        );
+    }
+    let again = t.run();
+    again.code(0).stdout_lacks(PASSWORD);
+    assert_eq!(
+        again.recap("db1"),
+        "ok=2 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    sql(&format!(
+        "DROP USER '{dbuser}'@'%'; DROP USER '{dbuser}'@'localhost'; DROP DATABASE `{db}`"
+    ));
 }

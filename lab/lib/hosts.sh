@@ -40,10 +40,21 @@ ensure_network() {
         -o com.docker.network.bridge.name="$NET_BRIDGE" --label "$LABEL" "$NET_NAME" >/dev/null
 }
 
+key_id() {  # the fingerprint of the lab key, stamped on each container
+    ssh-keygen -lf "$KEY.pub" | awk '{print $2}'
+}
+
 ensure_host() {  # ensure_host NAME IMAGE
     local n=$1 image=$2 c addr state have caps=() extra=() h
     c=$(ctr_name "$n"); addr=$(host_addr "$n")
-    if state=$(dk inspect -f '{{.State.Status}}' "$c" 2>/dev/null); then
+    if state=$(dk inspect -f '{{.State.Status}}' "$c" 2>/dev/null) &&
+        [[ $(dk inspect -f '{{index .Config.Labels "oplay.lab.key"}}' "$c") != "$(key_id)" ]]; then
+        # Made by another checkout's lab: its keys are not ours.
+        say "recreating $n (its SSH keys belong to another lab state)"
+        dk rm -f "$c" >/dev/null
+        state=
+    fi
+    if [[ -n $state ]]; then
         have=$(dk inspect -f '{{.Config.Image}}' "$c")
         [[ $have == "$image" ]] || warn "$n runs $have, not $image; 'lab.sh down && lab.sh up' to recreate"
         if [[ $state != running ]]; then say "starting $n"; dk start "$c" >/dev/null; fi
@@ -57,7 +68,7 @@ ensure_host() {  # ensure_host NAME IMAGE
     fi
     for h in "${LAB_HOSTS[@]}"; do extra+=(--add-host "${h%%=*}:${h#*=}"); done
     say "creating $n ($addr) with extra caps: ${caps[*]:-none}"
-    dk create --name "$c" --hostname "$n" --label "$LABEL" \
+    dk create --name "$c" --hostname "$n" --label "$LABEL" --label "oplay.lab.key=$(key_id)" \
         --network "$NET_NAME" --ip "$addr" \
         --restart unless-stopped --stop-timeout 20 \
         "${caps[@]/#/--cap-add=}" \

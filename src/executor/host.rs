@@ -29,6 +29,8 @@ pub(super) enum HostEnd {
     Unreachable,
     EndHost,
     EndPlay,
+    /// `meta: flush_handlers`: run the notified handlers now.
+    Flush,
 }
 
 /// One run of the module (one loop item, or the whole task).
@@ -141,7 +143,10 @@ impl Executor {
             if notify {
                 s.notified.extend(task.notify.iter().cloned());
             }
-            count(&mut s.stats, a.status, a.ignored);
+            // Like Ansible, a `meta` action that took effect is not a result.
+            if a.outcome.control.is_none() || a.status == Status::Failed {
+                count(&mut s.stats, a.status, a.ignored);
+            }
             match a.status {
                 Status::Failed if !a.ignored => {
                     s.gone = Some(Gone::Failed);
@@ -167,6 +172,7 @@ impl Executor {
                 HostEnd::EndHost
             }
             (HostEnd::Continue, Some(Control::EndPlay)) => HostEnd::EndPlay,
+            (HostEnd::Continue, Some(Control::FlushHandlers)) => HostEnd::Flush,
             (e, _) => e,
         }
     }

@@ -142,29 +142,20 @@ impl Executor {
     }
 
     /// Runs the handlers notified so far, in the order they are defined,
-    /// each on the hosts that notified it.
+    /// each on the hosts that notified it by name or by a `listen` topic.
+    /// A topic wakes every handler listening to it, so the notifications
+    /// are consumed only once all handlers have been looked at.
     pub(super) async fn flush_handlers(&self, bc: &BatchCtx, active: Vec<String>) -> Vec<String> {
         let mut active = active;
+        let mut consumed: Vec<(String, Vec<String>)> = Vec::new();
         for handler in &bc.pv.play.handlers {
-            let mut names: Vec<String> = handler.listen.clone();
-            if let Some(n) = &handler.name {
-                names.push(n.clone());
-                if let Some(role) = &handler.role {
-                    names.push(format!("{} : {n}", role.name));
-                }
-            }
+            let names = handler_names(handler);
             let targets: Vec<String> = active
                 .iter()
                 .filter(|h| {
                     self.run
                         .states
-                        .with(h, |s| {
-                            let hit = names.iter().any(|n| s.notified.contains(n));
-                            if hit {
-                                s.notified.retain(|n| !names.contains(n));
-                            }
-                            hit
-                        })
+                        .read(h, |s| names.iter().any(|n| s.notified.contains(n)))
                         .unwrap_or(false)
                 })
                 .cloned()
@@ -172,13 +163,34 @@ impl Executor {
             if targets.is_empty() {
                 continue;
             }
+            for h in &targets {
+                consumed.push((h.clone(), names.clone()));
+            }
             let survivors = self
                 .run_list(bc, std::slice::from_ref(handler), targets.clone(), true)
                 .await;
             active.retain(|h| !targets.contains(h) || survivors.contains(h));
         }
+        for (host, names) in consumed {
+            self.run
+                .states
+                .with(&host, |s| s.notified.retain(|n| !names.contains(n)));
+        }
         active
     }
+}
+
+/// The names a handler answers to: its name (also as `role : name`) and
+/// its `listen` topics.
+fn handler_names(handler: &crate::playbook::Task) -> Vec<String> {
+    let mut names: Vec<String> = handler.listen.clone();
+    if let Some(n) = &handler.name {
+        names.push(n.clone());
+        if let Some(role) = &handler.role {
+            names.push(format!("{} : {n}", role.name));
+        }
+    }
+    names
 }
 
 /// Splits hosts into `serial` batches; the last size repeats.

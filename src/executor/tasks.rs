@@ -145,7 +145,12 @@ impl Executor {
         if run_once {
             self.share_run_once(task, &hosts, &ends);
         }
-        self.survivors(bc, hosts, &ends, run_once)
+        let flush = !handler && ends.iter().any(|(_, e)| *e == HostEnd::Flush);
+        let active = self.survivors(bc, hosts, &ends, run_once);
+        if flush {
+            return self.flush_handlers(bc, active).await;
+        }
+        active
     }
 
     /// A `run_once` result counts for every host of the batch.

@@ -116,11 +116,16 @@ impl Graph {
             None => {
                 let id = self.hosts.len();
                 let (file, dir) = match origin {
-                    Origin::File(path) => (
-                        Value::from(path.display().to_string()),
-                        path.parent()
-                            .map_or(Value::Null, |d| Value::from(d.display().to_string())),
-                    ),
+                    // Absolute, as in Ansible, so that paths built from
+                    // them do not depend on the working directory.
+                    Origin::File(path) => {
+                        let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+                        (
+                            Value::from(path.display().to_string()),
+                            path.parent()
+                                .map_or(Value::Null, |d| Value::from(d.display().to_string())),
+                        )
+                    }
                     Origin::HostList(text) => (Value::from(*text), Value::Null),
                 };
                 let mut vars = Map::new();

@@ -102,8 +102,30 @@ fn load_dir(
                 path.display()
             ));
         } else {
-            load_file(&path, graph, warnings)?;
+            load_dir_file(&path, graph, warnings)?;
         }
+    }
+    Ok(())
+}
+
+/// A file found in an inventory directory. Like Ansible, a file that is
+/// no inventory (a known_hosts, a key) is skipped with a warning; one
+/// named as an inventory (`.ini`, `.yml`) must parse.
+fn load_dir_file(
+    path: &Path,
+    graph: &mut Graph,
+    warnings: &mut Vec<String>,
+) -> Result<(), InventoryError> {
+    let before = graph.clone();
+    if let Err(e) = load_file(path, graph, warnings) {
+        if extension(path).is_some_and(|x| x == "ini" || YAML_EXTENSIONS.contains(&x.as_str())) {
+            return Err(e);
+        }
+        *graph = before;
+        warnings.push(format!(
+            "skipping {}: not an inventory ({e})",
+            path.display()
+        ));
     }
     Ok(())
 }

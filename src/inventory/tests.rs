@@ -291,6 +291,10 @@ fn directory_inventories_skip_what_ansible_skips() {
         ("inv/.hidden", "[bad\n"),
         ("inv/ansible.cfg", "[defaults]\nx = 1\n"),
         ("inv/group_vars/web.yml", "gv: 1\n"),
+        (
+            "inv/known_hosts",
+            "10.0.0.11,controller ssh-ed25519 AAAAC3Nza\n",
+        ),
     ]);
     let script = fx.path("inv/dyn.sh");
     fs::write(&script, "#!/bin/sh\necho '{}'\n").unwrap();
@@ -299,8 +303,13 @@ fn directory_inventories_skip_what_ansible_skips() {
     let inv = fx.load(&["inv"]);
     assert_eq!(inv.host_names(), ["w1", "d1"]);
     assert_eq!(vars(&inv, "w1"), json!({"gv": 1}));
-    assert_eq!(inv.warnings().len(), 1, "{:?}", inv.warnings());
+    assert_eq!(inv.warnings().len(), 2, "{:?}", inv.warnings());
     assert!(inv.warnings()[0].ends_with("dyn.sh: executable inventory scripts are not supported"));
+    assert!(
+        inv.warnings()[1].contains("known_hosts: not an inventory"),
+        "{:?}",
+        inv.warnings()
+    );
 }
 
 #[test]

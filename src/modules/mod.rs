@@ -306,6 +306,10 @@ pub async fn invoke(
     args: &Map<String, Value>,
     ctx: &ModuleCtx<'_>,
 ) -> Result<Outcome, ModuleError> {
+    module
+        .spec()
+        .check_exclusive(args.keys().map(String::as_str))
+        .map_err(ModuleError::Params)?;
     let mut action = module.action(args)?;
     match action.query(ctx).await? {
         Query::Unchanged(outcome) => Ok(outcome),

@@ -236,23 +236,44 @@ impl ModuleSpec {
                 ));
             }
         }
+        // A templated value may turn out to be `omit`: only literal values
+        // count here; [`ModuleSpec::check_exclusive`] sees the rendered ones.
+        let literal: Vec<String> = pairs
+            .iter()
+            .filter(|(_, v)| {
+                !v.as_str()
+                    .is_some_and(crate::template::Templar::is_template)
+            })
+            .map(|(k, _)| k.key_string())
+            .collect();
+        self.check_exclusive(literal.iter().map(String::as_str))
+            .map_err(|msg| Diagnostic::new(msg, Some(at.span.clone())))
+    }
+
+    /// Fails when more than one parameter of an exclusive group is given
+    /// (by name or alias).
+    pub fn check_exclusive<'a>(
+        &self,
+        given: impl Iterator<Item = &'a str> + Clone,
+    ) -> Result<(), String> {
         for group in &self.exclusive {
-            let given: Vec<&String> = group
+            let hits: Vec<&String> = group
                 .iter()
-                .filter(|g| pairs.iter().any(|(k, _)| &k.key_string() == *g))
+                .filter(|g| {
+                    let aliases = self.param(g).map(|p| p.aliases.clone()).unwrap_or_default();
+                    given
+                        .clone()
+                        .any(|k| k == g.as_str() || aliases.iter().any(|a| a == k))
+                })
                 .collect();
-            if given.len() > 1 {
-                return Err(Diagnostic::new(
-                    format!(
-                        "parameters {} of `{}` are mutually exclusive",
-                        given
-                            .iter()
-                            .map(|g| format!("`{g}`"))
-                            .collect::<Vec<_>>()
-                            .join(" and "),
-                        self.name
-                    ),
-                    Some(at.span.clone()),
+            if hits.len() > 1 {
+                return Err(format!(
+                    "parameters {} of `{}` are mutually exclusive",
+                    hits.iter()
+                        .map(|g| format!("`{g}`"))
+                        .collect::<Vec<_>>()
+                        .join(" and "),
+                    self.name
                 ));
             }
         }

@@ -524,7 +524,7 @@ impl Loader {
 }
 
 /// Parses `k=v` argument text; modules with a free-form parameter keep the
-/// other words as that parameter.
+/// rest of the text, as written (newlines included), as that parameter.
 fn free_form_pairs(
     text: &str,
     spec: &crate::modules::ModuleSpec,
@@ -537,8 +537,12 @@ fn free_form_pairs(
         span: v.span.clone(),
     };
     let mut pairs = Vec::new();
-    let mut free = Vec::new();
+    let mut free = String::new();
+    let mut cursor = 0;
     for (word, raw) in words {
+        // Tokens are literal substrings of `text`, in order.
+        let start = text[cursor..].find(&raw).map_or(cursor, |i| cursor + i);
+        let end = start + raw.len();
         match word {
             Word::Pair(key, value)
                 if spec.free_form.is_none()
@@ -546,21 +550,26 @@ fn free_form_pairs(
             {
                 pairs.push((node(&key), node(&value)));
             }
-            _ => free.push(raw),
+            _ => {
+                if !free.is_empty() {
+                    free.push_str(&text[cursor..start]);
+                }
+                free.push_str(&text[start..end]);
+            }
         }
+        cursor = end;
     }
     if !free.is_empty() {
         let Some(param) = &spec.free_form else {
             return Err(invalid(
                 format!(
-                    "module `{}` takes key=value arguments, found `{}`",
-                    spec.name,
-                    free.join(" ")
+                    "module `{}` takes key=value arguments, found `{free}`",
+                    spec.name
                 ),
                 &v.span,
             ));
         };
-        pairs.push((node(param), node(&free.join(" "))));
+        pairs.push((node(param), node(&free)));
     }
     Ok(pairs)
 }

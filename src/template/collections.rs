@@ -19,6 +19,8 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_filter("items2dict", items2dict);
     env.add_filter("flatten", flatten);
     env.add_filter("dict", to_dict);
+    env.add_function("dict", dict_function);
+    env.add_filter("zip", zip);
     env.add_filter("extract", extract);
     env.add_filter("union", |a: &Value, b: &Value| set_op(a, b, SetOp::Union));
     env.add_filter("intersect", |a: &Value, b: &Value| {
@@ -204,6 +206,48 @@ fn to_dict(value: &Value) -> Result<Value, Error> {
         }
         other => Err(not_a_mapping("dict", &other)),
     }
+}
+
+/// Python's `dict(...)`: `dict(pairs)`, `dict(mapping)`, `dict(k=v, ...)`
+/// or both, as Ansible's templates use it (`dict(keys | zip(values))`).
+fn dict_function(args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let mut out = match args.as_slice() {
+        [] => Map::new(),
+        [one] => match data_of(&to_dict(one)?)? {
+            Data::Object(m) => m,
+            _ => Map::new(),
+        },
+        _ => return Err(fail("dict: expected at most one positional argument")),
+    };
+    for key in kwargs.args() {
+        let v: Value = kwargs.get(key)?;
+        out.insert(key.to_string(), data_of(&v)?);
+    }
+    Ok(value_of(&Data::Object(out)))
+}
+
+/// `a | zip(b, ...)`: lists of items taken side by side, as long as the
+/// shortest list.
+fn zip(value: &Value, others: Rest<Value>) -> Result<Value, Error> {
+    let mut lists = vec![data_of(value)?];
+    for o in others.iter() {
+        lists.push(data_of(o)?);
+    }
+    let lists: Vec<Vec<Data>> = lists
+        .into_iter()
+        .map(|l| match l {
+            Data::Array(items) => Ok(items),
+            other => Err(fail(format!(
+                "zip: expected lists, found {}",
+                crate::value::type_name(&other)
+            ))),
+        })
+        .collect::<Result<_, _>>()?;
+    let len = lists.iter().map(Vec::len).min().unwrap_or(0);
+    let rows: Vec<Data> = (0..len)
+        .map(|i| Data::Array(lists.iter().map(|l| l[i].clone()).collect()))
+        .collect();
+    Ok(value_of(&Data::Array(rows)))
 }
 
 /// `flatten(levels=None, skip_nulls=True)`.

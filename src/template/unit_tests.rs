@@ -246,7 +246,17 @@ fn mapping_filters() {
         ev("[['a', 1], ['b', 2]] | dict", json!({})),
         json!({"a": 1, "b": 2})
     );
-    assert_eq!(ev("d.values() | list", v), json!([1, 2]));
+    assert_eq!(ev("d.values() | list", v.clone()), json!([1, 2]));
+    assert_eq!(
+        ev("dict(['a', 'b'] | zip([1, 2]))", json!({})),
+        json!({"a": 1, "b": 2})
+    );
+    assert_eq!(ev("dict(d, c=3)", v), json!({"a": 1, "b": 2, "c": 3}));
+    assert_eq!(ev("dict(x=1)", json!({})), json!({"x": 1}));
+    assert_eq!(
+        ev("[1, 2, 3] | zip('ab' | list)", json!({})),
+        json!([[1, "a"], [2, "b"]])
+    );
 }
 
 #[test]

@@ -38,6 +38,16 @@ impl Sshd {
     /// user. As root, a missing user is created with `/bin/sh` as its shell:
     /// a login shell that runs no rc files keeps commands fast.
     pub fn start_as(user: &str) -> Sshd {
+        Sshd::start_opts(user, "ERROR")
+    }
+
+    /// An sshd that logs at DEBUG1, so its log shows each forwarded
+    /// channel (`server_request_direct_tcpip ... target 127.0.0.1 port 3306`).
+    pub fn start_debug() -> Sshd {
+        Sshd::start_opts(&current_user(), "DEBUG1")
+    }
+
+    fn start_opts(user: &str, log_level: &str) -> Sshd {
         if user != current_user() {
             ensure_user(user);
         }
@@ -70,7 +80,7 @@ impl Sshd {
                 client_key: client_key.clone(),
                 known_hosts: known_hosts.clone(),
                 user: user.clone(),
-                child: spawn_sshd(dir.path(), port),
+                child: spawn_sshd(dir.path(), port, log_level),
                 dir,
             };
             if sshd.wait_ready() {
@@ -92,7 +102,7 @@ impl Sshd {
         let _ = std::fs::remove_file(&key);
         let _ = std::fs::remove_file(key.with_extension("pub"));
         keygen(&key);
-        self.child = spawn_sshd(self.dir.path(), self.port);
+        self.child = spawn_sshd(self.dir.path(), self.port, "ERROR");
         assert!(
             self.wait_ready(),
             "sshd did not restart on port {}",
@@ -151,7 +161,7 @@ impl Drop for Sshd {
     }
 }
 
-fn spawn_sshd(dir: &Path, port: u16) -> Child {
+fn spawn_sshd(dir: &Path, port: u16, log_level: &str) -> Child {
     let d = dir.display();
     let sftp = if Path::new("/usr/lib/openssh/sftp-server").exists() {
         "/usr/lib/openssh/sftp-server"
@@ -165,7 +175,7 @@ fn spawn_sshd(dir: &Path, port: u16) -> Child {
          PidFile {d}/sshd.pid\nAuthorizedKeysFile {d}/authorized_keys\n\
          StrictModes no\nPermitRootLogin yes\nUsePAM no\nPasswordAuthentication yes\n\
          KbdInteractiveAuthentication no\nAllowTcpForwarding yes\nAllowStreamLocalForwarding yes\n\
-         Subsystem sftp {sftp}\nLogLevel ERROR\n"
+         Subsystem sftp {sftp}\nLogLevel {log_level}\n"
     );
     let conf_path = dir.join("sshd_config");
     std::fs::write(&conf_path, config).expect("sshd_config");

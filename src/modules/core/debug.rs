@@ -195,7 +195,7 @@ mod tests {
             .await
             .unwrap_err();
         assert!(
-            matches!(err, ModuleError::Params(m) if m == "'msg' and 'var' are incompatible options")
+            matches!(err, ModuleError::Params(m) if m == "parameters `msg` and `var` of `debug` are mutually exclusive")
         );
     }
 }

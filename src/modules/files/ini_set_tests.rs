@@ -147,7 +147,7 @@ async fn bad_input_is_refused_before_the_host() {
         (json!({"section": "a", "option": "x"}), "needs a `value`"),
         (
             json!({"section": "a", "option": "x", "value": 1, "values": [1]}),
-            "not both",
+            "parameters `value` and `values` of `ini_set` are mutually exclusive",
         ),
         (
             json!({"section": "a", "option": "x=y", "value": 1}),
@@ -159,7 +159,7 @@ async fn bad_input_is_refused_before_the_host() {
         ),
         (
             json!({"settings": {"a": {"x": 1}}, "option": "x"}),
-            "cannot be combined",
+            "parameters `option` and `settings` of `ini_set` are mutually exclusive",
         ),
         (
             json!({"settings": {"a": {"x": 1}}, "state": "absent"}),
