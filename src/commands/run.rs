@@ -129,6 +129,7 @@ async fn execute(
         registry: Arc::new(loader.registry().clone()),
         openstack: Default::default(),
         notes: Arc::new(crate::executor::ReporterNotes(reporter.clone())),
+        ids: Default::default(),
     };
     let executor = Executor::new(opts, inventory, loader, reporter, templar, services);
     executor.run(&playbooks).await.exit_code

@@ -221,6 +221,8 @@ pub struct Services {
     pub registry: Arc<Registry>,
     pub openstack: crate::openstack::Sessions,
     pub notes: Arc<dyn Notes>,
+    /// User and group names per connection, for the file modules.
+    pub ids: Arc<files::ids::IdCache>,
 }
 
 /// What a module sees of the run while it works on one host.

@@ -42,6 +42,7 @@ impl TestHost {
                 registry: Arc::new(Registry::builtin()),
                 openstack: Default::default(),
                 notes: Arc::new(super::NoNotes),
+                ids: Default::default(),
             },
             search_paths: Vec::new(),
             facts: Map::new(),

@@ -211,9 +211,18 @@ impl ProbeRequest {
     }
 }
 
+/// Files up to this size are hashed on the control node after a read over
+/// the file channel; larger ones are hashed on the host.
+const READ_TO_HASH_MAX: u64 = 1 << 20;
+
 /// Inspects a path, resolves the wanted owner and group, and optionally
-/// hashes the file, with a single command on the host.
+/// hashes the file. Without become, owner or group, and for a path that is
+/// no symbolic link, that is a stat and a read over the connection's file
+/// channel ([`quick_probe`]); otherwise a single command on the host.
 pub async fn probe(ctx: &ModuleCtx<'_>, req: &ProbeRequest) -> Result<Probe, ModuleError> {
+    if let Some(p) = quick_probe(ctx, req).await? {
+        return Ok(p);
+    }
     let out = ctx.exec(req.script()).await?;
     if out.rc != 0 {
         return Err(ModuleError::failed(format!(
@@ -249,6 +258,59 @@ pub async fn probe(ctx: &ModuleCtx<'_>, req: &ProbeRequest) -> Result<Probe, Mod
         }
     }
     Ok(probe)
+}
+
+/// [`probe`] without a process on the host, or `None` when the case needs
+/// the shell (become, a wanted owner or group, extra shell text, a
+/// symbolic link, a big file, an owner the host's files do not name).
+async fn quick_probe(
+    ctx: &ModuleCtx<'_>,
+    req: &ProbeRequest,
+) -> Result<Option<Probe>, ModuleError> {
+    if ctx.become_.is_some() || req.owner.is_some() || req.group.is_some() || req.extra.is_some() {
+        return Ok(None);
+    }
+    let ids = &ctx.services.ids;
+    let mut probe = Probe::default();
+    match ctx.conn.stat(&req.path, None).await? {
+        Some(st) if st.kind == FileKind::Symlink => return Ok(None),
+        Some(st) => {
+            let Some((user, group)) = ids.names(ctx, st.uid, st.gid).await? else {
+                return Ok(None);
+            };
+            if let (Some(algo), FileKind::File) = (req.checksum, st.kind) {
+                if st.size > READ_TO_HASH_MAX {
+                    return Ok(None);
+                }
+                let Some(data) = ctx.conn.read_file(&req.path, None).await? else {
+                    return Ok(None);
+                };
+                probe.checksum = Some(algo.hex(&data));
+            }
+            probe.info = Some(PathInfo {
+                kind: st.kind,
+                mode: st.mode,
+                uid: st.uid,
+                gid: st.gid,
+                size: st.size,
+                user,
+                group,
+                mtime: st.mtime,
+                link_target: None,
+                target_kind: None,
+            });
+            probe.parent_is_dir = true;
+        }
+        None => match ctx.conn.stat(&parent_of(&req.path), None).await? {
+            Some(p) if p.kind == FileKind::Symlink => return Ok(None),
+            p => probe.parent_is_dir = p.is_some_and(|p| p.kind == FileKind::Directory),
+        },
+    }
+    let me = ids.me(ctx).await?;
+    probe.me_user = me.user;
+    probe.me_group = me.group;
+    probe.umask = me.umask;
+    Ok(Some(probe))
 }
 
 fn set_info(probe: &mut Probe, f: impl FnOnce(&mut PathInfo)) {

@@ -4,6 +4,7 @@ pub mod common;
 pub mod copy;
 pub mod file;
 pub mod get_url;
+pub mod ids;
 pub mod ini_set;
 pub mod lineinfile;
 pub mod template;
