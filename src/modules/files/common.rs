@@ -306,10 +306,14 @@ async fn quick_probe(
             p => probe.parent_is_dir = p.is_some_and(|p| p.kind == FileKind::Directory),
         },
     }
-    let me = ids.me(ctx).await?;
-    probe.me_user = me.user;
-    probe.me_group = me.group;
-    probe.umask = me.umask;
+    // Who new files belong to matters only when there is no file yet
+    // (see `predicted_file`): an unchanged file costs no command at all.
+    if probe.info.as_ref().is_none_or(|i| i.kind != FileKind::File) {
+        let me = ids.me(ctx).await?;
+        probe.me_user = me.user;
+        probe.me_group = me.group;
+        probe.umask = me.umask;
+    }
     Ok(Some(probe))
 }
 
