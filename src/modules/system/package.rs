@@ -40,14 +40,25 @@ use backend::{Backend, Plan};
 /// A failure names the packages and shows the package manager's own last
 /// lines of output.
 ///
+/// `cache_valid_time` (which, as in Ansible, implies `update_cache`)
+/// skips the refresh when the lists are younger than that many seconds.
+/// Their age is Ansible's: the modification time of
+/// /var/lib/apt/periodic/update-success-stamp when it exists, else that of
+/// /var/lib/apt/lists (as `apt-config` places them). Unlike Ansible, lists
+/// that hold no `*_Packages` file count as stale whatever their time: a
+/// fresh image where `apt-get update` never ran has an empty, recent
+/// /var/lib/apt/lists, and trusting it made every install "Unable to
+/// locate package".
+///
 /// Differences from Ansible: an `update_cache` that runs reports
 /// `cache_updated: true` but does not by itself make the task changed, and
 /// is skipped in check mode; after a successful `apt-get update` the
-/// modification time of /var/lib/apt/lists is set to now so that
-/// `cache_valid_time` sees it (apt leaves it alone when no list changed);
-/// `lock_timeout` defaults to 300 seconds; `allow_downgrade` and
-/// `dpkg_options` are apt only; `purge`, `autoremove`, `deb`, `upgrade`
-/// and globs in names are not supported.
+/// modification times of /var/lib/apt/lists and of the stamp (when it
+/// exists) are set to now so that `cache_valid_time` sees the update (apt
+/// leaves the directory alone when no list changed, and only apt's daily
+/// job touches the stamp); `lock_timeout` defaults to 300 seconds;
+/// `allow_downgrade` and `dpkg_options` are apt only; `purge`,
+/// `autoremove`, `deb`, `upgrade` and globs in names are not supported.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PackageParams {
@@ -62,8 +73,8 @@ pub struct PackageParams {
     #[serde(default, deserialize_with = "crate::value::de_bool")]
     #[schemars(with = "bool")]
     pub update_cache: bool,
-    /// With `update_cache`: skip the refresh when the lists are younger
-    /// than this many seconds (apt).
+    /// Refresh the lists only when they are older than this many seconds,
+    /// or when there are none (apt; implies `update_cache`).
     #[serde(default, deserialize_with = "crate::value::de_opt_int")]
     #[schemars(with = "Option<i64>")]
     pub cache_valid_time: Option<i64>,
@@ -199,7 +210,7 @@ impl Action for PackageAction {
     async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
         let backend = Backend::detect(ctx, self.p.use_).await?;
         self.backend = Some(backend);
-        if self.p.update_cache && !ctx.check {
+        if (self.p.update_cache || self.p.cache_valid_time.is_some()) && !ctx.check {
             self.cache_updated = backend.update_cache(ctx, &self.p).await?;
         }
         let plan = backend.plan(ctx, &self.p, self.wanted).await?;

@@ -7,7 +7,8 @@
 use serde_json::json;
 
 use super::backend::{
-    parse_apt_policy, parse_apt_simulation, parse_check_update, parse_dpkg_query, parse_rpm_query,
+    cache_is_fresh, parse_apt_policy, parse_apt_simulation, parse_check_update, parse_dpkg_query,
+    parse_rpm_query,
 };
 use crate::modules::testing::TestHost;
 
@@ -53,6 +54,14 @@ fn parses_check_update_and_simulation() {
             vec!["oldpkg".to_string()]
         )
     );
+}
+
+#[test]
+fn missing_lists_are_never_fresh() {
+    assert!(cache_is_fresh("12\n", 3600));
+    assert!(!cache_is_fresh("3600\n", 3600));
+    assert!(!cache_is_fresh("none\n", 3600));
+    assert!(!cache_is_fresh("", 3600));
 }
 
 #[tokio::test]
@@ -218,4 +227,114 @@ async fn real_apt_names_a_missing_package_with_apts_message() {
         assert!(msg.contains("oplay-no-such-package"), "{msg}");
         assert!(msg.contains("Unable to locate package"), "{msg}");
     }
+}
+
+/// An apt of its own (`APT_CONFIG`): lists, stamp and cache in a temporary
+/// directory, one small source (bookworm-updates), the machine's dpkg
+/// status. The machine's own lists are never touched.
+struct OwnApt {
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+impl OwnApt {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display().to_string();
+        for sub in ["state/lists", "cache", "parts"] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        }
+        std::fs::write(
+            dir.path().join("sources.list"),
+            "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm-updates main\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("apt.conf"),
+            format!(
+                "Dir::State \"{d}/state/\";\nDir::State::status \"/var/lib/dpkg/status\";\nDir::Cache \"{d}/cache/\";\n\
+                 Dir::Etc::sourcelist \"{d}/sources.list\";\nDir::Etc::sourceparts \"{d}/parts\";\n"
+            ),
+        )
+        .unwrap();
+        let env = vec![("APT_CONFIG".to_string(), format!("{d}/apt.conf"))];
+        OwnApt { dir, env }
+    }
+
+    fn lists(&self) -> Vec<String> {
+        std::fs::read_dir(self.dir.path().join("state/lists"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains("_Packages"))
+            .collect()
+    }
+
+    /// Runs `package` with this apt's environment.
+    async fn run(&self, host: &TestHost, args: serde_json::Value) -> crate::modules::Outcome {
+        let mut ctx = host.ctx();
+        ctx.env = &self.env;
+        let m = host.services.registry.get("package").unwrap().clone();
+        let serde_json::Value::Object(args) = args else {
+            panic!("args must be an object")
+        };
+        crate::modules::invoke(m.as_ref(), &args, &ctx)
+            .await
+            .unwrap()
+    }
+}
+
+fn set_mtime(path: &std::path::Path, ago: &str) {
+    let st = std::process::Command::new("touch")
+        .args(["-d", ago])
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+#[tokio::test]
+async fn real_apt_cache_valid_time_trusts_no_empty_lists() {
+    if !apt_available() {
+        return;
+    }
+    let apt = OwnApt::new();
+    let host = TestHost::new();
+    let args = json!({"name": "bash", "cache_valid_time": 3600});
+
+    // A fresh image: the lists directory was just made and holds no list.
+    // `cache_valid_time` alone asks for the refresh, as in Ansible.
+    assert!(apt.lists().is_empty());
+    let out = apt.run(&host, args.clone()).await;
+    assert_eq!(out.data["cache_updated"], json!(true), "{:?}", out.msg);
+    assert!(!out.changed);
+    assert!(!apt.lists().is_empty(), "apt-get update fetched no list");
+
+    // Lists just fetched are fresh.
+    let out = apt.run(&host, args.clone()).await;
+    assert_eq!(out.data["cache_updated"], json!(false));
+
+    // Old lists (by the directory's time) are refreshed.
+    let lists = apt.dir.path().join("state/lists");
+    set_mtime(&lists, "2 hours ago");
+    let out = apt.run(&host, args.clone()).await;
+    assert_eq!(out.data["cache_updated"], json!(true));
+
+    // The stamp, when it exists, decides (Ansible's rule) even though the
+    // directory is new, and is touched by the refresh.
+    let stamp = apt.dir.path().join("state/periodic/update-success-stamp");
+    std::fs::create_dir_all(stamp.parent().unwrap()).unwrap();
+    std::fs::write(&stamp, "").unwrap();
+    set_mtime(&stamp, "2 hours ago");
+    let out = apt.run(&host, args.clone()).await;
+    assert_eq!(out.data["cache_updated"], json!(true));
+    let age = std::fs::metadata(&stamp)
+        .unwrap()
+        .modified()
+        .unwrap()
+        .elapsed()
+        .unwrap();
+    assert!(age.as_secs() < 60, "stamp not touched: {age:?} old");
+    let out = apt.run(&host, args).await;
+    assert_eq!(out.data["cache_updated"], json!(false));
 }

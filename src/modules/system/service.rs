@@ -28,11 +28,23 @@ use backend::{InitSystem, Status, Verb};
 ///
 /// `started` on a running service and `stopped` on a stopped one change
 /// nothing; `restarted` and `reloaded` always change (reloading a stopped
-/// service starts it). The state comes from the init system (`service
-/// NAME status`: 0 running, 1 to 3 stopped); when the script has no
-/// status (or answers something else) from `pattern`, then a PID file
-/// (`/var/run/NAME.pid`, `/run/NAME/NAME.pid`) and `kill -0`, then a
-/// process named NAME.
+/// service starts it).
+///
+/// Whether the service runs: with `pattern`, whether a process matches
+/// it (`pgrep -f`). Under systemd, the unit's ActiveState. Under
+/// sysvinit, the processes decide before the script's `status`, which
+/// Debian's OpenStack scripts answer wrongly (`pidof` on the interpreter:
+/// keystone "running" while only another uwsgi runs, glance-api "not
+/// running" while it runs): the PID file the script names (its
+/// `PIDFILE=`), else one in the usual places (`/run/NAME.pid`,
+/// `/run/NAME/NAME.pid`, `/run/PROJECT/NAME.pid`), must name a live
+/// process; else a live process whose program or script is named NAME
+/// (`/usr/sbin/libvirtd`, `python3 /usr/bin/nova-compute`) counts; only
+/// when no PID file is known at all does `service NAME status` answer (0
+/// running, 1 to 3 stopped). Processes are looked for in the host's own
+/// PID namespace only, and zombies count as dead. Under OpenRC,
+/// `rc-service NAME status`, unless the PID file names a dead process.
+/// The result's `running_by` says which rule decided.
 ///
 /// Init scripts report success even when the daemon dies at once. After a
 /// start or restart the task therefore checks the status every half
@@ -42,9 +54,21 @@ use backend::{InitSystem, Status, Verb};
 /// where PROJECT is the part of NAME before the first dash, the newest
 /// `/var/log/NAME/*.log`, or the journal under systemd).
 ///
-/// Differences from Ansible: the check after a start, `settle` and
-/// `start_timeout` are oplay's; `arguments`, `runlevel` are not supported;
-/// `pattern` is matched with `pgrep -f` (an extended regular expression).
+/// `restarted` under sysvinit is not the script's `restart` (libvirtd's
+/// stops without waiting, and its start then does nothing while the old
+/// daemon exits): a running service is stopped, its old processes must be
+/// gone within `stop_timeout` seconds (else the task fails), then it is
+/// started and checked as above. Before a start, a PID file that names a
+/// dead process or a zombie is removed: `start-stop-daemon` takes a
+/// zombie for the daemon and starts nothing (containers whose PID 1 does
+/// not reap). `stopped` also waits up to
+/// `stop_timeout` seconds for the processes to go, and warns when they
+/// do not.
+///
+/// Differences from Ansible: the check after a start, the sysvinit
+/// restart, `settle`, `start_timeout` and `stop_timeout` are oplay's;
+/// `arguments`, `runlevel` are not supported; `pattern` is matched with
+/// `pgrep -f` (an extended regular expression).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceParams {
@@ -72,6 +96,13 @@ pub struct ServiceParams {
     #[serde(default = "default_settle", deserialize_with = "crate::value::de_int")]
     #[schemars(with = "i64")]
     pub settle: i64,
+    /// Seconds to wait, after a stop, for the service's processes to exit.
+    #[serde(
+        default = "default_stop_timeout",
+        deserialize_with = "crate::value::de_int"
+    )]
+    #[schemars(with = "i64")]
+    pub stop_timeout: i64,
     /// Seconds to wait, after a start, for the service to run (and settle).
     #[serde(
         default = "default_start_timeout",
@@ -87,6 +118,10 @@ fn default_settle() -> i64 {
 
 fn default_start_timeout() -> i64 {
     15
+}
+
+fn default_stop_timeout() -> i64 {
+    10
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -143,9 +178,13 @@ impl Module for ServiceModule {
                 "give `state`, `enabled`, or both".into(),
             ));
         }
-        if p.settle < 0 || p.start_timeout < 0 || p.sleep.is_some_and(|s| s < 0) {
+        if p.settle < 0
+            || p.start_timeout < 0
+            || p.stop_timeout < 0
+            || p.sleep.is_some_and(|s| s < 0)
+        {
             return Err(ModuleError::Params(
-                "`settle`, `start_timeout` and `sleep` cannot be negative".into(),
+                "`settle`, `start_timeout`, `stop_timeout` and `sleep` cannot be negative".into(),
             ));
         }
         if p.pattern
@@ -192,7 +231,6 @@ impl Action for ServiceAction {
             )));
         }
         self.verbs = plan(&self.p, &st);
-        self.before = Some(st);
         if self.verbs.is_empty() {
             return Ok(Query::Unchanged(result(
                 Outcome::ok(),
@@ -201,6 +239,7 @@ impl Action for ServiceAction {
                 &st,
             )));
         }
+        self.before = Some(st);
         let words: Vec<&str> = self.verbs.iter().map(|v| v.word()).collect();
         Ok(Query::Change(
             Change::new()
@@ -211,22 +250,39 @@ impl Action for ServiceAction {
     }
 
     async fn apply(&mut self, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
-        let (Some(init), Some(mut st)) = (self.init, self.before) else {
+        let (Some(init), Some(mut st)) = (self.init, self.before.take()) else {
             return Err(ModuleError::failed("service: apply without a query"));
         };
         let mut warnings = Vec::new();
         for verb in self.verbs.clone() {
-            self.run_verb(ctx, init, verb).await?;
+            match verb {
+                Verb::Restart if init == InitSystem::Sysvinit => {
+                    self.restart_in_steps(ctx, init).await?;
+                }
+                Verb::Start => {
+                    if let Some(f) = &st.pidfile {
+                        init.clear_stale_pidfile(ctx, f).await?;
+                    }
+                    self.run_verb(ctx, init, verb).await?;
+                }
+                _ => self.run_verb(ctx, init, verb).await?,
+            }
             match verb {
                 Verb::Start | Verb::Restart => {
-                    self.wait_running(ctx, init).await?;
-                    st.running = true;
+                    st = self.wait_running(ctx, init).await?;
                 }
                 Verb::Reload => st.running = true,
                 Verb::Stop => {
-                    st.running = self.wait_stopped(ctx, init).await?;
+                    let left = self.wait_gone(ctx, init, &st.pids).await?;
+                    st.running = left.is_some();
+                    st.pids = left.unwrap_or_default();
                     if st.running {
-                        warnings.push(format!("{} still runs after stop", self.p.name));
+                        warnings.push(format!(
+                            "{} still runs {} s after stop (pid {})",
+                            self.p.name,
+                            self.p.stop_timeout,
+                            pid_list(&st.pids)
+                        ));
                     }
                 }
                 Verb::Enable => st.enabled = true,
@@ -273,6 +329,8 @@ fn result(outcome: Outcome, name: &str, init: InitSystem, st: &Status) -> Outcom
         .with("state", if st.running { "started" } else { "stopped" })
         .with("enabled", st.enabled)
         .with("service_mgr", init.name())
+        .with("running_by", st.by.clone())
+        .with("pids", st.pids.clone())
 }
 
 impl ServiceAction {
@@ -309,9 +367,48 @@ impl ServiceAction {
         Ok(())
     }
 
-    /// Polls until the service has run for `settle` seconds in a row. A
-    /// daemon seen running that then stops has died: fail at once.
-    async fn wait_running(&self, ctx: &ModuleCtx<'_>, init: InitSystem) -> Result<(), ModuleError> {
+    /// The sysvinit restart: stop a running service, wait until its old
+    /// processes are gone, pause `sleep` seconds, start. The check that
+    /// the new daemon stays up is the caller's.
+    async fn restart_in_steps(
+        &self,
+        ctx: &ModuleCtx<'_>,
+        init: InitSystem,
+    ) -> Result<(), ModuleError> {
+        let name = &self.p.name;
+        let st = init.status(ctx, name, self.p.pattern.as_deref()).await?;
+        if st.running {
+            let out = init.run(ctx, name, Verb::Stop).await?;
+            if let Some(left) = self.wait_gone(ctx, init, &st.pids).await? {
+                let said =
+                    crate::modules::system::package::last_lines(&out.stdout, &out.stderr, 10);
+                let log = init.log_tail(ctx, name, LOG_LINES).await?;
+                return Err(ModuleError::failed(format!(
+                    "restart {name}: still running {} s after stop (exit code {}, pid {}); not started again\n{said}{}",
+                    self.p.stop_timeout,
+                    out.rc,
+                    pid_list(&left),
+                    log_block(&log)
+                )));
+            }
+        }
+        if let Some(f) = &st.pidfile {
+            init.clear_stale_pidfile(ctx, f).await?;
+        }
+        if let Some(secs) = self.p.sleep.filter(|s| *s > 0) {
+            tokio::time::sleep(Duration::from_secs(secs as u64)).await;
+        }
+        self.run_verb(ctx, init, Verb::Start).await
+    }
+
+    /// Polls until the service has run for `settle` seconds in a row, and
+    /// returns its last status. A daemon seen running that then stops has
+    /// died: fail at once.
+    async fn wait_running(
+        &self,
+        ctx: &ModuleCtx<'_>,
+        init: InitSystem,
+    ) -> Result<Status, ModuleError> {
         let started = Instant::now();
         let deadline = started + Duration::from_secs(self.p.start_timeout as u64);
         let settle = Duration::from_secs(self.p.settle as u64);
@@ -322,8 +419,8 @@ impl ServiceAction {
                 .await?;
             let now = Instant::now();
             match (st.running, since) {
-                (true, Some(t)) if now - t >= settle => return Ok(()),
-                (true, None) if settle.is_zero() => return Ok(()),
+                (true, Some(t)) if now - t >= settle => return Ok(st),
+                (true, None) if settle.is_zero() => return Ok(st),
                 (true, None) => since = Some(now),
                 (false, Some(_)) => break true,
                 _ => {}
@@ -347,23 +444,42 @@ impl ServiceAction {
         )))
     }
 
-    /// Polls until the service is stopped; returns whether it still runs.
-    async fn wait_stopped(
+    /// Polls, up to `stop_timeout` seconds, until the processes seen
+    /// before the stop (`old`) are gone and the service no longer counts
+    /// as running. `None` when it stopped, else the processes that remain.
+    async fn wait_gone(
         &self,
         ctx: &ModuleCtx<'_>,
         init: InitSystem,
-    ) -> Result<bool, ModuleError> {
-        let deadline = Instant::now() + Duration::from_secs(self.p.start_timeout as u64);
+        old: &[u32],
+    ) -> Result<Option<Vec<u32>>, ModuleError> {
+        let deadline = Instant::now() + Duration::from_secs(self.p.stop_timeout as u64);
         loop {
-            let st = init
-                .status(ctx, &self.p.name, self.p.pattern.as_deref())
-                .await?;
-            if !st.running || Instant::now() >= deadline {
-                return Ok(st.running);
+            let mut left = init.alive(ctx, old).await?;
+            let st = if left.is_empty() {
+                init.status(ctx, &self.p.name, self.p.pattern.as_deref())
+                    .await?
+            } else {
+                Status::default()
+            };
+            if left.is_empty() && !st.running {
+                return Ok(None);
             }
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            if Instant::now() >= deadline {
+                left.extend(st.pids);
+                return Ok(Some(left));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
+}
+
+fn pid_list(pids: &[u32]) -> String {
+    if pids.is_empty() {
+        return "unknown".into();
+    }
+    let list: Vec<String> = pids.iter().map(u32::to_string).collect();
+    list.join(" ")
 }
 
 fn log_block(log: &str) -> String {

@@ -139,20 +139,13 @@ impl Backend {
         let cmd = match self {
             Backend::Apt => {
                 if let Some(valid) = p.cache_valid_time {
-                    let age = ctx
-                        .exec("d=$(stat -c %Y /var/lib/apt/lists 2>/dev/null || echo 0); echo $(( $(date +%s) - d ))")
-                        .await?;
-                    if age
-                        .stdout
-                        .trim()
-                        .parse::<i64>()
-                        .is_ok_and(|a| a >= 0 && a < valid)
-                    {
+                    let age = ctx.exec(APT_CACHE_AGE).await?;
+                    if cache_is_fresh(&age.stdout, valid) {
                         return Ok(false);
                     }
                 }
                 format!(
-                    "apt-get update -q -o DPkg::Lock::Timeout={} && touch /var/lib/apt/lists",
+                    "apt-get update -q -o DPkg::Lock::Timeout={} && {APT_TOUCH}",
                     p.lock_timeout
                 )
             }
@@ -405,6 +398,32 @@ impl Backend {
             .join(" && ");
         ctx.exec_req(req).await
     }
+}
+
+/// The age in seconds of apt's package lists, as Ansible's apt judges it:
+/// the modification time of `periodic/update-success-stamp` when it
+/// exists, else that of the lists directory (both found through
+/// `apt-config`, so that `APT_CONFIG` is honoured). `none` when the lists
+/// directory holds no `*_Packages` list at all: a fresh image whose
+/// `apt-get update` never ran has a recent directory and nothing in it.
+const APT_CACHE_AGE: &str = "L=/var/lib/apt/lists/ S=/var/lib/apt/; eval \"$(apt-config shell L Dir::State::lists/d S Dir::State/d 2>/dev/null)\"; \
+     if ! ls -U \"$L\" 2>/dev/null | grep -q '_Packages'; then echo none; exit 0; fi; \
+     f=\"${S%/}/periodic/update-success-stamp\"; [ -e \"$f\" ] || f=$L; \
+     echo $(( $(date +%s) - $(stat -c %Y \"$f\") ))";
+
+/// After a successful `apt-get update`: apt leaves the lists directory's
+/// time alone when no list changed, and plain `apt-get update` does not
+/// touch the stamp, so both are set to now (the stamp only if it exists).
+const APT_TOUCH: &str = "L=/var/lib/apt/lists/ S=/var/lib/apt/; eval \"$(apt-config shell L Dir::State::lists/d S Dir::State/d 2>/dev/null)\"; \
+     touch \"$L\"; f=\"${S%/}/periodic/update-success-stamp\"; if [ -e \"$f\" ]; then touch \"$f\"; fi";
+
+/// Whether the answer of [`APT_CACHE_AGE`] is younger than `valid`
+/// seconds. No lists, or an answer that is not a number, is stale.
+pub(crate) fn cache_is_fresh(answer: &str, valid: i64) -> bool {
+    answer
+        .trim()
+        .parse::<i64>()
+        .is_ok_and(|age| age >= 0 && age < valid)
 }
 
 /// `name<TAB>want ok status<TAB>version` lines; installed when the status
