@@ -563,7 +563,10 @@ async fn a_sudo_that_does_not_ask_never_gets_the_password() {
         ..ExecRequest::shell("cat")
     };
     let out = c.exec(&req).await.unwrap();
-    assert_eq!((out.rc, out.stdout.as_str(), out.stderr.as_str()), (0, "in", ""));
+    assert_eq!(
+        (out.rc, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "in", "")
+    );
     let req = ExecRequest {
         become_,
         ..ExecRequest::shell("cat")

@@ -55,7 +55,10 @@ fn setup(sshd: &Sshd) -> bool {
         std::fs::write(&tmp, &rule).unwrap();
         std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o440))
             .unwrap();
-        let check = Command::new("visudo").args(["-cqf", &tmp]).status().unwrap();
+        let check = Command::new("visudo")
+            .args(["-cqf", &tmp])
+            .status()
+            .unwrap();
         assert!(check.success(), "visudo refused {rule}");
         std::fs::rename(&tmp, SUDOERS).unwrap();
     }
@@ -112,7 +115,10 @@ async fn the_right_password_runs_commands_and_file_operations_as_root() {
     }
     let c = connect(&sshd).await;
     let out = c.exec(&as_root("id -un", PASSWORD, None)).await.unwrap();
-    assert_eq!((out.rc, out.stdout.as_str(), out.stderr.as_str()), (0, "root\n", ""));
+    assert_eq!(
+        (out.rc, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "root\n", "")
+    );
     // The command gets its own input, and no password or prompt.
     let out = c
         .exec(&as_root("cat; echo oops >&2", PASSWORD, Some(b"in")))
@@ -140,7 +146,10 @@ async fn with_nopasswd_the_command_never_sees_the_password() {
     }
     let c = connect(&sshd).await;
     let out = c.exec(&as_root("cat", "not-needed", None)).await.unwrap();
-    assert_eq!((out.rc, out.stdout.as_str(), out.stderr.as_str()), (0, "", ""));
+    assert_eq!(
+        (out.rc, out.stdout.as_str(), out.stderr.as_str()),
+        (0, "", "")
+    );
     let out = c
         .exec(&as_root("id -un; cat", "not-needed", Some(b"in")))
         .await
@@ -169,8 +178,14 @@ async fn a_wrong_password_fails_fast_without_showing_it() {
         .unwrap_err();
     assert!(matches!(err, ConnectionError::Become(_)), "{err:?}");
     let msg = err.to_string();
-    assert!(msg.contains("incorrect sudo password to become root"), "{msg}");
-    assert!(!msg.contains("Wrong-Pass-17") && !msg.contains("key="), "{msg}");
+    assert!(
+        msg.contains("incorrect sudo password to become root"),
+        "{msg}"
+    );
+    assert!(
+        !msg.contains("Wrong-Pass-17") && !msg.contains("key="),
+        "{msg}"
+    );
     assert!(started.elapsed() < Duration::from_secs(10), "{msg}");
     // The session is still usable afterwards.
     let out = c.exec(&as_root("id -un", PASSWORD, None)).await.unwrap();

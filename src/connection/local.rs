@@ -9,11 +9,11 @@ use async_trait::async_trait;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
+use super::sudo::{Exchange, Feed};
 use super::{
     Become, Connection, ConnectionError, ExecOutput, ExecRequest, FileAttrs, FileKind, FileStat,
     Tunnel, TunnelTarget,
 };
-use super::sudo::{Exchange, Feed};
 
 /// Runs everything on the control node itself.
 #[derive(Debug, Default)]
@@ -396,7 +396,10 @@ mod tests {
             ..ExecRequest::shell("cat")
         };
         let out = c.exec(&req).await.unwrap();
-        assert_eq!((out.rc, out.stdout.as_str(), out.stderr.as_str()), (0, "", ""));
+        assert_eq!(
+            (out.rc, out.stdout.as_str(), out.stderr.as_str()),
+            (0, "", "")
+        );
         let req = ExecRequest {
             stdin: Some(b"in".to_vec()),
             ..req

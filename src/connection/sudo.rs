@@ -169,7 +169,11 @@ impl Exchange {
             return Ok(());
         };
         let said = String::from_utf8_lossy(&self.held);
-        let said: Vec<&str> = said.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        let said: Vec<&str> = said
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
         let said = if said.is_empty() {
             "sudo printed nothing".to_string()
         } else {
@@ -239,7 +243,10 @@ mod tests {
     fn the_password_goes_only_after_the_prompt() {
         let (line, mut x) = exchange(Some("pw"), Some(b"in"));
         let (prompt, success) = markers(&x);
-        assert!(line.contains(&crate::connection::shell_quote(&prompt)), "{line}");
+        assert!(
+            line.contains(&crate::connection::shell_quote(&prompt)),
+            "{line}"
+        );
         assert!(!line.contains("pw"));
         assert!(x.start().is_empty());
         let mut err = Vec::new();
@@ -277,7 +284,10 @@ mod tests {
         assert_eq!(x.stderr(again.as_bytes(), &mut err), vec![Feed::Eof]);
         x.stderr(b"sudo: 1 incorrect password attempt\n", &mut err);
         let msg = x.finish().unwrap_err().to_string();
-        assert!(msg.contains("incorrect sudo password to become root"), "{msg}");
+        assert!(
+            msg.contains("incorrect sudo password to become root"),
+            "{msg}"
+        );
         assert!(msg.contains("1 incorrect password attempt"), "{msg}");
         assert!(!msg.contains("hunter2") && !msg.contains("key="), "{msg}");
         assert!(err.is_empty());
