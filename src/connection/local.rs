@@ -6,9 +6,10 @@ use std::path::Path;
 use std::process::Stdio;
 
 use async_trait::async_trait;
-use tokio::io::{AsyncRead, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
+use super::sudo::{Exchange, Feed};
 use super::{
     Become, Connection, ConnectionError, ExecOutput, ExecRequest, FileAttrs, FileKind, FileStat,
     Tunnel, TunnelTarget,
@@ -47,6 +48,48 @@ fn uid_is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// Writes what the exchange asks for to the child's stdin, in order.
+async fn feed_stdin(
+    stdin: Option<tokio::process::ChildStdin>,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<Feed>,
+) {
+    let mut stdin = stdin;
+    while let Some(feed) = rx.recv().await {
+        match (feed, stdin.as_mut()) {
+            // A command that exits without reading its input is not an error.
+            (Feed::Data(d), Some(s)) => {
+                let _ = s.write_all(&d).await;
+            }
+            (Feed::Eof, _) => stdin = None,
+            (Feed::Data(_), None) => {}
+        }
+    }
+}
+
+/// Reads stderr through the exchange, which may answer on stdin.
+async fn watch_stderr(
+    err: Option<&mut tokio::process::ChildStderr>,
+    exchange: &mut Exchange,
+    tx: tokio::sync::mpsc::UnboundedSender<Feed>,
+) -> Vec<u8> {
+    let mut stderr = Vec::new();
+    let Some(err) = err else {
+        return stderr;
+    };
+    let mut buf = vec![0u8; 8192];
+    loop {
+        match err.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                for f in exchange.stderr(&buf[..n], &mut stderr) {
+                    let _ = tx.send(f);
+                }
+            }
+        }
+    }
+    stderr
+}
+
 fn io_err<'a>(
     op: &'static str,
     path: &'a str,
@@ -65,37 +108,40 @@ impl Connection for LocalConnection {
     }
 
     async fn exec(&self, req: &ExecRequest) -> Result<ExecOutput, ConnectionError> {
+        let (line, mut exchange) = Exchange::prepare(req);
         let mut cmd = Command::new("/bin/sh");
-        cmd.arg("-c").arg(req.render());
-        // The sudo password goes first on stdin, even when the request
-        // itself has no input.
-        let input = super::ssh::stdin_bytes(req);
-        cmd.stdin(if input.is_empty() {
-            Stdio::null()
-        } else {
+        cmd.arg("-c").arg(line);
+        cmd.stdin(if exchange.wants_stdin() {
             Stdio::piped()
+        } else {
+            Stdio::null()
         });
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().map_err(io_err("exec", "/bin/sh"))?;
-        let feed = child.stdin.take().map(|mut stdin| async move {
-            // A command that exits without reading its input is not an error.
-            let _ = stdin.write_all(&input).await;
-        });
-        // Written while the output is read, so a large input cannot block
-        // against a full output pipe.
-        let (_, out) = tokio::join!(
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        for f in exchange.start() {
+            let _ = tx.send(f);
+        }
+        let (mut out, mut err) = (child.stdout.take(), child.stderr.take());
+        // Input is written while the output is read, so a large input
+        // cannot block against a full output pipe.
+        let (_, stdout, stderr) = tokio::join!(
+            feed_stdin(child.stdin.take(), rx),
             async {
-                if let Some(f) = feed {
-                    f.await;
+                let mut buf = Vec::new();
+                if let Some(o) = out.as_mut() {
+                    let _ = o.read_to_end(&mut buf).await;
                 }
+                buf
             },
-            child.wait_with_output()
+            watch_stderr(err.as_mut(), &mut exchange, tx),
         );
-        let out = out.map_err(io_err("exec", "/bin/sh"))?;
+        let status = child.wait().await.map_err(io_err("exec", "/bin/sh"))?;
+        exchange.finish()?;
         Ok(ExecOutput {
-            rc: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            rc: status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
         })
     }
 
@@ -339,8 +385,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_sudo_password_is_sent_without_other_input() {
-        // Root is not asked for a password, so `cat` receives the line.
+    async fn a_sudo_that_does_not_ask_never_gets_the_password() {
+        // Root is not asked for a password: the command must not see it.
         let c = LocalConnection::new();
         let req = ExecRequest {
             become_: Some(Become {
@@ -349,7 +395,16 @@ mod tests {
             }),
             ..ExecRequest::shell("cat")
         };
-        assert_eq!(c.exec(&req).await.unwrap().stdout, "pw\n");
+        let out = c.exec(&req).await.unwrap();
+        assert_eq!(
+            (out.rc, out.stdout.as_str(), out.stderr.as_str()),
+            (0, "", "")
+        );
+        let req = ExecRequest {
+            stdin: Some(b"in".to_vec()),
+            ..req
+        };
+        assert_eq!(c.exec(&req).await.unwrap().stdout, "in");
     }
 
     #[tokio::test]

@@ -10,6 +10,7 @@ pub mod local;
 pub mod manager;
 pub mod shellops;
 pub mod ssh;
+pub(crate) mod sudo;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -108,7 +109,8 @@ impl ConnectionError {
 }
 
 /// Run as another user through `sudo`: `sudo -n` without a password, else
-/// `sudo -S -p ''` with the password sent as the first line of stdin.
+/// `sudo -S` with a unique prompt, answered only when sudo asks (see
+/// `sudo.rs`).
 #[derive(Debug, Clone)]
 pub struct Become {
     pub user: String,
@@ -140,8 +142,19 @@ impl ExecRequest {
         ExecRequest::shell(words.join(" "))
     }
 
-    /// The full command line as the remote shell sees it (env, cd, become).
+    /// The full command line as the remote shell sees it (env, cd, become),
+    /// for logs: a sudo prompt shows a placeholder key.
     pub fn render(&self) -> String {
+        let markers = self
+            .become_
+            .as_ref()
+            .and_then(|b| b.password.as_ref())
+            .map(|_| sudo::Markers::placeholder());
+        self.render_with(markers.as_ref())
+    }
+
+    /// The command line, with `markers` for a sudo that takes a password.
+    pub(crate) fn render_with(&self, markers: Option<&sudo::Markers>) -> String {
         let mut script = String::new();
         if let Some(dir) = &self.chdir {
             script.push_str(&format!("cd {} && ", shell_quote(dir)));
@@ -154,21 +167,22 @@ impl ExecRequest {
         }
         script.push_str("exec /bin/sh -c ");
         script.push_str(&shell_quote(&self.cmd));
-        match &self.become_ {
-            None => script,
-            Some(b) => {
-                let prompt = if b.password.is_some() {
-                    "-S -p ''"
-                } else {
-                    "-n"
-                };
-                format!(
-                    "sudo {prompt} -H -u {} /bin/sh -c {}",
-                    shell_quote(&b.user),
-                    shell_quote(&script)
-                )
-            }
-        }
+        let Some(b) = &self.become_ else {
+            return script;
+        };
+        let (prompt, script) = match (markers, &b.password) {
+            (Some(m), Some(_)) => (
+                format!("-S -p {}", shell_quote(&m.prompt())),
+                // The marker tells that sudo is done and the command runs.
+                format!("echo {} >&2; {script}", m.success()),
+            ),
+            _ => ("-n".to_string(), script),
+        };
+        format!(
+            "sudo {prompt} -H -u {} /bin/sh -c {}",
+            shell_quote(&b.user),
+            shell_quote(&script)
+        )
     }
 }
 

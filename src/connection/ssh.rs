@@ -27,6 +27,7 @@ use tokio::sync::{OnceCell, Semaphore};
 
 use self::sftp::{NumericAttrs, Sftp};
 use super::manager::ConnectionSettings;
+use super::sudo::{Exchange, Feed};
 use super::{
     Become, Connection, ConnectionError, ExecOutput, ExecRequest, FileAttrs, FileStat, Tunnel,
     TunnelTarget, shell_quote,
@@ -264,10 +265,11 @@ impl SshConnection {
         Ok(())
     }
 
-    /// Runs `cmd` on a new exec channel, feeding `input` while the output
-    /// is read. Once the command is done, input it never read is dropped
-    /// rather than waited on.
-    async fn run(&self, cmd: String, input: Vec<u8>) -> Result<ExecOutput, ConnectionError> {
+    /// Runs `cmd` on a new exec channel, writing what `exchange` asks for
+    /// while the output is read. Once the command is done, input it never
+    /// read is dropped rather than waited on.
+    async fn run(&self, cmd: String, exchange: Exchange) -> Result<ExecOutput, ConnectionError> {
+        let mut exchange = exchange;
         let channel = self
             .session
             .channel_open_session()
@@ -275,17 +277,29 @@ impl SshConnection {
             .map_err(|e| self.lost(e))?;
         channel.exec(true, cmd).await.map_err(|e| self.lost(e))?;
         let (mut rd, wr) = channel.split();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        for f in exchange.start() {
+            let _ = tx.send(f);
+        }
         let feed = async move {
-            if !input.is_empty() {
-                let _ = wr.data(&input[..]).await;
+            while let Some(f) = rx.recv().await {
+                match f {
+                    Feed::Data(d) => {
+                        let _ = wr.data(&d[..]).await;
+                    }
+                    Feed::Eof => {
+                        let _ = wr.eof().await;
+                    }
+                }
             }
-            let _ = wr.eof().await;
             std::future::pending::<std::convert::Infallible>().await
         };
-        tokio::select! {
-            out = self.collect(&mut rd) => out,
+        let out = tokio::select! {
+            out = self.collect(&mut rd, &mut exchange, tx) => out,
             never = feed => match never {},
-        }
+        }?;
+        exchange.finish()?;
+        Ok(out)
     }
 
     /// Large input goes to a temporary file over SFTP first, and the
@@ -297,25 +311,24 @@ impl SshConnection {
     async fn exec_staged(&self, req: &ExecRequest) -> Result<ExecOutput, ConnectionError> {
         let sftp = self.sftp().await?;
         let tmp = super::local::temp_path("/tmp/oplay-stdin");
-        let mut data = req.stdin.as_deref().unwrap_or_default();
+        let (line, mut exchange) = Exchange::prepare(req);
+        let input = exchange.take_input().unwrap_or_default();
         let private = NumericAttrs {
             mode: Some(0o600),
             ..NumericAttrs::default()
         };
-        if let Err(e) = sftp.write_new(&tmp, &mut data, private).await {
+        if let Err(e) = sftp.write_new(&tmp, &mut &input[..], private).await {
             sftp.remove(&tmp).await;
             return Err(e);
         }
         let q = shell_quote(&tmp);
+        // The first `cat` passes on the channel's input (the sudo password
+        // when asked) until the exchange closes it; then the file follows.
         let cmd = format!(
             "exec 3<{q} && rm -f {q} && {{ cat; cat <&3; }} | /bin/sh -c {}",
-            shell_quote(&req.render())
+            shell_quote(&line)
         );
-        let password_only = ExecRequest {
-            stdin: None,
-            ..req.clone()
-        };
-        let res = self.run(cmd, stdin_bytes(&password_only)).await;
+        let res = self.run(cmd, exchange).await;
         if res.is_err() {
             sftp.remove(&tmp).await;
         }
@@ -326,12 +339,18 @@ impl SshConnection {
     async fn collect(
         &self,
         rd: &mut russh::ChannelReadHalf,
+        exchange: &mut Exchange,
+        tx: tokio::sync::mpsc::UnboundedSender<Feed>,
     ) -> Result<ExecOutput, ConnectionError> {
         let (mut stdout, mut stderr, mut rc) = (Vec::new(), Vec::new(), None);
         while let Some(msg) = rd.wait().await {
             match msg {
                 ChannelMsg::Data { data } => stdout.extend_from_slice(&data),
-                ChannelMsg::ExtendedData { data, ext: 1 } => stderr.extend_from_slice(&data),
+                ChannelMsg::ExtendedData { data, ext: 1 } => {
+                    for f in exchange.stderr(&data, &mut stderr) {
+                        let _ = tx.send(f);
+                    }
+                }
                 ChannelMsg::ExitStatus { exit_status } => rc = Some(exit_status as i32),
                 // As the local connection reports a killed process.
                 ChannelMsg::ExitSignal { .. } => rc = Some(-1),
@@ -359,20 +378,6 @@ impl SshConnection {
 /// OpenSSH's initial channel window of 2 MiB.
 const DIRECT_STDIN_MAX: usize = 1 << 20;
 
-/// What goes to a command's stdin: the sudo password line first (render()
-/// runs `sudo -S -p ''`), then the request's own input.
-pub(crate) fn stdin_bytes(req: &ExecRequest) -> Vec<u8> {
-    let mut data = Vec::new();
-    if let Some(pw) = req.become_.as_ref().and_then(|b| b.password.as_ref()) {
-        data.extend_from_slice(pw.expose().as_bytes());
-        data.push(b'\n');
-    }
-    if let Some(input) = &req.stdin {
-        data.extend_from_slice(input);
-    }
-    data
-}
-
 /// 200 ms, 400 ms, ... plus up to 100 ms of jitter so that many hosts
 /// dropped together do not come back together.
 fn backoff(attempt: u32) -> Duration {
@@ -387,11 +392,11 @@ impl Connection for SshConnection {
     }
 
     async fn exec(&self, req: &ExecRequest) -> Result<ExecOutput, ConnectionError> {
-        let input = stdin_bytes(req);
-        if input.len() > DIRECT_STDIN_MAX {
+        if req.stdin.as_ref().map_or(0, Vec::len) > DIRECT_STDIN_MAX {
             return self.exec_staged(req).await;
         }
-        self.run(req.render(), input).await
+        let (line, exchange) = Exchange::prepare(req);
+        self.run(line, exchange).await
     }
 
     async fn stat(

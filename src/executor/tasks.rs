@@ -11,7 +11,7 @@ use super::Executor;
 use super::host::HostEnd;
 use super::play::BatchCtx;
 use super::state::Gone;
-use crate::output::TaskInfo;
+use crate::output::{Progress, TaskInfo};
 use crate::playbook::{Task, TaskAction};
 
 impl Executor {
@@ -133,14 +133,20 @@ impl Executor {
         {
             self.reporter.verbose(1, &targets.join(", "), &note);
         }
+        let count = targets.len();
+        self.reporter
+            .task_progress(&info, Progress::Started { hosts: count });
         let ends: Vec<(String, HostEnd)> = stream::iter(targets)
             .map(|h| async {
                 let end = self.host_task(bc, task, &info, &h).await;
+                self.reporter.task_progress(&info, Progress::HostDone);
                 (h, end)
             })
             .buffer_unordered(self.opts.forks.max(1))
             .collect()
             .await;
+        self.reporter
+            .task_progress(&info, Progress::Ended { hosts: count });
         self.record_time(task.id, &info.name, &info.location, started.elapsed());
         if run_once {
             self.share_run_once(task, &hosts, &ends);
@@ -361,14 +367,20 @@ impl Executor {
         };
         self.reporter.task_start(&info);
         let started = Instant::now();
+        let count = hosts.len();
+        self.reporter
+            .task_progress(&info, Progress::Started { hosts: count });
         let ends: Vec<(String, HostEnd)> = stream::iter(hosts.clone())
             .map(|h| async {
                 let end = self.gather_host(bc, &info, &h).await;
+                self.reporter.task_progress(&info, Progress::HostDone);
                 (h, end)
             })
             .buffer_unordered(self.opts.forks.max(1))
             .collect()
             .await;
+        self.reporter
+            .task_progress(&info, Progress::Ended { hosts: count });
         self.record_time(0, &info.name, &info.location, started.elapsed());
         self.survivors(bc, hosts, &ends, false)
     }

@@ -259,10 +259,12 @@ pub fn progress_bar(total: Option<u64>, what: &str) -> Option<ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
     }
-    let bar = match total {
+    // In the process's one MultiProgress, so the task spinner stacks
+    // with it instead of drawing over it.
+    let bar = crate::output::progress::bars().add(match total {
         Some(n) => ProgressBar::new(n),
         None => ProgressBar::new_spinner(),
-    };
+    });
     let style = indicatif::ProgressStyle::with_template(
         "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
     )

@@ -9,7 +9,8 @@ use std::sync::Mutex;
 use console::{Style, Term};
 use serde_json::Value;
 
-use super::{HostResult, Recap, Reporter, Status, TaskInfo, unified_diff};
+use super::progress::{Spinner, bars};
+use super::{HostResult, Progress, Recap, Reporter, Status, TaskInfo, unified_diff};
 use crate::secret::Redactor;
 
 const WIDTH: usize = 79;
@@ -19,26 +20,41 @@ pub struct HumanReporter {
     redactor: Redactor,
     out: Mutex<Box<dyn Write + Send>>,
     colors: bool,
+    /// The live line under long tasks: only on a terminal without NO_COLOR.
+    spinner: Option<Spinner>,
+    /// stdout is a terminal, where progress bars may be drawn.
+    tty: bool,
 }
 
 impl HumanReporter {
     pub fn new(verbosity: u8, redactor: Redactor) -> Self {
-        let colors =
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && Term::stdout().is_term();
+        let tty = Term::stdout().is_term();
+        let colors = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && tty;
         console::set_colors_enabled(colors);
         HumanReporter {
             verbosity,
             redactor,
             out: Mutex::new(Box::new(std::io::stdout())),
             colors,
+            spinner: colors.then(Spinner::new),
+            tty,
         }
     }
 
     fn emit(&self, text: &str) {
         let clean = self.redactor.scrub(text);
         if let Ok(mut out) = self.out.lock() {
-            let _ = writeln!(out, "{clean}");
-            let _ = out.flush();
+            let mut write = || {
+                let _ = writeln!(out, "{clean}");
+                let _ = out.flush();
+            };
+            // On a terminal, bars on stderr are cleared while the line is
+            // written and drawn again below it.
+            if self.tty {
+                bars().suspend(write);
+            } else {
+                write();
+            }
         }
     }
 
@@ -166,6 +182,13 @@ impl Reporter for HumanReporter {
     fn verbose(&self, level: u8, host: &str, msg: &str) {
         if self.verbosity >= level {
             self.emit(&format!("<{host}> {msg}"));
+        }
+    }
+
+    fn task_progress(&self, task: &TaskInfo, progress: Progress) {
+        if let Some(s) = &self.spinner {
+            let key = format!("{}|{}", task.handler, task.location);
+            s.update(&key, &task.name, progress);
         }
     }
 

@@ -5,6 +5,7 @@
 
 pub mod human;
 pub mod json;
+pub mod progress;
 
 use std::path::Path;
 use std::time::Duration;
@@ -84,6 +85,17 @@ pub struct Recap {
     pub slowest: Vec<(String, String, Duration)>,
 }
 
+/// How far a task has got on its hosts, for a live progress line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// The task starts on this many hosts (after `task_start`).
+    Started { hosts: usize },
+    /// One host is done with it.
+    HostDone,
+    /// The run of the task that started on this many hosts is over.
+    Ended { hosts: usize },
+}
+
 /// Receives the events of a run.
 pub trait Reporter: Send + Sync {
     fn playbook_start(&self, path: &Path);
@@ -94,6 +106,8 @@ pub trait Reporter: Send + Sync {
     /// Detail shown at `-v` levels: `level` 3 is the commands sent.
     fn verbose(&self, level: u8, host: &str, msg: &str);
     fn recap(&self, recap: &Recap);
+    /// Progress within a task; only a reporter with a live line cares.
+    fn task_progress(&self, _task: &TaskInfo, _progress: Progress) {}
 }
 
 /// A unified diff of one change, as `--diff` shows it.
