@@ -233,8 +233,16 @@ fn ensure_user(user: &str) {
             .status();
     }
     // A locked account ("!" password) may not log in at all without PAM;
-    // "*" has no password but is not locked, so keys work.
-    let _ = Command::new("usermod").args(["-p", "*", user]).status();
+    // "*" has no password but is not locked, so keys work. A password that
+    // a test set (for sudo) is left alone: tests run in parallel.
+    let shadow = std::fs::read_to_string("/etc/shadow").unwrap_or_default();
+    let locked = shadow
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{user}:")))
+        .is_none_or(|rest| rest.starts_with('!') || rest.starts_with(':'));
+    if locked {
+        let _ = Command::new("usermod").args(["-p", "*", user]).status();
+    }
 }
 
 fn current_user() -> String {
