@@ -13,6 +13,7 @@ mod logged;
 mod play;
 mod scope;
 mod state;
+mod target;
 mod tasks;
 
 use std::collections::HashMap;

@@ -1,0 +1,161 @@
+//! Where and as whom a task runs on a host: the connection settings from
+//! the host's `ansible_*` variables, `become` from the task and those
+//! variables, and `delegate_to` (the delegate's own settings).
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::Executor;
+use super::logged::Logged;
+use crate::connection::manager::{ConnectionKind, ConnectionSettings, SshAuth};
+use crate::connection::{Become, Connection};
+use crate::playbook::Task;
+use crate::secret::Secret;
+use crate::value::parse_bool;
+
+impl Executor {
+    pub(super) fn var(&self, scope: &minijinja::Value, name: &str) -> Option<Value> {
+        self.templar.eval(name, scope).ok().filter(|v| !v.is_null())
+    }
+
+    pub(super) fn become_for(&self, task: &Task, scope: &minijinja::Value) -> Option<Become> {
+        let on = task
+            .attrs
+            .become_
+            .or_else(|| {
+                self.var(scope, "ansible_become")
+                    .and_then(|v| parse_bool(&v))
+            })
+            .unwrap_or(false);
+        if !on {
+            return None;
+        }
+        let user = task
+            .attrs
+            .become_user
+            .clone()
+            .or_else(|| {
+                self.var(scope, "ansible_become_user")
+                    .and_then(|v| crate::value::scalar_to_string(&v))
+            })
+            .unwrap_or_else(|| "root".into());
+        let login = self
+            .var(scope, "ansible_user")
+            .and_then(|v| crate::value::scalar_to_string(&v));
+        let me = login
+            .or_else(|| self.opts.remote_user.clone())
+            .or_else(|| std::env::var("USER").ok());
+        if me.as_deref() == Some(user.as_str()) {
+            return None;
+        }
+        let password = self
+            .var(scope, "ansible_become_password")
+            .or_else(|| self.var(scope, "ansible_become_pass"));
+        Some(Become {
+            user,
+            password: password
+                .and_then(|p| crate::value::scalar_to_string(&p))
+                .map(Secret::new),
+        })
+    }
+
+    /// The connection a task uses on a host (its own, or the delegate's).
+    pub(super) async fn task_connection(
+        &self,
+        task: &Task,
+        host: &str,
+        scope: &minijinja::Value,
+    ) -> Result<Arc<dyn Connection>, String> {
+        let (target, settings) = match &task.attrs.delegate_to {
+            None => (host.to_string(), self.settings(host, scope)),
+            Some(d) => {
+                let name = self
+                    .templar
+                    .render_str(d, scope)
+                    .map_err(|e| e.to_string())?;
+                let s = if self.run.states.get(&name).is_some() {
+                    let pv_scope = self.run.host_vars.get(&name).cloned().unwrap_or_default();
+                    let sc = crate::template::VarScope::new(vec![crate::template::Layer::shared(
+                        "inventory",
+                        pv_scope,
+                    )])
+                    .into_value();
+                    self.settings(&name, &sc)
+                } else {
+                    self.settings(&name, &minijinja::Value::from(()))
+                };
+                (name, s)
+            }
+        };
+        let conn = self
+            .conns
+            .get(&target, &settings)
+            .await
+            .map_err(|e| e.to_string())?;
+        let quiet = task.attrs.no_log == Some(true);
+        if self.opts.verbosity < 3 {
+            return Ok(conn);
+        }
+        Ok(Arc::new(Logged {
+            inner: conn,
+            host: host.to_string(),
+            reporter: self.reporter.clone(),
+            quiet,
+        }))
+    }
+
+    /// Connection settings from a host's `ansible_*` variables.
+    pub(super) fn settings(&self, host: &str, scope: &minijinja::Value) -> ConnectionSettings {
+        let s = |name: &str| {
+            self.var(scope, name)
+                .and_then(|v| crate::value::scalar_to_string(&v))
+        };
+        let local_names = ["localhost", "127.0.0.1", "::1"];
+        let kind = match s("ansible_connection").as_deref() {
+            Some("local") => ConnectionKind::Local,
+            Some(_) => ConnectionKind::Ssh,
+            None if local_names.contains(&host)
+                && self
+                    .run
+                    .inventory
+                    .host_vars(host)
+                    .get("ansible_host")
+                    .is_none() =>
+            {
+                ConnectionKind::Local
+            }
+            None => ConnectionKind::Ssh,
+        };
+        let hkc = self
+            .var(scope, "ansible_host_key_checking")
+            .and_then(|v| parse_bool(&v))
+            .unwrap_or(self.opts.host_key_checking);
+        let password = s("ansible_password")
+            .or_else(|| s("ansible_ssh_pass"))
+            .map(Secret::new);
+        let key = s("ansible_ssh_private_key_file")
+            .or_else(|| s("ansible_private_key_file"))
+            .map(std::path::PathBuf::from)
+            .or_else(|| self.opts.private_key.clone());
+        let auth = match (key, password) {
+            (Some(k), _) => SshAuth::KeyFile(k),
+            (None, Some(p)) => SshAuth::Password(p),
+            (None, None) => SshAuth::Default,
+        };
+        ConnectionSettings {
+            kind,
+            address: s("ansible_host").unwrap_or_else(|| host.to_string()),
+            port: s("ansible_port").and_then(|p| p.parse().ok()).unwrap_or(22),
+            user: s("ansible_user").or_else(|| self.opts.remote_user.clone()),
+            auth,
+            known_hosts: s("ansible_ssh_known_hosts_file")
+                .map(Into::into)
+                .or_else(|| self.opts.known_hosts.clone()),
+            host_key_checking: hkc,
+            connect_timeout: self.opts.connect_timeout,
+            retries: 2,
+            agent_socket: None,
+        }
+    }
+}
