@@ -238,15 +238,18 @@ impl InitSystem {
 /// daemon that died under an init that does not reap, as in containers,
 /// stays a zombie and still answers `kill -0`). `pg`: pgrep limited to
 /// this PID namespace, so that the same daemon running in a container on
-/// this machine is not taken for ours (plain pgrep where `--ns` is
-/// unknown). `pidfile`: the first PID file of the service `$N` found in
+/// this machine is not taken for ours. A process whose namespace cannot be
+/// read counts as ours: in a container without CAP_SYS_PTRACE, root cannot
+/// read another user's /proc/PID/ns (`pgrep --ns` then drops keystone's
+/// uwsgi), and a container sees no other PID namespace anyway. `pidfile`: the first PID file of the service `$N` found in
 /// the usual places, PROJECT being the part of the name before the first
 /// dash (/run/nova/nova-compute.pid). `spidfile SCRIPT`: the PID file the
 /// init script names (its top-level `PIDFILE=` or `PID_FILE=`, expanded
 /// with the script's other top-level assignments; lines with a command
 /// substitution are left out).
 const HELPERS: &str = "alive() { kill -0 \"$1\" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' /proc/\"$1\"/status 2>/dev/null; }; \
-     pg() { pgrep --ns $$ --nslist pid \"$@\" 2>/dev/null; [ $? -ne 2 ] || pgrep \"$@\"; }; \
+     pg() { me=$(readlink /proc/$$/ns/pid 2>/dev/null); for p in $(pgrep \"$@\"); do \
+       ns=$(readlink /proc/$p/ns/pid 2>/dev/null) || ns=$me; [ \"$ns\" = \"$me\" ] && echo $p; done; }; \
      pidfile() { for f in /run/$N.pid /run/$N/$N.pid /run/${N%%-*}/$N.pid /var/run/$N.pid; do \
        if [ -r \"$f\" ]; then echo \"$f\"; return 0; fi; done; return 1; }; \
      spidfile() { ( eval \"$(grep -E '^[A-Za-z_][A-Za-z0-9_]*=' \"$1\" | grep -v -e '[$][(]' -e '`')\" >/dev/null 2>&1; \
