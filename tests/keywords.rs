@@ -145,3 +145,21 @@ fn exclusive_parameters_are_judged_after_omit() {
             "invalid parameters: parameters `msg` and `var` of `debug` are mutually exclusive",
         );
 }
+
+#[test]
+fn file_modules_ask_the_login_s_identity_once_per_host_even_at_vvv() {
+    let out = Test::new()
+        .playbook(
+            r#"- hosts: localhost
+  gather_facts: no
+  tasks:
+    - copy: {content: "a\n", dest: "{dir}/a"}
+    - copy: {content: "b\n", dest: "{dir}/b"}
+    - copy: {content: "c\n", dest: "{dir}/c"}
+"#,
+        )
+        .run_with(&["-vvv"]);
+    out.code(0);
+    let asked = out.stdout.matches("id -un").count();
+    assert_eq!(asked, 1, "{}", out.stdout);
+}

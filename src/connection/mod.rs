@@ -254,6 +254,13 @@ pub trait Connection: Send + Sync {
     /// `local` or `ssh://user@host:port`, for messages.
     fn describe(&self) -> String;
 
+    /// Identifies the connection to its target for the run, so that what
+    /// is learned about a target can be cached. Wrappers (the `-vvv`
+    /// logger) answer with what they wrap.
+    fn identity(&self) -> usize {
+        (self as *const Self).cast::<()>() as usize
+    }
+
     async fn exec(&self, req: &ExecRequest) -> Result<ExecOutput, ConnectionError>;
 
     async fn stat(

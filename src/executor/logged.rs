@@ -34,6 +34,10 @@ impl Connection for Logged {
         self.inner.describe()
     }
 
+    fn identity(&self) -> usize {
+        self.inner.identity()
+    }
+
     async fn exec(&self, req: &ExecRequest) -> Result<ExecOutput, ConnectionError> {
         self.log(format!("EXEC {}", req.render()));
         let out = self.inner.exec(req).await?;

@@ -43,10 +43,10 @@ pub struct Me {
 
 impl IdCache {
     /// Connections live for the whole run in the connection manager, so
-    /// the address of one identifies its target (a delegated task uses the
-    /// delegate's connection, and so its cache entry).
+    /// one identifies its target (a delegated task uses the delegate's
+    /// connection, and so its cache entry).
     fn entry(&self, ctx: &ModuleCtx<'_>) -> Arc<HostIds> {
-        let key = Arc::as_ptr(ctx.conn) as *const () as usize;
+        let key = ctx.conn.identity();
         let Ok(mut hosts) = self.hosts.lock() else {
             return Arc::default();
         };
