@@ -12,7 +12,7 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use support::{Output, Test};
+use support::{Output, Test, assert_ok};
 
 const LOCAL: &str = "localhost ansible_connection=local\n";
 
@@ -30,17 +30,6 @@ fn with_script(name: &str, script: &str, playbook: &str) -> Test {
         .inventory(LOCAL)
         .file(&format!("modules/{name}.rhai"), script)
         .playbook(playbook)
-}
-
-fn assert_ok(out: &Output, changed: usize) {
-    out.code(0);
-    let recap = out.recap("localhost");
-    assert!(
-        recap.contains(&format!("changed={changed} ")) && recap.contains("failed=0"),
-        "recap: {recap}\n{}\n{}",
-        out.stdout,
-        out.stderr
-    );
 }
 
 const PROBE: &str = r#"

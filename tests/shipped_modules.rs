@@ -9,23 +9,12 @@ mod support;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use support::{Output, Test};
+use support::{Output, Test, assert_ok};
 
 const LOCAL: &str = "localhost ansible_connection=local\n";
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn assert_ok(out: &Output, changed: usize) {
-    out.code(0);
-    let recap = out.recap("localhost");
-    assert!(
-        recap.contains(&format!("changed={changed} ")) && recap.contains("failed=0"),
-        "recap: {recap}\n{}\n{}",
-        out.stdout,
-        out.stderr
-    );
 }
 
 #[test]

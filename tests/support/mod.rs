@@ -61,6 +61,20 @@ impl Output {
         self
     }
 
+    /// Asserts exit 0 and a localhost recap with `changed` changes and no
+    /// failure.
+    pub fn ok_changed(&self, changed: usize) -> &Self {
+        self.code(0);
+        let recap = self.recap("localhost");
+        assert!(
+            recap.contains(&format!("changed={changed} ")) && recap.contains("failed=0"),
+            "recap: {recap}\n{}\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
     /// The recap line of a host, e.g. `ok=3    changed=1 ...`.
     pub fn recap(&self, host: &str) -> String {
         self.stdout
@@ -77,6 +91,12 @@ impl Output {
             })
             .unwrap_or_default()
     }
+}
+
+/// [`Output::ok_changed`] as a function, for call sites that build the
+/// output inline.
+pub fn assert_ok(out: &Output, changed: usize) {
+    out.ok_changed(changed);
 }
 
 impl Test {
