@@ -573,3 +573,57 @@ async fn a_sudo_that_does_not_ask_never_gets_the_password() {
     };
     assert_eq!(c.exec(&req).await.unwrap().stdout, "");
 }
+
+/// Commands without input run in one long-lived shell on the host, yet each
+/// behaves as if it had its own `sh -c`.
+#[tokio::test]
+async fn commands_without_input_share_one_shell_and_stay_apart() {
+    let sshd = Sshd::start_debug();
+    let c = connect(&sshd).await;
+    let c = &c;
+    let run = |cmd: &'static str| async move { c.exec(&ExecRequest::shell(cmd)).await };
+    let out = run("printf 'no newline'; printf 'warn' >&2; exit 4")
+        .await
+        .unwrap();
+    assert_eq!((out.rc, out.stdout.as_str()), (4, "no newline"));
+    assert_eq!(out.stderr, "warn");
+    // A syntax error fails that command only.
+    assert_eq!(run("if then").await.unwrap().rc, 2);
+    // Directory, variables, umask and traps do not carry over.
+    run("cd /; X=1; umask 077; trap 'echo bye' EXIT")
+        .await
+        .unwrap();
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    let out = run("pwd; echo ${X:-unset}; umask").await.unwrap();
+    assert_eq!(out.stdout, format!("{home}\nunset\n0022\n"));
+    // `$$` is the command's own shell: killing it ends the command alone.
+    assert_eq!(run("kill -TERM $$").await.unwrap().rc, 143);
+    // Output written after a command ended, by what it left behind, is not
+    // the next command's.
+    run("(sleep 0.3; echo late; echo late >&2) &")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let out = run("echo mine").await.unwrap();
+    assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("mine\n", ""));
+    // A command whose caller gave up leaves the next one a working shell.
+    let slow = tokio::time::timeout(Duration::from_millis(300), run("sleep 5")).await;
+    assert!(slow.is_err());
+    assert_eq!(run("echo after").await.unwrap().stdout, "after\n");
+    // Two at once: one takes the shell, the other an exec channel.
+    let (a, b) = tokio::join!(run("sleep 0.3; echo a"), run("echo b"));
+    assert_eq!(
+        (a.unwrap().stdout, b.unwrap().stdout),
+        ("a\n".into(), "b\n".into())
+    );
+    // Commands with input still get a channel of their own.
+    let req = ExecRequest {
+        stdin: Some(b"in".to_vec()),
+        ..ExecRequest::shell("cat")
+    };
+    assert_eq!(c.exec(&req).await.unwrap().stdout, "in");
+    // Sessions sshd started: the shell, its replacement after the cancelled
+    // command, the concurrent `echo b` and the `cat` with input.
+    let log = sshd.log();
+    assert_eq!(log.matches("Starting session: command").count(), 4, "{log}");
+}

@@ -1,7 +1,7 @@
-//! The SSH connection: one session per host for the whole run, a new exec
-//! channel per command (about a millisecond on an open session), one
-//! long-lived SFTP channel for files, and direct-tcpip / streamlocal
-//! channels for tunnels.
+//! The SSH connection: one session per host for the whole run, one
+//! long-lived shell for the commands without input (`shell.rs`), a new exec
+//! channel for the others, one long-lived SFTP channel for files, and
+//! direct-tcpip / streamlocal channels for tunnels.
 //!
 //! Built on russh and russh-sftp directly. async-ssh2-tokio's `Client` was
 //! the starting point, but it cannot set TCP_NODELAY before the handshake,
@@ -14,6 +14,7 @@
 mod handshake;
 mod known_hosts;
 mod sftp;
+mod shell;
 
 use std::collections::HashMap;
 use std::io::Cursor;
@@ -40,6 +41,8 @@ pub struct SshConnection {
     /// `host:port`, for messages.
     target: String,
     sftp: OnceCell<Arc<Sftp>>,
+    /// Runs the commands that take no input (see `shell.rs`).
+    shell: shell::PersistentShell,
     /// User and group names already resolved to ids on this host.
     ids: Mutex<HashMap<String, u32>>,
     attempts: u32,
@@ -81,6 +84,7 @@ impl SshConnection {
                         user,
                         target: settings.target(),
                         sftp: OnceCell::new(),
+                        shell: shell::PersistentShell::new(),
                         ids: Mutex::new(HashMap::new()),
                         attempts,
                     });
@@ -396,6 +400,11 @@ impl Connection for SshConnection {
             return self.exec_staged(req).await;
         }
         let (line, exchange) = Exchange::prepare(req);
+        if !exchange.wants_stdin() {
+            if let Some(res) = self.shell.run(&self.session, &self.target, &line).await {
+                return res;
+            }
+        }
         self.run(line, exchange).await
     }
 
@@ -501,7 +510,7 @@ fn stream_reader(sftp: Arc<Sftp>, handle: String, path: String) -> impl AsyncRea
     let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(4);
     tokio::spawn(async move {
         let res = sftp
-            .read_all(&handle, |chunk| {
+            .read_all(&handle, 0, |chunk| {
                 let tx = tx.clone();
                 async move { tx.send(Ok(Cursor::new(chunk))).await.is_ok() }
             })

@@ -8,6 +8,7 @@
 //! ids: that is `ssh.rs`.
 
 use std::io;
+use std::sync::Arc;
 
 use futures::stream::{FuturesOrdered, FuturesUnordered, StreamExt};
 use russh_sftp::client::RawSftpSession;
@@ -27,7 +28,7 @@ const REQUEST_TIMEOUT: u64 = 60;
 
 /// An initialised SFTP session and what the server supports.
 pub(crate) struct Sftp {
-    raw: RawSftpSession,
+    raw: Arc<RawSftpSession>,
     posix_rename: bool,
 }
 
@@ -48,7 +49,10 @@ impl Sftp {
             .extensions
             .get(POSIX_RENAME)
             .is_some_and(|v| v == "1");
-        Ok(Sftp { raw, posix_rename })
+        Ok(Sftp {
+            raw: Arc::new(raw),
+            posix_rename,
+        })
     }
 
     pub(crate) fn has_posix_rename(&self) -> bool {
@@ -87,6 +91,10 @@ impl Sftp {
     }
 
     /// The whole file, or `None` if it does not exist.
+    ///
+    /// The first read goes out together with an FSTAT: when the file is a
+    /// regular one and its size is what came back, it is all there, without
+    /// a second read to meet EOF. The CLOSE is not waited for.
     pub(crate) async fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>, ConnectionError> {
         let handle = match self
             .raw
@@ -97,16 +105,42 @@ impl Sftp {
             Err(e) if is_missing(&e) => return Ok(None),
             Err(e) => return Err(sftp_err("read", path, e)),
         };
-        let mut data = Vec::new();
-        let res = self
-            .read_all(&handle, |chunk| {
-                data.extend_from_slice(&chunk);
-                std::future::ready(true)
-            })
-            .await;
-        let _ = self.raw.close(handle).await;
-        res.map_err(|e| sftp_err("read", path, e))?;
-        Ok(Some(data))
+        let res = self.read_small(&handle).await;
+        self.close_later(handle);
+        res.map(Some).map_err(|e| sftp_err("read", path, e))
+    }
+
+    async fn read_small(&self, handle: &str) -> Result<Vec<u8>, SftpError> {
+        let (first, st) = futures::join!(self.raw.read(handle, 0, CHUNK), self.raw.fstat(handle));
+        let mut data = match first {
+            Ok(d) => d.data,
+            Err(SftpError::Status(s)) if s.status_code == StatusCode::Eof => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        let regular = st
+            .ok()
+            .map(|a| a.attrs)
+            .filter(|a| a.permissions.is_some_and(|p| p & 0o170000 == 0o100000));
+        if regular.and_then(|a| a.size) == Some(data.len() as u64) {
+            return Ok(data);
+        }
+        let start = data.len() as u64;
+        self.read_all(handle, start, |chunk| {
+            data.extend_from_slice(&chunk);
+            std::future::ready(true)
+        })
+        .await?;
+        Ok(data)
+    }
+
+    /// Sends a CLOSE and goes on: the server handles requests in order, so
+    /// later ones find the file closed, and a failed close of a file that
+    /// was only read loses nothing.
+    fn close_later(&self, handle: String) {
+        let raw = Arc::clone(&self.raw);
+        tokio::spawn(async move {
+            let _ = raw.close(handle).await;
+        });
     }
 
     /// Opens `path` for reading; the handle is for [`Sftp::read_all`].
@@ -122,20 +156,30 @@ impl Sftp {
         let _ = self.raw.close(handle).await;
     }
 
-    /// Reads the file behind `handle` from the start, handing each chunk in
+    /// Reads the file behind `handle` from `start`, handing each chunk in
     /// order to `sink` until EOF or until `sink` returns false.
-    pub(crate) async fn read_all<F, Fut>(&self, handle: &str, mut sink: F) -> Result<(), SftpError>
+    pub(crate) async fn read_all<F, Fut>(
+        &self,
+        handle: &str,
+        start: u64,
+        mut sink: F,
+    ) -> Result<(), SftpError>
     where
         F: FnMut(Vec<u8>) -> Fut,
         Fut: std::future::Future<Output = bool>,
     {
-        let mut offset: u64 = 0;
+        let mut offset = start;
+        // One request first: most files fit in one chunk, and every request
+        // past the end costs the server a round of work for nothing. Each
+        // round that comes back full doubles the window, up to WINDOW.
+        let mut window: u64 = 1;
         loop {
-            // Ask for WINDOW chunks ahead; a short reply (not EOF) makes the
-            // later answers land at the wrong place, so start over from there.
-            let mut pending: FuturesOrdered<_> = (0..WINDOW as u64)
+            // A short reply (not EOF) makes the later answers land at the
+            // wrong place, so the next round starts over from there.
+            let mut pending: FuturesOrdered<_> = (0..window)
                 .map(|i| self.raw.read(handle, offset + i * CHUNK as u64, CHUNK))
                 .collect();
+            let mut full = true;
             while let Some(res) = pending.next().await {
                 let data = match res {
                     Ok(d) => d.data,
@@ -150,8 +194,12 @@ impl Sftp {
                     return Ok(());
                 }
                 if n < CHUNK as u64 {
+                    full = false;
                     break;
                 }
+            }
+            if full {
+                window = (window * 2).min(WINDOW as u64);
             }
         }
     }
@@ -178,7 +226,18 @@ impl Sftp {
             .await
             .map_err(|e| sftp_err("write", tmp, e))?
             .handle;
-        let res = self.fill(tmp, &handle, reader, attrs).await;
+        // The owner is read while the data goes out, not after it.
+        let asks_owner = attrs.uid.is_some() || attrs.gid.is_some();
+        let (filled, owner) = futures::join!(self.fill(tmp, &handle, reader), async {
+            match asks_owner {
+                true => Some(self.raw.fstat(handle.as_str()).await),
+                false => None,
+            }
+        });
+        let res = match filled {
+            Ok(n) => self.set_attrs(tmp, &handle, attrs, owner).await.map(|()| n),
+            Err(e) => Err(e),
+        };
         let closed = self.raw.close(handle).await;
         let n = res?;
         closed.map_err(|e| sftp_err("write", tmp, e))?;
@@ -190,7 +249,6 @@ impl Sftp {
         path: &str,
         handle: &str,
         reader: &mut (dyn AsyncRead + Send + Unpin),
-        attrs: NumericAttrs,
     ) -> Result<u64, ConnectionError> {
         let mut offset: u64 = 0;
         let mut in_flight = FuturesUnordered::new();
@@ -218,26 +276,25 @@ impl Sftp {
         while let Some(res) = in_flight.next().await {
             res.map_err(|e| sftp_err("write", path, e))?;
         }
-        self.set_attrs(path, handle, attrs).await?;
         Ok(offset)
     }
 
     /// Ownership first, then the mode: changing the owner clears set-id
     /// bits, and sftp-server applies one SETSTAT's mode before its owner.
+    /// What the new file already has (owner, and the mode it was created
+    /// with under the server's umask) is not set again.
     async fn set_attrs(
         &self,
         path: &str,
         handle: &str,
         attrs: NumericAttrs,
+        owner: Option<Result<russh_sftp::protocol::Attrs, SftpError>>,
     ) -> Result<(), ConnectionError> {
-        if attrs.uid.is_some() || attrs.gid.is_some() {
-            // SFTP sets uid and gid together: fill in the one not asked for.
-            let cur = self
-                .raw
-                .fstat(handle)
-                .await
-                .map_err(|e| sftp_err("chown", path, e))?
-                .attrs;
+        let mut mode_now = None;
+        // SFTP sets uid and gid together: fill in the one not asked for.
+        if let Some(cur) = owner {
+            let cur = cur.map_err(|e| sftp_err("chown", path, e))?.attrs;
+            mode_now = cur.permissions.map(|p| p & 0o7777);
             let (uid, gid) = (attrs.uid.or(cur.uid), attrs.gid.or(cur.gid));
             // Skipped when nothing changes: a non-root login may not chown,
             // even to the owner the file already has.
@@ -251,9 +308,10 @@ impl Sftp {
                     .fsetstat(handle, own)
                     .await
                     .map_err(|e| sftp_err("chown", path, e))?;
+                mode_now = None;
             }
         }
-        if let Some(mode) = attrs.mode {
+        if let Some(mode) = attrs.mode.filter(|m| Some(m & 0o7777) != mode_now) {
             let perm = FileAttributes {
                 permissions: Some(mode & 0o7777),
                 ..FileAttributes::empty()
