@@ -272,7 +272,12 @@ async fn quick_probe(
     }
     let ids = &ctx.services.ids;
     let mut probe = Probe::default();
-    match ctx.conn.stat(&req.path, None).await? {
+    // The parent matters only when the path is missing; asked at the same
+    // time, it costs no round trip of its own.
+    let parent = parent_of(&req.path);
+    let (st, parent_st) =
+        tokio::join!(ctx.conn.stat(&req.path, None), ctx.conn.stat(&parent, None));
+    match st? {
         Some(st) if st.kind == FileKind::Symlink => return Ok(None),
         Some(st) => {
             let Some((user, group)) = ids.names(ctx, st.uid, st.gid).await? else {
@@ -301,7 +306,7 @@ async fn quick_probe(
             });
             probe.parent_is_dir = true;
         }
-        None => match ctx.conn.stat(&parent_of(&req.path), None).await? {
+        None => match parent_st? {
             Some(p) if p.kind == FileKind::Symlink => return Ok(None),
             p => probe.parent_is_dir = p.is_some_and(|p| p.kind == FileKind::Directory),
         },

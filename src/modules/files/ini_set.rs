@@ -412,6 +412,9 @@ struct Plan {
     /// The new content, or `None` when only the attributes differ.
     text: Option<String>,
     changed: Vec<String>,
+    /// The existing file's mode and owner, which it keeps unless the task
+    /// sets them: handing them over spares the write a stat.
+    current: Option<FileAttrs>,
 }
 
 struct IniSetAction {
@@ -424,7 +427,7 @@ struct IniSetAction {
 impl Action for IniSetAction {
     async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
         self.remember_secrets(ctx);
-        let path = self.real_path(ctx).await?;
+        let (path, current) = self.real_path(ctx).await?;
         let become_ = ctx.become_.as_ref();
         let old = ctx.conn.read_file(&path, become_).await?;
         let existed = old.is_some();
@@ -470,6 +473,7 @@ impl Action for IniSetAction {
             existed,
             text: text_changes.then_some(new),
             changed,
+            current,
         });
         Ok(Query::Change(change))
     }
@@ -501,6 +505,7 @@ impl Action for IniSetAction {
                 }
             }
         }
+        let attrs = self.write_attrs(&plan);
         let data = match plan.text {
             Some(text) => text.into_bytes(),
             // Only mode/owner/group differ: rewrite the same bytes with them.
@@ -511,13 +516,24 @@ impl Action for IniSetAction {
                 .unwrap_or_default(),
         };
         ctx.conn
-            .write_file(&plan.path, &data, &self.attrs(), become_)
+            .write_file(&plan.path, &data, &attrs, become_)
             .await?;
         Ok(outcome)
     }
 }
 
 impl IniSetAction {
+    /// The task's attributes, completed with the file's current ones.
+    fn write_attrs(&self, plan: &Plan) -> FileAttrs {
+        let mut attrs = self.attrs();
+        if let Some(cur) = &plan.current {
+            attrs.mode = attrs.mode.or(cur.mode);
+            attrs.owner = attrs.owner.or_else(|| cur.owner.clone());
+            attrs.group = attrs.group.or_else(|| cur.group.clone());
+        }
+        attrs
+    }
+
     fn attrs(&self) -> FileAttrs {
         FileAttrs {
             mode: self.p.mode,
@@ -543,7 +559,12 @@ impl IniSetAction {
 
     /// The path to read and write: a symbolic link is followed, so the
     /// atomic write replaces the target and not the link.
-    async fn real_path(&self, ctx: &ModuleCtx<'_>) -> Result<String, ModuleError> {
+    /// The file to edit (a symbolic link resolved) and, when the path is
+    /// the file itself, its numeric mode and owner.
+    async fn real_path(
+        &self,
+        ctx: &ModuleCtx<'_>,
+    ) -> Result<(String, Option<FileAttrs>), ModuleError> {
         let st = ctx.conn.stat(&self.p.path, ctx.become_.as_ref()).await?;
         match st {
             Some(st) if st.kind == FileKind::Symlink => {
@@ -557,13 +578,21 @@ impl IniSetAction {
                         self.p.path
                     )));
                 }
-                Ok(target.to_string())
+                Ok((target.to_string(), None))
             }
             Some(st) if st.kind != FileKind::File => Err(ModuleError::failed(format!(
                 "{} exists and is not a regular file",
                 self.p.path
             ))),
-            _ => Ok(self.p.path.clone()),
+            Some(st) => {
+                let current = FileAttrs {
+                    mode: Some(st.mode),
+                    owner: Some(st.uid.to_string()),
+                    group: Some(st.gid.to_string()),
+                };
+                Ok((self.p.path.clone(), Some(current)))
+            }
+            None => Ok((self.p.path.clone(), None)),
         }
     }
 
