@@ -32,6 +32,7 @@ use russh::ChannelMsg;
 use tokio::sync::mpsc;
 
 use super::handshake::Session;
+use crate::connection::sudo::find;
 use crate::connection::{ConnectionError, ExecOutput, shell_quote};
 
 /// How long the shell may take to answer its first marker.
@@ -285,10 +286,6 @@ async fn drain(mut rd: russh::ChannelReadHalf, tx: mpsc::UnboundedSender<Chunk>)
         }
     }
     let _ = tx.send(Chunk::End);
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 #[cfg(test)]
