@@ -120,6 +120,7 @@ fn cloud() -> &'static Cloud {
 
 fn curl(args: &[&str], stdin: Option<&str>) -> String {
     let mut child = Command::new("curl")
+        .args(["--max-time", "60"])
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

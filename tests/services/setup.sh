@@ -294,7 +294,13 @@ mycnf='# managed by oplay tests/services/setup.sh
 bind-address = 127.0.0.1
 port         = 3306
 socket       = /run/mysqld/mysqld.sock
-max_connections = 500'
+max_connections = 500
+# a log of its own, which tests/services/report.sh shows: Debian sends it to a syslog
+# that does not run here
+[mysqld_safe]
+log_error    = /var/log/mysql/error.log
+skip_syslog'
+[ -d /var/log/mysql ] || install -d -o mysql -g adm -m 2750 /var/log/mysql
 if [ "$(put_file /etc/mysql/mariadb.conf.d/99-oplay-test.cnf 644 "$mycnf")" = changed ]; then
   note_change "wrote /etc/mysql/mariadb.conf.d/99-oplay-test.cnf"
   if mysqladmin --protocol=socket -u root ping >/dev/null 2>&1; then svc mariadb restart; fi
