@@ -349,7 +349,12 @@ fi
 # carry no User-Agent), so that a test can count e.g. its own POST /v3/auth/tokens.
 KS_REQ_LOG=/var/log/keystone/keystone-requests.log
 [ -f "$KS_REQ_LOG" ] || install -o keystone -g keystone -m 0644 /dev/null "$KS_REQ_LOG"
+# One thread per uwsgi worker (Debian's default is 32): Zed's oslo.log swaps logging's locks
+# for eventlet's once eventlet is imported (oslo.concurrency does), and eventlet locks shared
+# by native threads deadlock ("greenlet.error: cannot switch to a different thread"), after
+# which the worker never answers again.
 if [ "$(ini_set /etc/keystone/keystone-uwsgi.ini \
+        uwsgi threads 1 \
         uwsgi plugins python3,apparmor,logfile \
         uwsgi req-logger "file:$KS_REQ_LOG" \
         uwsgi log-format '%(ltime) %(addr) %(method) %(uri) %(status) %(rsize)B %(msecs)ms pid=%(pid) ua="%(uagent)"')" = changed ]; then
