@@ -63,20 +63,66 @@ impl serde::Serialize for Secret {
 }
 
 /// Whether a variable or parameter name marks its value as a secret.
+///
+/// The words, matched case-insensitively against the whole name or its
+/// `_`/`-`-separated parts: `password`, `passwd`, `pass`, `pw`,
+/// `passphrase`, `token`, `secret`, `credential(s)`; names ending in
+/// `api_key`, `apikey`, `private_key`, `access_key`, `secret_key`,
+/// `auth_key`; and every name starting with `vault_` (Ansible's habit of
+/// naming what a vault holds).
 pub fn is_secret_name(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    n == "password"
-        || n == "pass"
-        || n == "passwd"
-        || n == "token"
-        || n == "secret"
-        || n.ends_with("_password")
-        || n.ends_with("_pass")
-        || n.ends_with("_passwd")
-        || n.ends_with("_token")
-        || n.ends_with("_secret")
-        || n.starts_with("secret_")
-        || n.contains("password")
+    if n.contains("password") || n.contains("passphrase") || n.starts_with("vault_") {
+        return true;
+    }
+    const WORDS: [&str; 8] = [
+        "pass",
+        "passwd",
+        "pw",
+        "token",
+        "secret",
+        "credential",
+        "credentials",
+        "apikey",
+    ];
+    if n.split(['_', '-']).any(|part| WORDS.contains(&part)) {
+        return true;
+    }
+    [
+        "api_key",
+        "private_key",
+        "access_key",
+        "secret_key",
+        "auth_key",
+    ]
+    .iter()
+    .any(|suffix| n.ends_with(suffix))
+}
+
+/// The forms a secret takes once a command line or a document carries it:
+/// inside single quotes for the shell (`'` as `'\''`), JSON- and
+/// URL-escaped, and base64-encoded (`b64encode`).
+fn derived_forms(value: &str) -> Vec<String> {
+    use base64::Engine;
+    let mut forms = vec![
+        value.replace('\'', r"'\''"),
+        base64::engine::general_purpose::STANDARD.encode(value),
+    ];
+    if let Ok(json) = serde_json::to_string(value) {
+        forms.push(json[1..json.len() - 1].to_string());
+    }
+    let url: String = value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    forms.push(url);
+    forms.retain(|f| f != value);
+    forms
 }
 
 /// Values shorter than this are not scrubbed from free text: replacing
@@ -103,7 +149,9 @@ impl Redactor {
             return;
         }
         if let Ok(mut set) = self.values.write() {
-            set.insert(value.to_string());
+            if set.insert(value.to_string()) {
+                set.extend(derived_forms(value));
+            }
         }
     }
 
@@ -237,7 +285,29 @@ mod tests {
         ] {
             assert!(is_secret_name(n), "{n}");
         }
-        for n in ["name", "passenger", "path", "bypass_cache"] {
+        for n in [
+            "vault_db",
+            "api_key",
+            "ssh_private_key",
+            "rabbit_pw",
+            "OS_PASSWORD",
+            "aws_secret_access_key",
+            "db_credentials",
+        ] {
+            assert!(is_secret_name(n), "{n}");
+        }
+        for n in [
+            "name",
+            "passenger",
+            "path",
+            "bypass_cache",
+            "key",
+            "ssh_public_key",
+            "PWD",
+            "ansible_ssh_private_key_file",
+            "compass",
+            "keystone_url",
+        ] {
             assert!(!is_secret_name(n), "{n}");
         }
     }
@@ -269,6 +339,18 @@ mod tests {
         assert_eq!(v["token"]["auth_token"], REDACTED);
         r.add_secrets_in(&json!({"passwords": {"glance": "flat-pw-1"}}));
         assert_eq!(r.scrub("flat-pw-1"), REDACTED);
+    }
+
+    #[test]
+    fn scrubs_a_secret_in_the_forms_a_command_gives_it() {
+        let r = Redactor::new();
+        r.add("it's-pw");
+        let quoted = crate::connection::shell_quote("it's-pw");
+        assert_eq!(r.scrub(&format!("mysql -p{quoted}")), "mysql -p'********'");
+        assert_eq!(r.scrub("echo aXQncy1wdw=="), "echo ********");
+        assert_eq!(r.scrub("u=it%27s-pw"), "u=********");
+        r.add(r#"a"b\c"#);
+        assert_eq!(r.scrub(r#"{"p":"a\"b\\c"}"#), r#"{"p":"********"}"#);
     }
 
     #[test]

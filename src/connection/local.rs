@@ -226,8 +226,15 @@ impl Connection for LocalConnection {
             return super::shellops::write_stream(self, path, reader, attrs, become_).await;
         }
         let tmp = temp_path(path);
+        // Created private and exclusive: whatever the umask, the data is
+        // never readable by others before the final mode is applied.
+        let guard = crate::connection::cleanup::TempFile::local(&tmp);
         let result = async {
-            let mut file = tokio::fs::File::create(&tmp)
+            let mut file = tokio::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&tmp)
                 .await
                 .map_err(io_err("write", path))?;
             let n = tokio::io::copy(reader, &mut file)
@@ -245,6 +252,7 @@ impl Connection for LocalConnection {
         if result.is_err() {
             let _ = tokio::fs::remove_file(&tmp).await;
         }
+        drop(guard);
         result
     }
 
@@ -304,18 +312,12 @@ pub fn temp_path(path: &str) -> String {
     format!("{dir}/.{name}.oplay-{tag:016x}.tmp")
 }
 
-/// Applies mode and ownership to the temporary file. Without an explicit
-/// mode, an existing destination keeps its mode and owner, as Ansible does.
+/// Applies ownership, then mode, to the temporary file (a change of owner
+/// clears set-id bits). Without an explicit mode an existing destination
+/// keeps its mode and owner, as Ansible does, and a new file gets the
+/// umask's default: the temporary file itself was created 0600.
 async fn apply_attrs(tmp: &str, dest: &str, attrs: &FileAttrs) -> Result<(), ConnectionError> {
     let existing = tokio::fs::metadata(dest).await.ok();
-    let mode = attrs
-        .mode
-        .or_else(|| existing.as_ref().map(|m| m.permissions().mode() & 0o7777));
-    if let Some(mode) = mode {
-        tokio::fs::set_permissions(tmp, std::fs::Permissions::from_mode(mode))
-            .await
-            .map_err(io_err("chmod", dest))?;
-    }
     let owner = attrs
         .owner
         .clone()
@@ -324,12 +326,31 @@ async fn apply_attrs(tmp: &str, dest: &str, attrs: &FileAttrs) -> Result<(), Con
         .group
         .clone()
         .or_else(|| existing.as_ref().map(|m| m.gid().to_string()));
-    if owner.is_none() && group.is_none() {
-        return Ok(());
+    if owner.is_some() || group.is_some() {
+        let uid = owner.as_deref().map(resolve_user).transpose()?;
+        let gid = group.as_deref().map(resolve_group).transpose()?;
+        std::os::unix::fs::chown(tmp, uid, gid).map_err(io_err("chown", dest))?;
     }
-    let uid = owner.as_deref().map(resolve_user).transpose()?;
-    let gid = group.as_deref().map(resolve_group).transpose()?;
-    std::os::unix::fs::chown(tmp, uid, gid).map_err(io_err("chown", dest))
+    let mode = attrs
+        .mode
+        .or_else(|| existing.as_ref().map(|m| m.permissions().mode() & 0o7777))
+        .unwrap_or(0o666 & !process_umask());
+    tokio::fs::set_permissions(tmp, std::fs::Permissions::from_mode(mode))
+        .await
+        .map_err(io_err("chmod", dest))
+}
+
+/// This process's umask, from `/proc/self/status` (022 where it cannot
+/// be read), so that a new file gets the mode a plain `open` would give.
+fn process_umask() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        })
+        .unwrap_or(0o022)
 }
 
 fn resolve_user(name: &str) -> Result<u32, ConnectionError> {

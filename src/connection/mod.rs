@@ -6,6 +6,7 @@
 //! [`manager::ConnectionManager`] hands them out. Not for deciding what to
 //! run: that is the modules' job.
 
+pub mod cleanup;
 pub mod local;
 pub mod manager;
 pub mod shellops;
@@ -160,7 +161,14 @@ impl ExecRequest {
             script.push_str(&format!("cd {} && ", shell_quote(dir)));
         }
         for (k, v) in &self.env {
-            script.push_str(&format!("{k}={} ", shell_quote(v)));
+            // A name that is no variable name is quoted whole: the shell
+            // then takes it as a command that does not exist, and runs
+            // nothing from it. The executor refuses such names first.
+            if is_env_name(k) {
+                script.push_str(&format!("{k}={} ", shell_quote(v)));
+            } else {
+                script.push_str(&format!("{} ", shell_quote(&format!("{k}={v}"))));
+            }
         }
         if self.env.is_empty() && self.chdir.is_none() && self.become_.is_none() {
             return self.cmd.clone();
@@ -320,9 +328,92 @@ pub fn shell_quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', r"'\''"))
 }
 
+/// Quotes a glob pattern for a POSIX shell so that only its wildcards
+/// (`*`, `?` and bracket expressions) stay active: every other character,
+/// `$`, backquotes, `;` and spaces included, is quoted, so the shell can
+/// expand the pattern but never run anything from it. A bracket holding
+/// anything but letters, digits and `!^-._` is taken literally.
+pub fn shell_glob(pattern: &str) -> String {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut out = String::new();
+    let mut literal = String::new();
+    let flush = |literal: &mut String, out: &mut String| {
+        if !literal.is_empty() {
+            out.push_str(&shell_quote(literal));
+            literal.clear();
+        }
+    };
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '*' || c == '?' {
+            flush(&mut literal, &mut out);
+            out.push(c);
+        } else if let Some(end) = (c == '[').then(|| bracket_end(&chars, i)).flatten() {
+            flush(&mut literal, &mut out);
+            out.extend(&chars[i..=end]);
+            i = end;
+        } else {
+            literal.push(c);
+        }
+        i += 1;
+    }
+    flush(&mut literal, &mut out);
+    if out.is_empty() { "''".into() } else { out }
+}
+
+/// The index of the `]` closing a safe bracket expression opened at `open`.
+fn bracket_end(chars: &[char], open: usize) -> Option<usize> {
+    let mut i = open + 1;
+    if matches!(chars.get(i), Some('!' | '^')) {
+        i += 1;
+    }
+    // A `]` right after the opening is a member, as in a shell.
+    if chars.get(i) == Some(&']') {
+        i += 1;
+    }
+    while let Some(&c) = chars.get(i) {
+        match c {
+            ']' => return (i > open + 1).then_some(i),
+            c if c.is_ascii_alphanumeric() || "!^-._".contains(c) => i += 1,
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Whether `name` can be a variable in a shell's environment.
+pub fn is_env_name(name: &str) -> bool {
+    let mut b = name.bytes();
+    b.next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+        && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn globs_keep_only_their_wildcards() {
+        assert_eq!(shell_glob("/etc/*.conf"), "/etc/*.conf");
+        assert_eq!(shell_glob("/etc/a?[0-9].d"), "/etc/a?[0-9].d");
+        assert_eq!(
+            shell_glob("/etc/*.conf$(touch /tmp/PWN)"),
+            "/etc/*'.conf$(touch /tmp/PWN)'"
+        );
+        assert_eq!(shell_glob("/x/[$(id)]*"), "'/x/[$(id)]'*");
+        assert_eq!(shell_glob("a b*`id`"), "'a b'*'`id`'");
+        assert_eq!(shell_glob("it's*"), r"'it'\''s'*");
+        assert_eq!(shell_glob(""), "''");
+    }
+
+    #[test]
+    fn env_names() {
+        assert!(is_env_name("LANG") && is_env_name("_x1"));
+        assert!(!is_env_name("LANG=C; touch /tmp/PWN; X"));
+        assert!(!is_env_name("1A") && !is_env_name(""));
+    }
 
     #[test]
     fn quotes_for_shell() {

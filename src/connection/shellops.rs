@@ -113,16 +113,27 @@ pub async fn write_stream(
             path: path.to_string(),
             source,
         })?;
-    let q = shell_quote(path);
-    let tmp = shell_quote(&super::local::temp_path(path));
-    let mut steps = vec![format!("cat > {tmp}")];
-    // Without explicit attributes an existing file keeps its own.
-    steps.push(format!(
-        "{{ [ ! -e {q} ] || {{ chmod --reference={q} {tmp} && chown --reference={q} {tmp}; }}; }}"
-    ));
-    if let Some(mode) = attrs.mode {
-        steps.push(format!("chmod {mode:o} {tmp}"));
+    let len = data.len() as u64;
+    let wrapped = write_script(path, &super::local::temp_path(path), attrs);
+    let out = conn.exec(&run_as(wrapped, become_, Some(data))).await?;
+    if out.rc != 0 {
+        return Err(remote_err("write", path, &out.stderr));
     }
+    Ok(len)
+}
+
+/// The script that writes its input to `path` through the temporary file
+/// `tmp`: created 0600 and exclusively (`umask 077`, `set -C`), ownership
+/// then mode applied, then renamed over `path`. Every failure and every
+/// signal removes the temporary file. Without an explicit mode an existing
+/// file keeps its own, and a new one gets the login's umask default.
+fn write_script(path: &str, tmp: &str, attrs: &FileAttrs) -> String {
+    let q = shell_quote(path);
+    let tmp = shell_quote(tmp);
+    let mut steps = vec![
+        format!("cat > {tmp}"),
+        format!("{{ [ ! -e {q} ] || chown --reference={q} {tmp}; }}"),
+    ];
     match (&attrs.owner, &attrs.group) {
         (Some(o), Some(g)) => {
             steps.push(format!("chown {}:{} {tmp}", shell_quote(o), shell_quote(g)))
@@ -131,15 +142,17 @@ pub async fn write_stream(
         (None, Some(g)) => steps.push(format!("chgrp {} {tmp}", shell_quote(g))),
         (None, None) => {}
     }
-    steps.push(format!("mv -f {tmp} {q}"));
-    let wrapped = format!(
-        "{{ {}; }} || {{ rc=$?; rm -f {tmp}; exit $rc; }}",
-        steps.join(" && ")
-    );
-    let len = data.len() as u64;
-    let out = conn.exec(&run_as(wrapped, become_, Some(data))).await?;
-    if out.rc != 0 {
-        return Err(remote_err("write", path, &out.stderr));
+    match attrs.mode {
+        Some(mode) => steps.push(format!("chmod {mode:o} {tmp}")),
+        None => steps.push(format!(
+            "{{ if [ -e {q} ]; then chmod --reference={q} {tmp}; \
+             else chmod \"$(printf %o $((0666 & ~0$u)))\" {tmp}; fi; }}"
+        )),
     }
-    Ok(len)
+    steps.push(format!("mv -f {tmp} {q}"));
+    format!(
+        "u=$(umask); umask 077; set -C; trap 'rm -f {tmp}; exit 130' HUP INT TERM PIPE; \
+         {{ {}; }} || {{ rc=$?; rm -f {tmp}; exit $rc; }}",
+        steps.join(" && ")
+    )
 }

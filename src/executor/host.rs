@@ -491,6 +491,7 @@ impl Executor {
             let mut rendered = if raw_keys.contains(&k.as_str()) {
                 v.clone()
             } else {
+                self.taint_secrets(v, scope);
                 self.templar.render_value(v, scope)?
             };
             if rendered.as_str() == Some(crate::template::omit_token()) {
@@ -508,6 +509,18 @@ impl Executor {
         Ok(out)
     }
 
+    /// Tells the redactor what the templates in `v` derive from secrets.
+    fn taint_secrets(&self, v: &Value, scope: &minijinja::Value) {
+        match v {
+            Value::String(s) => self
+                .templar
+                .taint_secrets(s, scope, &self.services.redactor),
+            Value::Array(items) => items.iter().for_each(|i| self.taint_secrets(i, scope)),
+            Value::Object(m) => m.values().for_each(|i| self.taint_secrets(i, scope)),
+            _ => {}
+        }
+    }
+
     fn task_env(
         &self,
         task: &Task,
@@ -518,6 +531,12 @@ impl Executor {
             let v = self.templar.render_value(layer, scope)?;
             if let Value::Object(m) = v {
                 for (k, v) in m {
+                    if !crate::connection::is_env_name(&k) {
+                        return Err(ModuleError::Params(format!(
+                            "environment: `{k}` is not a valid variable name \
+                             (letters, digits and `_`, not starting with a digit)"
+                        )));
+                    }
                     let s = crate::value::scalar_to_string(&v).unwrap_or_default();
                     env.retain(|(ek, _)| *ek != k);
                     env.push((k, s));

@@ -15,6 +15,7 @@ mod filters;
 mod format;
 mod lookups;
 pub mod scope;
+mod taint;
 mod tests;
 
 use std::sync::{Arc, OnceLock};
@@ -62,6 +63,7 @@ pub const SEARCH_PATHS_VAR: &str = "oplay_search_paths";
 #[derive(Clone)]
 pub struct Templar {
     env: Arc<Environment<'static>>,
+    names: Arc<taint::NamesCache>,
 }
 
 impl Templar {
@@ -89,7 +91,10 @@ impl Templar {
         collections::register(&mut env);
         tests::register(&mut env);
         lookups::register(&mut env, &opts);
-        Templar { env: Arc::new(env) }
+        Templar {
+            env: Arc::new(env),
+            names: Arc::default(),
+        }
     }
 
     /// Whether a string holds template syntax at all.

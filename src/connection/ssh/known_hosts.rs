@@ -1,10 +1,15 @@
 //! Host key verification against an OpenSSH known_hosts file.
 //!
-//! Matching (plain and hashed `|1|` entries, `[host]:port` for ports other
-//! than 22) is russh's; this file adds what a user needs when the check
-//! fails: which key the server offered, which file and line disagree, and
-//! the command that fixes it. Not for learning new keys: oplay never writes
-//! a known_hosts file.
+//! The file is read as OpenSSH's sshd(8) manual describes it: fields split
+//! by blanks, host patterns separated by commas with `*` and `?` wildcards
+//! and `!` negation, hashed `|1|salt|hash` names, `[host]:port` for ports
+//! other than 22, and the `@revoked` marker, whose key is refused for the
+//! hosts it names even when another line accepts it. `@cert-authority`
+//! lines are skipped: oplay does not take certificate host keys. A line
+//! that cannot be read is skipped, as OpenSSH does. When the check fails,
+//! the message says which key the server offered, which file and line
+//! disagree, and the command that fixes it. Not for learning new keys:
+//! oplay never writes a known_hosts file.
 
 use std::path::{Path, PathBuf};
 
@@ -27,25 +32,44 @@ pub(crate) struct KnownHosts {
     port: u16,
     /// `(line number in the file, key)`.
     entries: Vec<(usize, PublicKey)>,
+    /// Keys marked `@revoked` for this host, with their lines.
+    revoked: Vec<(usize, PublicKey)>,
 }
 
 impl KnownHosts {
     /// Reads the entries for `host:port`. A missing file has no entries.
     pub(crate) fn load(path: &Path, host: &str, port: u16) -> Result<KnownHosts, String> {
-        let found = russh::keys::known_hosts::known_host_keys_path(host, port, path)
-            .map_err(|e| format!("cannot read known_hosts file {}: {e}", path.display()))?;
-        // russh numbers lines without counting comments; map back to the
-        // line a user sees in an editor.
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        let entries = found
-            .into_iter()
-            .map(|(logical, key)| (physical_line(&text, logical), key))
-            .collect();
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => {
+                return Err(format!(
+                    "cannot read known_hosts file {}: {e}",
+                    path.display()
+                ));
+            }
+        };
+        let name = host_pattern(host, port);
+        let (mut entries, mut revoked) = (Vec::new(), Vec::new());
+        for (i, line) in text.lines().enumerate() {
+            let Some(entry) = parse_line(line) else {
+                continue;
+            };
+            if !hosts_match(entry.hosts, &name) {
+                continue;
+            }
+            match entry.marker {
+                Marker::None => entries.push((i + 1, entry.key)),
+                Marker::Revoked => revoked.push((i + 1, entry.key)),
+                Marker::CertAuthority => {}
+            }
+        }
         Ok(KnownHosts {
             path: path.to_path_buf(),
             host: host.to_string(),
             port,
             entries,
+            revoked,
         })
     }
 
@@ -64,6 +88,21 @@ impl KnownHosts {
 
     /// Checks the key the server offered.
     pub(crate) fn check(&self, offered: &PublicKey) -> Verdict {
+        if let Some((line, _)) = self
+            .revoked
+            .iter()
+            .find(|(_, k)| k.key_data() == offered.key_data())
+        {
+            return Verdict::Refused(format!(
+                "the host key of {} is revoked: the server offered {}, which {}:{line} \
+                 marks @revoked. oplay refuses it, as OpenSSH does.\n\
+                 hint: if the host has a new key, remove the old entries for it and add \
+                 the new key once its fingerprint is checked",
+                host_pattern(&self.host, self.port),
+                describe_key(offered),
+                self.path.display()
+            ));
+        }
         if self
             .entries
             .iter()
@@ -137,18 +176,108 @@ fn same_family(a: &Algorithm, b: &Algorithm) -> bool {
     a == b || (matches!(a, Algorithm::Rsa { .. }) && matches!(b, Algorithm::Rsa { .. }))
 }
 
-/// The 1-based line of the `logical`-th non-comment line.
-fn physical_line(text: &str, logical: usize) -> usize {
-    let mut seen = 0;
-    for (i, line) in text.split_inclusive('\n').enumerate() {
-        if !line.starts_with('#') {
-            seen += 1;
-        }
-        if seen == logical {
-            return i + 1;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Marker {
+    None,
+    Revoked,
+    CertAuthority,
+}
+
+/// One readable line of a known_hosts file.
+struct Line<'a> {
+    marker: Marker,
+    hosts: &'a str,
+    key: PublicKey,
+}
+
+/// Reads `[@marker] hosts keytype base64 [comment]`; `None` for comments,
+/// blank lines and lines that cannot be read.
+fn parse_line(line: &str) -> Option<Line<'_>> {
+    let line = line.trim_start();
+    if line.is_empty() || line.starts_with('#') {
+        return None;
+    }
+    let mut fields = line.split_ascii_whitespace();
+    let mut first = fields.next()?;
+    let marker = match first {
+        "@revoked" => Marker::Revoked,
+        "@cert-authority" => Marker::CertAuthority,
+        m if m.starts_with('@') => return None,
+        _ => Marker::None,
+    };
+    if marker != Marker::None {
+        first = fields.next()?;
+    }
+    let _key_type = fields.next()?;
+    let key = russh::keys::parse_public_key_base64(fields.next()?).ok()?;
+    Some(Line {
+        marker,
+        hosts: first,
+        key,
+    })
+}
+
+/// Whether `name` (`host` or `[host]:port`) matches a comma-separated list
+/// of patterns: one positive match and no negated (`!`) match.
+fn hosts_match(patterns: &str, name: &str) -> bool {
+    let mut matched = false;
+    for pattern in patterns.split(',') {
+        if let Some(negated) = pattern.strip_prefix('!') {
+            if wildcard_match(negated, name) {
+                return false;
+            }
+        } else if pattern.starts_with("|1|") {
+            matched |= hashed_match(pattern, name);
+        } else {
+            matched |= wildcard_match(pattern, name);
         }
     }
-    logical
+    matched
+}
+
+/// `|1|base64(salt)|base64(HMAC-SHA1(salt, name))`, as `ssh-keygen -H` writes.
+fn hashed_match(pattern: &str, name: &str) -> bool {
+    use base64::Engine;
+    use hmac::Mac;
+    let mut parts = pattern.split('|').skip(2);
+    let b64 = &base64::engine::general_purpose::STANDARD;
+    let (Some(Ok(salt)), Some(Ok(hash))) = (
+        parts.next().map(|p| b64.decode(p)),
+        parts.next().map(|p| b64.decode(p)),
+    ) else {
+        return false;
+    };
+    let Ok(mac) = hmac::Hmac::<sha1::Sha1>::new_from_slice(&salt) else {
+        return false;
+    };
+    mac.chain_update(name.as_bytes())
+        .verify_slice(&hash)
+        .is_ok()
+}
+
+/// OpenSSH's `match_pattern`: `*` any run, `?` any one character; host
+/// names compare without regard to case.
+fn wildcard_match(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.to_ascii_lowercase().chars().collect();
+    let n: Vec<char> = name.to_ascii_lowercase().chars().collect();
+    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ni;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ni = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
 }
 
 #[cfg(test)]
@@ -202,6 +331,41 @@ mod tests {
         .unwrap();
         let kh = KnownHosts::load(&path, "example.com", 22).unwrap();
         assert_eq!(kh.check(&key(KEY_B)), Verdict::Known);
+    }
+
+    #[test]
+    fn a_revoked_key_is_refused_even_when_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("known_hosts");
+        std::fs::write(
+            &path,
+            format!(
+                "h ssh-ed25519 {KEY_A}\n@revoked * ssh-ed25519 {KEY_A}\nh\tssh-ed25519 {KEY_B} c\n"
+            ),
+        )
+        .unwrap();
+        let kh = KnownHosts::load(&path, "h", 22).unwrap();
+        let Verdict::Refused(msg) = kh.check(&key(KEY_A)) else {
+            panic!("revoked key accepted")
+        };
+        assert!(msg.starts_with("the host key of h is revoked"), "{msg}");
+        assert!(
+            msg.contains(&format!("{}:2 marks @revoked", path.display())),
+            "{msg}"
+        );
+        assert_eq!(kh.check(&key(KEY_B)), Verdict::Known);
+    }
+
+    #[test]
+    fn patterns_wildcards_and_negation() {
+        assert!(hosts_match("web*,db1", "web3.example"));
+        assert!(hosts_match("db?", "DB1"));
+        assert!(!hosts_match("*,!db1", "db1"));
+        assert!(hosts_match("*,!db1", "db2"));
+        assert!(hosts_match("[h]:2222", "[h]:2222"));
+        assert!(!hosts_match("h", "[h]:2222"));
+        assert!(parse_line("@unknown h ssh-ed25519 AAAA").is_none());
+        assert!(parse_line("h ssh-ed25519 not-base64").is_none());
     }
 
     #[test]

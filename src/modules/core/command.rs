@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::connection::{ExecRequest, shell_quote};
+use crate::connection::{ExecRequest, shell_glob, shell_quote};
 use crate::modules::{
     Action, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Query, parse_params,
 };
@@ -210,7 +210,8 @@ async fn exists(ctx: &ModuleCtx<'_>, path: &str, chdir: Option<&str>) -> Result<
     if full.contains(['*', '?', '[']) {
         let out = ctx
             .exec(format!(
-                "for f in {full}; do [ -e \"$f\" ] && exit 0; done; exit 1"
+                "for f in {}; do [ -e \"$f\" ] && exit 0; done; exit 1",
+                shell_glob(&full)
             ))
             .await?;
         return Ok(out.rc == 0);

@@ -1,0 +1,83 @@
+//! Temporary files that a write has created and not yet renamed, so that
+//! an interrupted run (SIGINT) can remove them before it exits.
+//!
+//! Each write holds a [`TempFile`] guard while its temporary file exists;
+//! [`remove_all`] deletes what the guards still hold. Writes on a remote
+//! host register a command that removes the file there; the shell that
+//! writes through `become` also traps the signals itself.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Where a registered temporary file lives.
+#[derive(Debug, Clone)]
+enum Place {
+    Local(String),
+}
+
+static LIVE: Mutex<BTreeMap<u64, Place>> = Mutex::new(BTreeMap::new());
+static NEXT: AtomicU64 = AtomicU64::new(1);
+
+/// Keeps a temporary file registered while it exists.
+#[derive(Debug)]
+pub struct TempFile {
+    id: u64,
+}
+
+impl TempFile {
+    /// Registers a temporary file on the control node.
+    pub fn local(path: &str) -> TempFile {
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut live) = LIVE.lock() {
+            live.insert(id, Place::Local(path.to_string()));
+        }
+        TempFile { id }
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Ok(mut live) = LIVE.lock() {
+            live.remove(&self.id);
+        }
+    }
+}
+
+/// Removes every temporary file still registered; returns how many.
+pub fn remove_all() -> usize {
+    let Ok(mut live) = LIVE.lock() else {
+        return 0;
+    };
+    let mut n = 0;
+    for (_, place) in std::mem::take(&mut *live) {
+        match place {
+            Place::Local(p) => {
+                if std::fs::remove_file(&p).is_ok() {
+                    n += 1;
+                }
+            }
+        }
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removes_what_is_still_registered() {
+        let dir = tempfile::tempdir().unwrap();
+        let kept = dir.path().join("kept");
+        let gone = dir.path().join("gone");
+        std::fs::write(&kept, "x").unwrap();
+        std::fs::write(&gone, "x").unwrap();
+        let done = TempFile::local(kept.to_str().unwrap());
+        drop(done);
+        let _live = TempFile::local(gone.to_str().unwrap());
+        assert!(remove_all() >= 1);
+        assert!(kept.exists());
+        assert!(!gone.exists());
+    }
+}
