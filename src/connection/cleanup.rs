@@ -44,6 +44,34 @@ impl Drop for TempFile {
     }
 }
 
+/// Work started when a task was cancelled midway (stopping its command on
+/// the host, removing its temporary file there), still running.
+static PENDING: AtomicU64 = AtomicU64::new(0);
+
+/// Runs `work` in the background and counts it until it is done, so that
+/// [`settle`] can wait for it before the process exits.
+pub fn spawn<F>(work: F)
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let Ok(rt) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    PENDING.fetch_add(1, Ordering::SeqCst);
+    rt.spawn(async move {
+        work.await;
+        PENDING.fetch_sub(1, Ordering::SeqCst);
+    });
+}
+
+/// Waits until the work of [`spawn`] is done, at most `limit`.
+pub async fn settle(limit: std::time::Duration) {
+    let end = tokio::time::Instant::now() + limit;
+    while PENDING.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < end {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// Removes every temporary file still registered; returns how many.
 pub fn remove_all() -> usize {
     let Ok(mut live) = LIVE.lock() else {

@@ -66,15 +66,16 @@ async fn feed_stdin(
     }
 }
 
-/// Reads stderr through the exchange, which may answer on stdin.
+/// Reads stderr through the exchange, which may answer on stdin. The
+/// flag tells that the start of a huge output was dropped.
 async fn watch_stderr(
     err: Option<&mut tokio::process::ChildStderr>,
     exchange: &mut Exchange,
     tx: tokio::sync::mpsc::UnboundedSender<Feed>,
-) -> Vec<u8> {
-    let mut stderr = Vec::new();
+) -> (Vec<u8>, bool) {
+    let (mut stderr, mut cut, mut unused) = (Vec::new(), false, 0);
     let Some(err) = err else {
-        return stderr;
+        return (stderr, cut);
     };
     let mut buf = vec![0u8; 8192];
     loop {
@@ -84,10 +85,45 @@ async fn watch_stderr(
                 for f in exchange.stderr(&buf[..n], &mut stderr) {
                     let _ = tx.send(f);
                 }
+                cut |= super::keep_tail(&mut stderr, &mut unused);
             }
         }
     }
-    stderr
+    (stderr, cut)
+}
+
+/// Reads a stream to its end, keeping at most its last `OUTPUT_MAX` bytes.
+async fn read_capped(out: Option<&mut tokio::process::ChildStdout>) -> (Vec<u8>, bool) {
+    let (mut data, mut cut, mut unused) = (Vec::new(), false, 0);
+    let Some(out) = out else {
+        return (data, cut);
+    };
+    let mut buf = vec![0u8; 65536];
+    loop {
+        match out.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                data.extend_from_slice(&buf[..n]);
+                cut |= super::keep_tail(&mut data, &mut unused);
+            }
+        }
+    }
+    (data, cut)
+}
+
+/// Sends SIGTERM to a command's process group when dropped while armed:
+/// its task was cancelled before the command ended.
+struct KillOnDrop(Option<u32>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0.take() {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", "--", &format!("-{pgid}")])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
 }
 
 fn io_err<'a>(
@@ -117,7 +153,11 @@ impl Connection for LocalConnection {
             Stdio::null()
         });
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        // Its own process group: a Ctrl-C at the terminal reaches oplay,
+        // which stops the command itself (see `KillOnDrop`).
+        cmd.process_group(0);
         let mut child = cmd.spawn().map_err(io_err("exec", "/bin/sh"))?;
+        let mut guard = KillOnDrop(child.id());
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         for f in exchange.start() {
             let _ = tx.send(f);
@@ -127,21 +167,18 @@ impl Connection for LocalConnection {
         // cannot block against a full output pipe.
         let (_, stdout, stderr) = tokio::join!(
             feed_stdin(child.stdin.take(), rx),
-            async {
-                let mut buf = Vec::new();
-                if let Some(o) = out.as_mut() {
-                    let _ = o.read_to_end(&mut buf).await;
-                }
-                buf
-            },
+            read_capped(out.as_mut()),
             watch_stderr(err.as_mut(), &mut exchange, tx),
         );
         let status = child.wait().await.map_err(io_err("exec", "/bin/sh"))?;
+        guard.0 = None;
         exchange.finish()?;
+        let ((stdout, cut_out), (stderr, cut_err)) = (stdout, stderr);
         Ok(ExecOutput {
             rc: status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
             stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            truncated: cut_out || cut_err,
         })
     }
 

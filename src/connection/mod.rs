@@ -200,6 +200,26 @@ pub struct ExecOutput {
     pub rc: i32,
     pub stdout: String,
     pub stderr: String,
+    /// The output was longer than [`OUTPUT_MAX`] and only its end is kept.
+    pub truncated: bool,
+}
+
+/// The most of one output stream of a command that is kept in memory:
+/// beyond it, the start is dropped and the end kept, so a runaway command
+/// (`yes`) cannot exhaust the control node's memory.
+pub const OUTPUT_MAX: usize = 16 << 20;
+
+/// Drops the start of `buf` once it is twice [`OUTPUT_MAX`], keeping the
+/// last `OUTPUT_MAX` bytes; `scanned` (an index into `buf`) follows the
+/// cut. True when something was dropped.
+pub(crate) fn keep_tail(buf: &mut Vec<u8>, scanned: &mut usize) -> bool {
+    if buf.len() < 2 * OUTPUT_MAX {
+        return false;
+    }
+    let cut = buf.len() - OUTPUT_MAX;
+    buf.drain(..cut);
+    *scanned = scanned.saturating_sub(cut);
+    true
 }
 
 /// What `stat` learns about a path. Missing paths are `None`, not errors.

@@ -36,7 +36,7 @@ use super::{
 
 /// An open SSH session to one host.
 pub struct SshConnection {
-    session: handshake::Session,
+    session: Arc<handshake::Session>,
     user: String,
     /// `host:port`, for messages.
     target: String,
@@ -80,7 +80,7 @@ impl SshConnection {
             match res {
                 Ok(session) => {
                     return Ok(SshConnection {
-                        session,
+                        session: Arc::new(session),
                         user,
                         target: settings.target(),
                         sftp: OnceCell::new(),
@@ -281,6 +281,10 @@ impl SshConnection {
             .map_err(|e| self.lost(e))?;
         channel.exec(true, cmd).await.map_err(|e| self.lost(e))?;
         let (mut rd, wr) = channel.split();
+        let wr = Arc::new(wr);
+        // Dropped before the command ended (its task was cancelled), this
+        // asks sshd to send the command SIGTERM.
+        let mut guard = SignalOnDrop(Some(wr.clone()));
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         for f in exchange.start() {
             let _ = tx.send(f);
@@ -301,7 +305,9 @@ impl SshConnection {
         let out = tokio::select! {
             out = self.collect(&mut rd, &mut exchange, tx) => out,
             never = feed => match never {},
-        }?;
+        };
+        guard.0 = None;
+        let out = out?;
         exchange.finish()?;
         Ok(out)
     }
@@ -347,13 +353,18 @@ impl SshConnection {
         tx: tokio::sync::mpsc::UnboundedSender<Feed>,
     ) -> Result<ExecOutput, ConnectionError> {
         let (mut stdout, mut stderr, mut rc) = (Vec::new(), Vec::new(), None);
+        let (mut cut, mut unused) = (false, 0);
         while let Some(msg) = rd.wait().await {
             match msg {
-                ChannelMsg::Data { data } => stdout.extend_from_slice(&data),
+                ChannelMsg::Data { data } => {
+                    stdout.extend_from_slice(&data);
+                    cut |= super::keep_tail(&mut stdout, &mut unused);
+                }
                 ChannelMsg::ExtendedData { data, ext: 1 } => {
                     for f in exchange.stderr(&data, &mut stderr) {
                         let _ = tx.send(f);
                     }
+                    cut |= super::keep_tail(&mut stderr, &mut unused);
                 }
                 ChannelMsg::ExitStatus { exit_status } => rc = Some(exit_status as i32),
                 // As the local connection reports a killed process.
@@ -374,7 +385,22 @@ impl SshConnection {
             rc,
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
             stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            truncated: cut,
         })
+    }
+}
+
+/// Sends SIGTERM to a channel's command when dropped while armed.
+struct SignalOnDrop(Option<Arc<russh::ChannelWriteHalf<russh::client::Msg>>>);
+
+impl Drop for SignalOnDrop {
+    fn drop(&mut self) {
+        if let Some(wr) = self.0.take() {
+            super::cleanup::spawn(async move {
+                let _ = wr.signal(russh::Sig::TERM).await;
+                let _ = wr.eof().await;
+            });
+        }
     }
 }
 

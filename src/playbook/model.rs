@@ -113,6 +113,8 @@ pub struct Inherited {
     pub delegate_to: Option<String>,
     pub run_once: Option<bool>,
     pub any_errors_fatal: Option<bool>,
+    /// `timeout:` seconds (a number or a template); 0 means none.
+    pub timeout: Option<Value>,
 }
 
 /// The role a task came from, for `role_path`, search paths and role vars.

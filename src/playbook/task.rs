@@ -217,7 +217,8 @@ impl Loader {
             "delegate_to" => inh.delegate_to = Some(scalar(v, "delegate_to")?),
             "run_once" => inh.run_once = Some(boolean(v, "run_once")?),
             "any_errors_fatal" => inh.any_errors_fatal = Some(boolean(v, "any_errors_fatal")?),
-            "name" | "become_method" | "throttle" | "timeout" | "remote_user" | "connection"
+            "timeout" => inh.timeout = Some(timeout(v)?),
+            "name" | "become_method" | "throttle" | "remote_user" | "connection"
             | "collections" | "debugger" | "delegate_facts" => {}
             _ => {
                 let _ = k;
@@ -613,4 +614,18 @@ fn loop_control(node: &Node) -> Result<LoopControl, PlaybookError> {
         }
     }
     Ok(lc)
+}
+
+/// `timeout:` seconds: a whole number, or a template checked at run time.
+fn timeout(v: &Node) -> Result<Value, PlaybookError> {
+    let value = v.to_value();
+    match &value {
+        Value::Number(n) if n.as_u64().is_some() => Ok(value),
+        Value::String(s) if crate::template::Templar::is_template(s) => Ok(value),
+        Value::String(s) if s.trim().parse::<u64>().is_ok() => Ok(value),
+        _ => Err(invalid(
+            "`timeout` must be a whole number of seconds",
+            &v.span,
+        )),
+    }
 }

@@ -19,12 +19,21 @@
 //! runs under `/bin/sh -c` instead of `eval`, so that `$$` is its own shell
 //! and not this one.
 //!
+//! A command whose task is cancelled (its `timeout:` expired, or the run
+//! was interrupted) is stopped on the host: the shell traps SIGTERM, so a
+//! `kill -TERM -- -PGID` sent over a new channel ends the shell's running
+//! job and everything it started in the shell's process group, and the
+//! shell itself lives on. A command's output is kept up to
+//! [`crate::connection::OUTPUT_MAX`] bytes a stream; beyond that its
+//! start is dropped and the result says it was cut.
+//!
 //! Commands with input (stdin, a sudo password) still get their own exec
 //! channel, and so does a command issued while another one holds the shell.
 //! When the shell cannot be started (a forced command in authorized_keys, a
 //! login shell that refuses `-c`), the connection falls back to exec
 //! channels for the rest of the run.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -50,6 +59,8 @@ pub(super) struct PersistentShell {
 struct Shell {
     rx: mpsc::UnboundedReceiver<Chunk>,
     wr: Option<russh::ChannelWriteHalf<russh::client::Msg>>,
+    /// The shell's process group, which its jobs share.
+    pgid: Option<u32>,
 }
 
 enum Chunk {
@@ -78,7 +89,7 @@ impl PersistentShell {
     /// shell is busy or unavailable and the caller opens an exec channel.
     pub(super) async fn run(
         &self,
-        session: &Session,
+        session: &Arc<Session>,
         target: &str,
         line: &str,
     ) -> Option<Result<ExecOutput, ConnectionError>> {
@@ -98,16 +109,59 @@ impl PersistentShell {
             },
         };
         let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut guard = InFlight {
+            session: session.clone(),
+            pgid: shell.pgid,
+        };
         let res = shell.run(&Markers::new(&self.token, id), line).await;
+        guard.pgid = None;
         // A shell that ended is not put back; the next command starts one.
         if res.is_ok() {
             *slot = Some(shell);
         }
-        Some(res.map_err(|reason| ConnectionError::Remote {
-            op: "exec",
-            path: target.to_string(),
-            message: reason.to_string(),
+        Some(res.map_err(|reason| {
+            if session.is_closed() {
+                ConnectionError::Lost {
+                    target: target.to_string(),
+                    reason: reason.to_string(),
+                }
+            } else {
+                ConnectionError::Remote {
+                    op: "exec",
+                    path: target.to_string(),
+                    message: reason.to_string(),
+                }
+            }
         }))
+    }
+}
+
+/// A job running in the shell. Dropped before the job ended (its task was
+/// cancelled), it stops the job's process group on the host.
+struct InFlight {
+    session: Arc<Session>,
+    pgid: Option<u32>,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let Some(pgid) = self.pgid.take() else {
+            return;
+        };
+        let session = self.session.clone();
+        crate::connection::cleanup::spawn(async move {
+            if let Ok(ch) = session.channel_open_session().await {
+                let _ = ch
+                    .exec(true, format!("kill -TERM -- -{pgid} 2>/dev/null"))
+                    .await;
+                let (mut rd, _wr) = ch.split();
+                while let Some(msg) = rd.wait().await {
+                    if matches!(msg, ChannelMsg::Close | ChannelMsg::ExitStatus { .. }) {
+                        break;
+                    }
+                }
+            }
+        });
     }
 }
 
@@ -149,12 +203,17 @@ struct Stream {
     started: bool,
     /// Bytes of `buf` already searched.
     scanned: usize,
+    /// Whether the start of the output was dropped.
+    cut: bool,
 }
 
 impl Stream {
     fn push(&mut self, data: &[u8], m: &Markers) {
         self.buf.extend_from_slice(data);
         if self.started {
+            // Keep the end of a huge output; the markers are searched in
+            // what is new, so dropping the start loses nothing else.
+            self.cut |= crate::connection::keep_tail(&mut self.buf, &mut self.scanned);
             return;
         }
         let from = self.scanned.saturating_sub(m.start.len());
@@ -220,10 +279,21 @@ impl Shell {
         // Always drained, so that output nobody waits for (a daemon's) never
         // fills russh's bounded channel queue and stalls the session.
         tokio::spawn(drain(rd, tx));
-        let mut shell = Shell { rx, wr: Some(wr) };
+        // SIGTERM is caught, not ignored: the jobs get the default action
+        // back, so a TERM to the process group ends them, not the shell.
+        let _ = wr.data(&b"trap : TERM; oplay_pg=$$\n"[..]).await;
+        let mut shell = Shell {
+            rx,
+            wr: Some(wr),
+            pgid: None,
+        };
         let first = Markers::new(token, 0);
-        match tokio::time::timeout(START_TIMEOUT, shell.run(&first, ":")).await {
-            Ok(Ok(out)) if out.rc == 0 => Ok(shell),
+        let probe = shell.run(&first, "printf %s \"$oplay_pg\"");
+        match tokio::time::timeout(START_TIMEOUT, probe).await {
+            Ok(Ok(out)) if out.rc == 0 => {
+                shell.pgid = out.stdout.trim().parse().ok();
+                Ok(shell)
+            }
             _ => Err(StartError::Unsupported),
         }
     }
@@ -248,10 +318,12 @@ impl Shell {
                 Some(Chunk::End) | None => return Err(ENDED),
             }
             if let (Some((o, rc)), Some(e)) = (stdout, stderr) {
+                let truncated = out.cut || err.cut;
                 return Ok(ExecOutput {
                     rc,
                     stdout: out.take(o),
                     stderr: err.take(e),
+                    truncated,
                 });
             }
         }

@@ -194,6 +194,13 @@ impl Action for CommandAction {
             .with("stdout", stdout)
             .with("stderr", stderr)
             .with("delta", format!("{:.6}", started.elapsed().as_secs_f64()));
+        if out.truncated {
+            outcome.warnings.push(format!(
+                "the command printed more than {} MiB on a stream: only its last {} MiB are kept",
+                crate::connection::OUTPUT_MAX >> 20,
+                crate::connection::OUTPUT_MAX >> 20
+            ));
+        }
         if out.rc != 0 {
             outcome.failed = true;
             outcome.msg = Some("non-zero return code".into());
