@@ -23,6 +23,8 @@ pub mod exit {
     pub const UNREACHABLE: i32 = 4;
     /// Bad command-line usage or options.
     pub const USAGE: i32 = 5;
+    /// Interrupted by SIGINT (Ctrl-C): 128 + 2, as a shell reports it.
+    pub const INTERRUPTED: i32 = 130;
 }
 
 #[derive(Debug, Parser)]

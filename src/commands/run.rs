@@ -87,6 +87,7 @@ fn prepare(args: &RunArgs) -> Result<Prepared, i32> {
         private_key: args.private_key.clone().or(config.private_key_file.clone()),
         known_hosts: config.known_hosts_file.clone(),
         connect_timeout: Duration::from_secs(args.timeout.or(config.timeout).unwrap_or(10)),
+        cancel: Default::default(),
     };
     Ok((opts, inventory, loader, playbooks))
 }
@@ -131,8 +132,34 @@ async fn execute(
         notes: Arc::new(crate::executor::ReporterNotes(reporter.clone())),
         ids: Default::default(),
     };
+    let cancel = opts.cancel.clone();
+    let watcher = tokio::spawn(watch_interrupts(cancel.clone()));
     let executor = Executor::new(opts, inventory, loader, reporter, templar, services);
-    executor.run(&playbooks).await.exit_code
+    let code = executor.run(&playbooks).await.exit_code;
+    watcher.abort();
+    if cancel.is_cancelled() {
+        crate::connection::cleanup::remove_all();
+        return exit::INTERRUPTED;
+    }
+    code
+}
+
+/// The first Ctrl-C stops the run: no new task starts, the running ones
+/// stop their commands on the hosts and clean up, and the recap so far is
+/// printed. A second one quits at once.
+async fn watch_interrupts(cancel: tokio_util::sync::CancellationToken) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    eprintln!(
+        "\ninterrupted: stopping the running tasks and cleaning up; press Ctrl-C again to quit at once"
+    );
+    cancel.cancel();
+    if tokio::signal::ctrl_c().await.is_ok() {
+        crate::connection::cleanup::remove_all();
+        eprintln!("interrupted again: quitting now");
+        std::process::exit(exit::INTERRUPTED);
+    }
 }
 
 /// `--list-hosts` and `--list-tasks`, as ansible-playbook prints them.

@@ -36,10 +36,23 @@ impl TempFile {
     }
 }
 
-impl Drop for TempFile {
-    fn drop(&mut self) {
+impl TempFile {
+    /// The file was renamed into place (or removed): forget it.
+    pub fn done(self) {
         if let Ok(mut live) = LIVE.lock() {
             live.remove(&self.id);
+        }
+        std::mem::forget(self);
+    }
+}
+
+/// Dropped without [`TempFile::done`] (its write was cancelled midway),
+/// the guard removes the file.
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let place = LIVE.lock().ok().and_then(|mut live| live.remove(&self.id));
+        if let Some(Place::Local(p)) = place {
+            let _ = std::fs::remove_file(p);
         }
     }
 }
@@ -101,11 +114,14 @@ mod tests {
         let gone = dir.path().join("gone");
         std::fs::write(&kept, "x").unwrap();
         std::fs::write(&gone, "x").unwrap();
-        let done = TempFile::local(kept.to_str().unwrap());
-        drop(done);
+        TempFile::local(kept.to_str().unwrap()).done();
         let _live = TempFile::local(gone.to_str().unwrap());
         assert!(remove_all() >= 1);
         assert!(kept.exists());
         assert!(!gone.exists());
+        let dropped = dir.path().join("dropped");
+        std::fs::write(&dropped, "x").unwrap();
+        drop(TempFile::local(dropped.to_str().unwrap()));
+        assert!(!dropped.exists());
     }
 }

@@ -286,10 +286,11 @@ impl Connection for LocalConnection {
             Ok(n)
         }
         .await;
-        if result.is_err() {
-            let _ = tokio::fs::remove_file(&tmp).await;
+        match &result {
+            Ok(_) => guard.done(),
+            // The guard removes the temporary file.
+            Err(_) => drop(guard),
         }
-        drop(guard);
         result
     }
 

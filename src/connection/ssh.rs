@@ -239,6 +239,8 @@ impl SshConnection {
             gid: gid.or(existing.as_ref().map(|e| e.gid)),
         };
         let tmp = super::local::temp_path(path);
+        // Dropped midway (the task was cancelled), this removes the file.
+        let mut guard = RemoveOnDrop(Some((sftp.clone(), tmp.clone())));
         let result = async {
             let n = sftp.write_new(&tmp, reader, nattrs).await?;
             if sftp.has_posix_rename() {
@@ -249,6 +251,7 @@ impl SshConnection {
             Ok(n)
         }
         .await;
+        guard.0 = None;
         if result.is_err() {
             sftp.remove(&tmp).await;
         }
@@ -387,6 +390,17 @@ impl SshConnection {
             stderr: String::from_utf8_lossy(&stderr).into_owned(),
             truncated: cut,
         })
+    }
+}
+
+/// Removes a temporary file over SFTP when dropped while armed.
+struct RemoveOnDrop(Option<(Arc<Sftp>, String)>);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Some((sftp, tmp)) = self.0.take() {
+            super::cleanup::spawn(async move { sftp.remove(&tmp).await });
+        }
     }
 }
 

@@ -337,8 +337,12 @@ impl Executor {
             services: &self.services,
             facts: &facts,
         };
+        let limit = match self.task_timeout(task, scope) {
+            Ok(l) => l,
+            Err(e) => return Err(ModuleError::Params(e)),
+        };
         let Some(until) = &task.until else {
-            return invoke(module, args, &ctx).await;
+            return timed(limit, invoke(module, args, &ctx)).await;
         };
         let retries = task
             .retries
@@ -356,7 +360,7 @@ impl Executor {
             .unwrap_or(5.0);
         let mut left = retries;
         loop {
-            let result = invoke(module, args, &ctx).await;
+            let result = timed(limit, invoke(module, args, &ctx)).await;
             let value = match &result {
                 Ok(o) => o.to_value(),
                 Err(e) => json!({"failed": true, "msg": e.to_string()}),
@@ -507,6 +511,25 @@ impl Executor {
             out.insert(k.clone(), rendered);
         }
         Ok(out)
+    }
+
+    /// The task's `timeout:`, templated; `None` when it has none (or 0).
+    fn task_timeout(
+        &self,
+        task: &Task,
+        scope: &minijinja::Value,
+    ) -> Result<Option<Duration>, String> {
+        let Some(v) = &task.attrs.timeout else {
+            return Ok(None);
+        };
+        let v = self
+            .templar
+            .render_value(v, scope)
+            .map_err(|e| e.to_string())?;
+        let secs = crate::value::to_int(&v)
+            .filter(|s| *s >= 0)
+            .ok_or_else(|| format!("`timeout` must be a whole number of seconds, not {v}"))?;
+        Ok((secs > 0).then(|| Duration::from_secs(secs as u64)))
     }
 
     /// Tells the redactor what the templates in `v` derive from secrets.
@@ -751,4 +774,28 @@ fn truthy(v: &Value) -> bool {
 #[allow(dead_code)]
 fn templar_is(t: &Templar) -> &Templar {
     t
+}
+
+/// Runs one attempt of a module under the task's `timeout:`. When it
+/// expires the attempt is dropped, which stops its command on the host
+/// (see `connection::ssh::shell`), and the task fails as in Ansible.
+async fn timed(
+    limit: Option<Duration>,
+    attempt: impl std::future::Future<Output = Result<Outcome, ModuleError>>,
+) -> Result<Outcome, ModuleError> {
+    let Some(limit) = limit else {
+        return attempt.await;
+    };
+    match tokio::time::timeout(limit, attempt).await {
+        Ok(result) => result,
+        Err(_) => {
+            let secs = limit.as_secs();
+            Ok(Outcome {
+                failed: true,
+                msg: Some(format!("Timed out after {secs} second(s).")),
+                ..Outcome::default()
+            }
+            .with("timedout", json!({ "period": secs })))
+        }
+    }
 }

@@ -50,6 +50,9 @@ pub struct RunOptions {
     pub private_key: Option<PathBuf>,
     pub known_hosts: Option<PathBuf>,
     pub connect_timeout: Duration,
+    /// Cancelled on SIGINT: no task starts after it, and the running ones
+    /// are stopped (their commands on the hosts too).
+    pub cancel: tokio_util::sync::CancellationToken,
 }
 
 impl Default for RunOptions {
@@ -69,6 +72,7 @@ impl Default for RunOptions {
             private_key: None,
             known_hosts: None,
             connect_timeout: Duration::from_secs(10),
+            cancel: Default::default(),
         }
     }
 }
@@ -159,13 +163,21 @@ impl Executor {
 
     /// Runs every play of every playbook, in order.
     pub async fn run(&self, playbooks: &[Playbook]) -> RunSummary {
-        for pb in playbooks {
+        'playbooks: for pb in playbooks {
             self.reporter.playbook_start(&pb.path);
             for play in &pb.plays {
+                if self.opts.cancel.is_cancelled() {
+                    break 'playbooks;
+                }
                 if !self.run_play(play.clone()).await {
                     break;
                 }
             }
+        }
+        if self.opts.cancel.is_cancelled() {
+            // The commands of the cancelled tasks are being stopped and
+            // their temporary files removed, over the connections.
+            crate::connection::cleanup::settle(Duration::from_secs(5)).await;
         }
         self.conns.close_all().await;
         self.finish()

@@ -56,7 +56,12 @@ impl Executor {
                 abort: AtomicBool::new(false),
                 rescuable: Default::default(),
             };
-            self.run_batch(&bc, batch).await;
+            // On SIGINT the batch is dropped where it is: its running
+            // tasks stop their commands and remove their temporary files.
+            tokio::select! {
+                () = self.run_batch(&bc, batch) => {}
+                () = self.opts.cancel.cancelled() => return false,
+            }
             if bc.aborted() {
                 return false;
             }

@@ -59,6 +59,9 @@ impl client::Handler for HostKeyCheck {
 
 pub(crate) type Session = Handle<HostKeyCheck>;
 
+/// How often an idle session is probed.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
+
 /// Connects, verifies the host key and logs in as `user`.
 pub(crate) async fn open(settings: &ConnectionSettings, user: &str) -> Result<Session, Failure> {
     let target = settings.target();
@@ -79,7 +82,10 @@ pub(crate) async fn open(settings: &ConnectionSettings, user: &str) -> Result<Se
     };
     let mut config = client::Config {
         nodelay: true,
-        keepalive_interval: Some(Duration::from_secs(30)),
+        // A host that stops answering (a partition, a killed sshd) is
+        // unreachable after three unanswered keepalives: 45 s at most.
+        keepalive_interval: Some(KEEPALIVE_INTERVAL),
+        keepalive_max: 3,
         ..Default::default()
     };
     if let Some(kh) = &known {
