@@ -622,8 +622,9 @@ async fn commands_without_input_share_one_shell_and_stay_apart() {
         ..ExecRequest::shell("cat")
     };
     assert_eq!(c.exec(&req).await.unwrap().stdout, "in");
-    // Sessions sshd started: the shell, its replacement after the cancelled
-    // command, the concurrent `echo b` and the `cat` with input.
+    // Sessions sshd started: the shell, the `kill` that stopped the
+    // cancelled command's job, the shell's replacement, the concurrent
+    // `echo b` and the `cat` with input.
     let log = sshd.log();
-    assert_eq!(log.matches("Starting session: command").count(), 4, "{log}");
+    assert_eq!(log.matches("Starting session: command").count(), 5, "{log}");
 }
