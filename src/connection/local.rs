@@ -174,12 +174,12 @@ impl Connection for LocalConnection {
         guard.0 = None;
         exchange.finish()?;
         let ((stdout, cut_out), (stderr, cut_err)) = (stdout, stderr);
-        Ok(ExecOutput {
-            rc: status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&stderr).into_owned(),
-            truncated: cut_out || cut_err,
-        })
+        Ok(ExecOutput::from_streams(
+            status.code().unwrap_or(-1),
+            &stdout,
+            &stderr,
+            cut_out || cut_err,
+        ))
     }
 
     async fn stat(

@@ -209,6 +209,28 @@ pub struct ExecOutput {
 /// (`yes`) cannot exhaust the control node's memory.
 pub const OUTPUT_MAX: usize = 16 << 20;
 
+impl ExecOutput {
+    /// A command's result from its raw output streams, each kept to its
+    /// last [`OUTPUT_MAX`] bytes; `cut` says a stream was cut while read.
+    pub(crate) fn from_streams(rc: i32, stdout: &[u8], stderr: &[u8], cut: bool) -> Self {
+        let (stdout, cut_out) = tail_text(stdout);
+        let (stderr, cut_err) = tail_text(stderr);
+        ExecOutput {
+            rc,
+            stdout,
+            stderr,
+            truncated: cut || cut_out || cut_err,
+        }
+    }
+}
+
+/// The text of the last [`OUTPUT_MAX`] bytes of `buf`, and whether its
+/// start was dropped.
+fn tail_text(buf: &[u8]) -> (String, bool) {
+    let cut = buf.len().saturating_sub(OUTPUT_MAX);
+    (String::from_utf8_lossy(&buf[cut..]).into_owned(), cut > 0)
+}
+
 /// Drops the start of `buf` once it is twice [`OUTPUT_MAX`], keeping the
 /// last `OUTPUT_MAX` bytes; `scanned` (an index into `buf`) follows the
 /// cut. True when something was dropped.

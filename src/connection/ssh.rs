@@ -384,12 +384,7 @@ impl SshConnection {
             }
         }
         let rc = rc.ok_or_else(|| self.lost("the command ended without an exit status"))?;
-        Ok(ExecOutput {
-            rc,
-            stdout: String::from_utf8_lossy(&stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&stderr).into_owned(),
-            truncated: cut,
-        })
+        Ok(ExecOutput::from_streams(rc, &stdout, &stderr, cut))
     }
 }
 

@@ -15,7 +15,7 @@ use crate::connection::{Connection, ExecRequest};
 use crate::modules::{Control, ModuleCtx, ModuleError, Outcome, invoke};
 use crate::output::{HostResult, Status, TaskInfo};
 use crate::playbook::{Task, TaskAction};
-use crate::template::{Templar, TemplateError};
+use crate::template::TemplateError;
 use crate::value::is_truthy;
 
 /// How a task ended for a host, as far as the play is concerned.
@@ -771,11 +771,6 @@ fn truthy(v: &Value) -> bool {
     is_truthy(v)
 }
 
-#[allow(dead_code)]
-fn templar_is(t: &Templar) -> &Templar {
-    t
-}
-
 /// Runs one attempt of a module under the task's `timeout:`. When it
 /// expires the attempt is dropped, which stops its command on the host
 /// (see `connection::ssh::shell`), and the task fails as in Ansible.
@@ -792,7 +787,7 @@ async fn timed(
             let secs = limit.as_secs();
             Ok(Outcome {
                 failed: true,
-                msg: Some(format!("Timed out after {secs} second(s).")),
+                msg: Some(format!("Task failed: Timed out after {secs} second(s).")),
                 ..Outcome::default()
             }
             .with("timedout", json!({ "period": secs })))

@@ -174,11 +174,10 @@ impl Executor {
                 }
             }
         }
-        if self.opts.cancel.is_cancelled() {
-            // The commands of the cancelled tasks are being stopped and
-            // their temporary files removed, over the connections.
-            crate::connection::cleanup::settle(Duration::from_secs(5)).await;
-        }
+        // The commands of cancelled tasks (interrupted, or past their
+        // `timeout:`) are being stopped and their temporary files removed,
+        // over the connections that are about to close.
+        crate::connection::cleanup::settle(Duration::from_secs(5)).await;
         self.conns.close_all().await;
         self.finish()
     }

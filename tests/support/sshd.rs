@@ -125,6 +125,11 @@ impl Sshd {
         std::fs::write(path, format!("{}\n", self.known_hosts_line())).expect("known_hosts");
     }
 
+    /// The listening server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// What sshd printed so far, for failure messages.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default()

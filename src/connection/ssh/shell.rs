@@ -255,12 +255,6 @@ impl Stream {
     fn stderr(&mut self, m: &Markers) -> Option<usize> {
         self.find_end(format!("{}\n", m.end).as_bytes())
     }
-
-    fn take(&mut self, len: usize) -> String {
-        let text = String::from_utf8_lossy(&self.buf[..len]).into_owned();
-        *self = Stream::default();
-        text
-    }
 }
 
 impl Shell {
@@ -318,13 +312,9 @@ impl Shell {
                 Some(Chunk::End) | None => return Err(ENDED),
             }
             if let (Some((o, rc)), Some(e)) = (stdout, stderr) {
-                let truncated = out.cut || err.cut;
-                return Ok(ExecOutput {
-                    rc,
-                    stdout: out.take(o),
-                    stderr: err.take(e),
-                    truncated,
-                });
+                let cut = out.cut || err.cut;
+                let res = ExecOutput::from_streams(rc, &out.buf[..o], &err.buf[..e], cut);
+                return Ok(res);
             }
         }
     }
@@ -395,10 +385,10 @@ mod tests {
             &m,
         );
         let (at, rc) = out.stdout(&m).unwrap();
-        assert_eq!((out.take(at).as_str(), rc), ("no newline at the end", 7));
+        assert_eq!((&out.buf[..at], rc), (&b"no newline at the end"[..], 7));
         let mut err = stream(&[b"S:T:3\nwarning\nE:T", b":3\n"], &m);
         let at = err.stderr(&m).unwrap();
-        assert_eq!(err.take(at), "warning\n");
+        assert_eq!(&err.buf[..at], b"warning\n");
     }
 
     #[test]
