@@ -237,9 +237,52 @@ fn a_session_that_dies_under_a_task_makes_the_host_unreachable() {
     assert!(stdout.contains("unreachable=1"), "{stdout}");
 }
 
+#[test]
+fn a_host_that_stops_answering_is_unreachable_within_45_seconds() {
+    let sshd = Sshd::start();
+    let t = Test::new()
+        .playbook("- hosts: all\n  gather_facts: false\n  tasks:\n    - command: sleep 9752\n")
+        .inventory(&ssh_inventory(&sshd));
+    let child = Command::new(env!("CARGO_BIN_EXE_oplay"))
+        .current_dir(t.dir())
+        .env("NO_COLOR", "1")
+        .args(["run", "site.yml", "-i", "hosts"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(wait_for(30, || running("sleep 9752")));
+    // A partition: the connection stays open and nothing answers.
+    let chain = session_chain(&sshd, "sleep 9752");
+    let _ = Command::new("kill").arg("-STOP").args(&chain).status();
+    let stopped = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let took = stopped.elapsed();
+    let _ = Command::new("kill").arg("-KILL").args(&chain).status();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{stdout}");
+    assert!(stdout.contains("unreachable=1"), "{stdout}");
+    // Three keepalives 15 s apart go unanswered; the first is sent 15 s
+    // after the last thing the host said.
+    assert!(
+        took > Duration::from_secs(40) && took < Duration::from_secs(50),
+        "took {took:?}"
+    );
+}
+
 /// Kills the processes between `sshd`'s listener and the command matching
 /// `pattern`: the connection's sshd processes, its shell and the command.
 fn kill_sessions(sshd: &Sshd, pattern: &str) {
+    let chain = session_chain(sshd, pattern);
+    // All in one call: the connection drops before the command's end could
+    // be reported.
+    let _ = Command::new("kill").arg("-KILL").args(&chain).status();
+    assert!(wait_for(5, || !running(pattern)));
+}
+
+/// The processes between `sshd`'s listener and the command matching
+/// `pattern`, the listener's children first.
+fn session_chain(sshd: &Sshd, pattern: &str) -> Vec<String> {
     let listener = sshd.pid().to_string();
     let pids = Command::new("pgrep")
         .args(["-f", pattern])
@@ -263,9 +306,6 @@ fn kill_sessions(sshd: &Sshd, pattern: &str) {
             }
         }
     }
-    // Ancestors first, all in one call: the connection drops before the
-    // command's end could be reported.
     chain.reverse();
-    let _ = Command::new("kill").arg("-KILL").args(&chain).status();
-    assert!(wait_for(5, || !running(pattern)));
+    chain
 }

@@ -82,10 +82,12 @@ pub(crate) async fn open(settings: &ConnectionSettings, user: &str) -> Result<Se
     };
     let mut config = client::Config {
         nodelay: true,
-        // A host that stops answering (a partition, a killed sshd) is
-        // unreachable after three unanswered keepalives: 45 s at most.
+        // A host that stops answering (a partition, a frozen sshd) is
+        // unreachable after 45 s, as with OpenSSH's ServerAliveInterval 15
+        // and ServerAliveCountMax 3: russh gives up at the tick after
+        // `keepalive_max` unanswered ones, so 2 here.
         keepalive_interval: Some(KEEPALIVE_INTERVAL),
-        keepalive_max: 3,
+        keepalive_max: 2,
         ..Default::default()
     };
     if let Some(kh) = &known {
