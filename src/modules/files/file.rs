@@ -391,32 +391,28 @@ impl FileAction {
     }
 
     /// `mkdir` for each missing component, each given the wanted attributes.
+    ///
+    /// Another host (or process) may create a shared parent between the
+    /// test and the `mkdir`: a component that exists as a directory by then
+    /// is fine, as in Ansible's `file`, and keeps the attributes its
+    /// creator gave it; only the components this task made get the wanted
+    /// ones.
     fn create_directory(&self, pr: &Probe, wanted: &Wanted) -> Planned {
-        let path = self.path().trim_end_matches('/');
-        let mut components = Vec::new();
-        let mut cur = String::new();
-        for (i, part) in path.split('/').enumerate() {
-            if i > 0 || part.is_empty() {
-                cur.push('/');
-            }
-            cur.push_str(part);
-            if !part.is_empty() {
-                components.push(cur.clone());
-            }
-        }
         let new = AttrChanges {
             mode: wanted.mode.map(|m| (0, m)),
             owner: wanted.owner.clone().map(|o| (String::new(), o)),
             group: wanted.group.clone().map(|g| (String::new(), g)),
         };
         let mut script = String::from("set -e\n");
-        for c in components {
+        for c in components(self.path()) {
             let q = shell_quote(&c);
-            let fix = new
-                .command(&c, false, false)
-                .map(|f| format!(" && {f}"))
-                .unwrap_or_default();
-            script.push_str(&format!("if [ ! -e {q} ]; then mkdir -- {q}{fix}; fi\n"));
+            let fix = new.command(&c, false, false).unwrap_or_else(|| ":".into());
+            // A failed `mkdir` that left no directory is run again, for its
+            // message and exit status.
+            script.push_str(&format!(
+                "if [ ! -e {q} ]; then if mkdir -- {q} 2>/dev/null; then {fix}; \
+                 elif [ ! -d {q} ]; then mkdir -- {q}; fi; fi\n"
+            ));
         }
         let info = PathInfo {
             kind: FileKind::Directory,
@@ -602,6 +598,21 @@ impl FileAction {
             .with("state", "hard");
         Ok(Planned::Change(change, Plan { script, outcome }))
     }
+}
+
+/// The path of each component of `path`, from the top: `/a/b/` gives `/a`
+/// and `/a/b`, `a//b` gives `a` and `a/b`.
+fn components(path: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let root = if path.starts_with('/') { "/" } else { "" };
+    for part in path.split('/').filter(|p| !p.is_empty()) {
+        let next = match out.last() {
+            Some(prev) => format!("{prev}/{part}"),
+            None => format!("{root}{part}"),
+        };
+        out.push(next);
+    }
+    out
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde_json::json;
 
+use super::components;
 use crate::modules::testing::TestHost;
 
 fn mode(p: &Path) -> u32 {
@@ -263,4 +264,14 @@ async fn bad_parameters() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("unknown variant `gone`"), "{err}");
+}
+
+#[test]
+fn components_of_absolute_relative_and_trailing_slash_paths() {
+    assert_eq!(components("/tmp/a/b"), ["/tmp", "/tmp/a", "/tmp/a/b"]);
+    assert_eq!(components("/tmp/a/"), ["/tmp", "/tmp/a"]);
+    assert_eq!(components("//tmp//a"), ["/tmp", "/tmp/a"]);
+    assert_eq!(components("a/b/"), ["a", "a/b"]);
+    assert_eq!(components("a"), ["a"]);
+    assert!(components("/").is_empty());
 }
