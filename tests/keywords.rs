@@ -163,3 +163,27 @@ fn file_modules_ask_the_login_s_identity_once_per_host_even_at_vvv() {
     let asked = out.stdout.matches("id -un").count();
     assert_eq!(asked, 1, "{}", out.stdout);
 }
+
+#[test]
+fn meta_clear_facts_forgets_gathered_facts() {
+    // As in ansible-core: for every host of the play, set_fact variables kept.
+    Test::new()
+        .playbook("- hosts: all\n  gather_facts: yes\n  tasks:\n    - set_fact: {mine: kept}\n    - meta: clear_facts\n      when: inventory_hostname == 'h1'\n    - debug: msg=\"{{ ansible_facts.system | default('cleared') }} {{ mine }}\"\n")
+        .inventory("h1 ansible_connection=local\nh2 ansible_connection=local\n")
+        .run()
+        .code(0)
+    .stdout_has("ok: [h1] => {\n  \"msg\": \"cleared kept\"")
+    .stdout_has("ok: [h2] => {\n  \"msg\": \"cleared kept\"");
+}
+
+#[test]
+fn included_tasks_inherit_the_play_but_not_the_include() {
+    Test::new()
+        .file("inc.yml", "- command: id -un\n  register: r\n- debug: msg=\"{{ r.stdout }} {{ v }}\"\n")
+        .playbook("- hosts: h1\n  gather_facts: no\n  become: true\n  become_user: nobody\n  tasks:\n    - include_tasks: inc.yml\n      vars: {v: include-vars}\n    - include_tasks: \"{{ 'inc.yml' }}\"\n      vars: {v: dynamic}\n")
+        .inventory("h1 ansible_connection=local\n")
+        .run()
+        .code(0)
+        .stdout_has("\"msg\": \"nobody include-vars\"")
+        .stdout_has("\"msg\": \"nobody dynamic\"");
+}

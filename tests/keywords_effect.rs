@@ -10,9 +10,6 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use oplay::playbook::keywords::{PLAY_KEYWORDS, TASK_KEYWORDS};
@@ -762,59 +759,6 @@ fn debugger_never_fails_as_usual() {
     .stdout_has("plain-failure");
 }
 
-/// Runs the test's playbook under a pseudo-terminal (`script`), answering
-/// each prompt once it shows; what the terminal showed.
-fn on_terminal(t: &Test, answers: &[(&str, &str)], args: &str) -> (i32, String) {
-    let cmd = format!(
-        "{} run site.yml -i hosts {args}",
-        env!("CARGO_BIN_EXE_oplay")
-    );
-    let mut child = Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
-        .current_dir(t.dir())
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("script (util-linux) runs");
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = {
-        let seen = seen.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stdout.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                seen.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        })
-    };
-    let mut stdin = child.stdin.take().unwrap();
-    let text = || String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
-    for (prompt, answer) in answers {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !text().contains(prompt) {
-            assert!(
-                Instant::now() < deadline,
-                "no prompt {prompt:?}:\n{}",
-                text()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        // The prompt is written before echo is turned off.
-        std::thread::sleep(Duration::from_millis(300));
-        stdin.write_all(format!("{answer}\n").as_bytes()).unwrap();
-        stdin.flush().unwrap();
-    }
-    let code = child.wait().unwrap().code().unwrap_or(-1);
-    drop(stdin);
-    let _ = reader.join();
-    (code, text())
-}
-
 #[test]
 fn vars_prompt_asks_on_the_terminal() {
     let t = Test::new()
@@ -837,7 +781,7 @@ fn vars_prompt_asks_on_the_terminal() {
 "#,
         )
         .inventory(&local_hosts(1));
-    let (code, screen) = on_terminal(
+    let (code, screen) = support::terminal::on_terminal(
         &t,
         &[
             ("Your word: ", "hunter2"),
@@ -866,28 +810,4 @@ fn vars_prompt_asks_on_the_terminal() {
     out.code(0)
         .stdout_has("[WARNING]: Not prompting as we are not in interactive mode")
         .stdout_has("\"msg\": \"w/blue/p/g\"");
-}
-
-#[test]
-fn meta_clear_facts_forgets_gathered_facts() {
-    run(
-        "- hosts: all\n  gather_facts: yes\n  tasks:\n    - set_fact: {mine: kept}\n    - meta: clear_facts\n      when: inventory_hostname == 'h1'\n    - debug: msg=\"{{ ansible_facts.system | default('cleared') }} {{ mine }}\"\n",
-        &local_hosts(2),
-        &[],
-    )
-    .code(0)
-    .stdout_has("ok: [h1] => {\n  \"msg\": \"cleared kept\"")
-    .stdout_has("ok: [h2] => {\n  \"msg\": \"cleared kept\"");
-}
-
-#[test]
-fn included_tasks_inherit_the_play_but_not_the_include() {
-    Test::new()
-        .file("inc.yml", "- command: id -un\n  register: r\n- debug: msg=\"{{ r.stdout }} {{ v }}\"\n")
-        .playbook("- hosts: h1\n  gather_facts: no\n  become: true\n  become_user: nobody\n  tasks:\n    - include_tasks: inc.yml\n      vars: {v: include-vars}\n    - include_tasks: \"{{ 'inc.yml' }}\"\n      vars: {v: dynamic}\n")
-        .inventory(&local_hosts(1))
-        .run()
-        .code(0)
-        .stdout_has("\"msg\": \"nobody include-vars\"")
-        .stdout_has("\"msg\": \"nobody dynamic\"");
 }
