@@ -306,6 +306,11 @@ impl Executor {
             Ok(a) => a,
             Err(e) => return failed(self.located(task, &e.to_string())),
         };
+        // A templated `connection:` that names no plugin oplay has fails
+        // the task (the host is not unreachable).
+        if let Err(msg) = self.conn_keywords(&task.attrs, &scope) {
+            return failed(self.located(task, &msg));
+        }
         let (conn, target) = match self.task_connection(task, host, &scope).await {
             Ok(c) => c,
             Err(msg) => {

@@ -193,8 +193,13 @@ impl Executor {
         if run_once {
             self.share_run_once(task, &hosts, &ends);
         }
-        if ends.iter().any(|(_, e)| *e == HostEnd::ClearFacts) {
-            // Like ansible-core, for every host of the play (the batch).
+        // ansible-core runs `meta: clear_facts` once, on the first host,
+        // and clears the facts of every host of the play (the batch).
+        let first = hosts.first();
+        if ends
+            .iter()
+            .any(|(h, e)| Some(h) == first && *e == HostEnd::ClearFacts)
+        {
             for h in bc.pv.play_hosts.iter() {
                 self.run.states.with(h, |s| s.facts = Default::default());
             }
