@@ -54,7 +54,16 @@ impl Executor {
             return true;
         }
         for batch in batches(&hosts, &play.serial) {
-            let mut pv = PlayVars::new(play.clone(), batch.clone());
+            // `order:` is the order hosts run in; like ansible-core, the
+            // magic variables (`ansible_play_batch`...) keep inventory order.
+            let shown: std::collections::HashSet<&String> = batch.iter().collect();
+            let in_inventory = self
+                .hosts
+                .iter()
+                .filter(|h| shown.contains(h))
+                .cloned()
+                .collect();
+            let mut pv = PlayVars::new(play.clone(), in_inventory);
             pv.prompted = prompted.clone();
             pv.prompted_raw = prompted_raw.clone();
             let bc = BatchCtx {
