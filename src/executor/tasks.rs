@@ -152,41 +152,9 @@ impl Executor {
         let count = targets.len();
         self.reporter
             .task_progress(&info, Progress::Started { hosts: count });
-        // Ansible ignores `throttle` on a `run_once` task.
-        let gate = match (run_once, targets.first()) {
-            (false, Some(first)) => {
-                let scope = self.run.scope(first, &bc.pv, Some(task), None).into_value();
-                self.throttle_gate(&format!("task {}", task.id), &task.attrs, &scope)
-            }
-            _ => Ok(None),
-        };
-        let ends: Vec<(String, HostEnd)> = match gate {
-            Ok(gate) => {
-                stream::iter(targets)
-                    .map(|h| {
-                        let (gate, info) = (gate.clone(), &info);
-                        async move {
-                            let _permit = match &gate {
-                                Some(g) => g.clone().acquire_owned().await.ok(),
-                                None => None,
-                            };
-                            let end = self.host_task(bc, task, info, &h).await;
-                            self.reporter.task_progress(info, Progress::HostDone);
-                            (h, end)
-                        }
-                    })
-                    .buffer_unordered(self.opts.forks.max(1))
-                    .collect()
-                    .await
-            }
-            Err(msg) => targets
-                .into_iter()
-                .map(|h| {
-                    let end = self.fail_host(task, &h, &msg, handler);
-                    (h, end)
-                })
-                .collect(),
-        };
+        let ends = self
+            .run_hosts(bc, task, &info, targets, run_once, handler)
+            .await;
         self.reporter
             .task_progress(&info, Progress::Ended { hosts: count });
         self.record_time(task.id, &info.name, &info.location, started.elapsed());
@@ -211,6 +179,54 @@ impl Executor {
             return self.flush_handlers(bc, active).await;
         }
         active
+    }
+
+    /// Runs a module task on its targets, at most `forks` (and `throttle`)
+    /// at once.
+    async fn run_hosts(
+        &self,
+        bc: &BatchCtx,
+        task: &Task,
+        info: &TaskInfo,
+        targets: Vec<String>,
+        run_once: bool,
+        handler: bool,
+    ) -> Vec<(String, HostEnd)> {
+        // Ansible ignores `throttle` on a `run_once` task.
+        let gate = match (run_once, targets.first()) {
+            (false, Some(first)) => {
+                let scope = self.run.scope(first, &bc.pv, Some(task), None).into_value();
+                self.throttle_gate(&format!("task {}", task.id), &task.attrs, &scope)
+            }
+            _ => Ok(None),
+        };
+        match gate {
+            Ok(gate) => {
+                stream::iter(targets)
+                    .map(|h| {
+                        let (gate, info) = (gate.clone(), info);
+                        async move {
+                            let _permit = match &gate {
+                                Some(g) => g.clone().acquire_owned().await.ok(),
+                                None => None,
+                            };
+                            let end = self.host_task(bc, task, info, &h).await;
+                            self.reporter.task_progress(info, Progress::HostDone);
+                            (h, end)
+                        }
+                    })
+                    .buffer_unordered(self.opts.forks.max(1))
+                    .collect()
+                    .await
+            }
+            Err(msg) => targets
+                .into_iter()
+                .map(|h| {
+                    let end = self.fail_host(task, &h, &msg, handler);
+                    (h, end)
+                })
+                .collect(),
+        }
     }
 
     /// A `run_once` result counts for every host of the batch.
