@@ -113,6 +113,10 @@ pub struct RunArgs {
     /// Connection timeout in seconds.
     #[arg(short = 'T', long)]
     pub timeout: Option<u64>,
+    /// Run notified handlers even on hosts that failed (the default of the
+    /// play keyword `force_handlers`).
+    #[arg(long)]
+    pub force_handlers: bool,
 }
 
 #[derive(Debug, Args)]

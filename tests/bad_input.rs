@@ -37,9 +37,17 @@ impl Watch {
 }
 
 fn case(playbook: &str, expected_stderr: &str) {
+    case_with(&[], playbook, expected_stderr);
+}
+
+/// [`case`] with more files beside the playbook.
+fn case_with(files: &[(&str, &str)], playbook: &str, expected_stderr: &str) {
     let watch = Watch::new();
-    Test::new()
-        .playbook(playbook)
+    let mut t = Test::new();
+    for (name, text) in files {
+        t = t.file(name, text);
+    }
+    t.playbook(playbook)
         .inventory(&watch.inventory())
         .run()
         .code(3)
@@ -153,4 +161,89 @@ fn undefined_variable_names_the_variable_and_the_task() {
         .run();
     out.code(2);
     out.stdout_has("'nope' is undefined (in task 'use it' at site.yml:4:7)");
+}
+
+// Keyword values oplay cannot honour.
+
+#[test]
+fn refuses_become_methods_other_than_sudo() {
+    case(
+        "- hosts: web\n  become_method: su\n  tasks: []\n",
+        "error: site.yml:2:18: `become_method: su` is not supported; oplay becomes with sudo only\n  |\n2 |   become_method: su\n  |                  ^\n",
+    );
+    case(
+        "- hosts: web\n  tasks:\n    - command: id\n      become_method: doas\n",
+        "error: site.yml:4:22: `become_method: doas` is not supported; oplay becomes with sudo only\n  |\n4 |       become_method: doas\n  |                      ^\n",
+    );
+}
+
+#[test]
+fn refuses_unknown_connections() {
+    case(
+        "- hosts: web\n  connection: docker\n  tasks: []\n",
+        "error: site.yml:2:15: `connection: docker` is not supported; oplay connects with `ssh` (also used for `paramiko` and `smart`) or `local`\n  |\n2 |   connection: docker\n  |               ^\n",
+    );
+}
+
+#[test]
+fn refuses_debuggers_collections_and_orders() {
+    case(
+        "- hosts: web\n  tasks:\n    - command: id\n      debugger: on_failed\n",
+        "error: site.yml:4:17: `debugger: on_failed` is not supported; oplay has no task debugger (only `debugger: never` is accepted)\n  |\n4 |       debugger: on_failed\n  |                 ^\n",
+    );
+    case(
+        "- hosts: web\n  collections:\n    - ansible.builtin\n    - community.general\n  tasks: []\n",
+        "error: site.yml:4:7: collection `community.general` is not supported; oplay resolves module names from ansible.builtin and ansible.legacy only\n  |\n4 |     - community.general\n  |       ^\n",
+    );
+    case(
+        "- hosts: web\n  order: random\n  tasks: []\n",
+        "error: site.yml:2:10: unknown order `random`: expected inventory, reverse_inventory, sorted, reverse_sorted or shuffle\n  |\n2 |   order: random\n  |          ^\n",
+    );
+}
+
+#[test]
+fn refuses_module_defaults_oplay_cannot_apply() {
+    case(
+        "- hosts: web\n  module_defaults:\n    group/aws: {region: x}\n  tasks: []\n",
+        "error: site.yml:3:5: `module_defaults` groups (`group/aws`) are not supported; list the modules by name\n  |\n3 |     group/aws: {region: x}\n  |     ^\n",
+    );
+    case(
+        "- hosts: web\n  module_defaults:\n    comand: {chdir: /}\n  tasks: []\n",
+        "error: site.yml:3:5: unknown module `comand` in `module_defaults`\n  |\n3 |     comand: {chdir: /}\n  |     ^\nhint: did you mean `command`?\n",
+    );
+    case(
+        "- hosts: web\n  module_defaults:\n    command: {chdri: /}\n  tasks:\n    - command: pwd\n",
+        "error: site.yml:3:15: unknown parameter `chdri` for module `command`\n  |\n3 |     command: {chdri: /}\n  |               ^\nhint: did you mean `chdir`?\n",
+    );
+}
+
+#[test]
+fn refuses_vars_prompt_oplay_cannot_answer() {
+    case(
+        "- hosts: web\n  vars_prompt:\n    - name: pw\n      encrypt: sha512_crypt\n  tasks: []\n",
+        "error: site.yml:4:7: `encrypt` in `vars_prompt` is not supported; oplay does not hash prompted values\n  |\n4 |       encrypt: sha512_crypt\n  |       ^\n",
+    );
+    // Standard input is not a terminal here, and there is no default.
+    case(
+        "- hosts: web\n  vars_prompt:\n    - name: pw\n      prompt: Password\n  tasks: []\n",
+        "error: site.yml:3:7: vars_prompt `pw` needs an answer, but standard input is not a terminal\n  |\n3 |     - name: pw\n  |       ^\nhint: pass it with `-e pw=...` or give it a `default`\n",
+    );
+}
+
+#[test]
+fn refuses_keywords_that_blocks_and_includes_would_drop() {
+    case(
+        "- hosts: web\n  tasks:\n    - block:\n        - command: id\n      loop: [1, 2]\n",
+        "error: site.yml:5:7: `loop` is not valid on a block; put it on the block's tasks\n  |\n5 |       loop: [1, 2]\n  |       ^\n",
+    );
+    case_with(
+        &[("inc.yml", "- command: id\n")],
+        "- hosts: web\n  tasks:\n    - include_tasks: inc.yml\n      become: true\n",
+        "error: site.yml:4:7: `become` is not valid on `include_tasks`: it would not apply to the included tasks (use `import_tasks`, or put it on a block around the include)\n  |\n4 |       become: true\n  |       ^\n",
+    );
+    case_with(
+        &[("inc.yml", "- command: id\n")],
+        "- hosts: web\n  tasks:\n    - include_tasks: inc.yml\n      loop: [1, 2]\n",
+        "error: site.yml:4:7: `loop` on `include_tasks` is not supported by oplay\n  |\n4 |       loop: [1, 2]\n  |       ^\n",
+    );
 }

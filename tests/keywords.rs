@@ -163,3 +163,43 @@ fn file_modules_ask_the_login_s_identity_once_per_host_even_at_vvv() {
     let asked = out.stdout.matches("id -un").count();
     assert_eq!(asked, 1, "{}", out.stdout);
 }
+
+#[test]
+fn meta_clear_facts_forgets_gathered_facts() {
+    // As in ansible-core: run once, on the first host (its `when` decides),
+    // for every host of the play; set_fact variables stay.
+    let run = |who: &str| {
+        Test::new()
+            .playbook(&format!("- hosts: all\n  gather_facts: yes\n  tasks:\n    - set_fact: {{mine: kept}}\n    - meta: clear_facts\n      when: inventory_hostname == '{who}'\n    - debug: msg=\"{{{{ ansible_facts.system | default('cleared') }}}} {{{{ mine }}}}\"\n"))
+            .inventory("h1 ansible_connection=local\nh2 ansible_connection=local\n")
+            .run()
+    };
+    let out = run("h1");
+    out.code(0);
+    assert_eq!(
+        out.stdout.matches("\"msg\": \"cleared kept\"").count(),
+        2,
+        "{}",
+        out.stdout
+    );
+    let out = run("h2");
+    out.code(0);
+    assert_eq!(
+        out.stdout.matches("\"msg\": \"Linux kept\"").count(),
+        2,
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn included_tasks_inherit_the_play_but_not_the_include() {
+    Test::new()
+        .file("inc.yml", "- command: id -un\n  register: r\n- debug: msg=\"{{ r.stdout }} {{ v }}\"\n")
+        .playbook("- hosts: h1\n  gather_facts: no\n  become: true\n  become_user: nobody\n  tasks:\n    - include_tasks: inc.yml\n      vars: {v: include-vars}\n    - include_tasks: \"{{ 'inc.yml' }}\"\n      vars: {v: dynamic}\n")
+        .inventory("h1 ansible_connection=local\n")
+        .run()
+        .code(0)
+        .stdout_has("\"msg\": \"nobody include-vars\"")
+        .stdout_has("\"msg\": \"nobody dynamic\"");
+}

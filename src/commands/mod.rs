@@ -3,6 +3,7 @@
 
 pub mod doc;
 pub mod inventory;
+pub mod prompt;
 pub mod run;
 
 use std::path::PathBuf;

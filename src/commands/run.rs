@@ -72,6 +72,9 @@ fn prepare(args: &RunArgs) -> Result<Prepared, i32> {
         }
         playbooks.push(loader.load_playbook(path).map_err(|e| invalid(&e))?);
     }
+    if !(args.syntax_check || args.list_hosts || args.list_tasks) {
+        super::prompt::check_answerable(&playbooks, &extra_vars).map_err(|e| invalid(&e))?;
+    }
     let opts = RunOptions {
         check: args.check,
         diff: args.diff,
@@ -87,6 +90,7 @@ fn prepare(args: &RunArgs) -> Result<Prepared, i32> {
         private_key: args.private_key.clone().or(config.private_key_file.clone()),
         known_hosts: config.known_hosts_file.clone(),
         connect_timeout: Duration::from_secs(args.timeout.or(config.timeout).unwrap_or(10)),
+        force_handlers: args.force_handlers,
         cancel: Default::default(),
     };
     Ok((opts, inventory, loader, playbooks))
@@ -134,14 +138,20 @@ async fn execute(
     };
     let cancel = opts.cancel.clone();
     let watcher = tokio::spawn(watch_interrupts(cancel.clone()));
-    let executor = Executor::new(opts, inventory, loader, reporter, templar, services);
-    let code = executor.run(&playbooks).await.exit_code;
+    let executor = Executor::new(opts, inventory, loader, reporter, templar, services)
+        .with_prompter(Arc::new(super::prompt::TerminalPrompter));
+    let summary = executor.run(&playbooks).await;
     watcher.abort();
     if cancel.is_cancelled() {
+        super::prompt::restore_terminal();
         crate::connection::cleanup::remove_all();
         return exit::INTERRUPTED;
     }
-    code
+    if let Some(e) = &summary.error {
+        super::report_error(e);
+        return exit::ERROR;
+    }
+    summary.exit_code
 }
 
 /// The first Ctrl-C stops the run: no new task starts, the running ones
@@ -156,6 +166,7 @@ async fn watch_interrupts(cancel: tokio_util::sync::CancellationToken) {
     );
     cancel.cancel();
     if tokio::signal::ctrl_c().await.is_ok() {
+        super::prompt::restore_terminal();
         crate::connection::cleanup::remove_all();
         eprintln!("interrupted again: quitting now");
         std::process::exit(exit::INTERRUPTED);

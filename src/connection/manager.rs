@@ -1,5 +1,6 @@
-//! Hands out one connection per inventory host, opened on first use and
-//! kept for the whole run.
+//! Hands out one connection per inventory host (and per way of reaching
+//! it: local or SSH, and the login user), opened on first use and kept for
+//! the whole run.
 //!
 //! Concurrent callers for the same host share one handshake. Handshakes to
 //! one address:port are throttled, because sshd's default `MaxStartups
@@ -124,15 +125,22 @@ impl ConnectionManager {
     }
 
     /// The connection of inventory host `host`, opened with `settings` by
-    /// the first caller. Later settings for the same host are ignored.
+    /// the first caller. A task with another `connection:` or another login
+    /// user (`remote_user:`) gets a connection of its own; other settings
+    /// of later callers for the same host are ignored.
     pub async fn get(
         &self,
         host: &str,
         settings: &ConnectionSettings,
     ) -> Result<Arc<dyn Connection>, ConnectionError> {
+        let key = format!(
+            "{host}\0{:?}\0{}",
+            settings.kind,
+            settings.user.as_deref().unwrap_or("")
+        );
         let slot = {
             let mut hosts = lock(&self.hosts);
-            Arc::clone(hosts.entry(host.to_string()).or_default())
+            Arc::clone(hosts.entry(key).or_default())
         };
         slot.get_or_init(|| self.open(settings)).await.clone()
     }

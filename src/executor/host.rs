@@ -8,15 +8,13 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use super::Executor;
-use super::facts;
 use super::play::BatchCtx;
 use super::state::Gone;
-use crate::connection::{Connection, ExecRequest};
+use crate::connection::Connection;
 use crate::modules::{Control, ModuleCtx, ModuleError, Outcome, invoke};
 use crate::output::{HostResult, Status, TaskInfo};
 use crate::playbook::{Task, TaskAction};
 use crate::template::TemplateError;
-use crate::value::is_truthy;
 
 /// How a task ended for a host, as far as the play is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,13 +26,17 @@ pub(super) enum HostEnd {
     EndPlay,
     /// `meta: flush_handlers`: run the notified handlers now.
     Flush,
+    /// `meta: clear_facts`: forget the gathered facts of the play's hosts.
+    ClearFacts,
 }
 
 /// One run of the module (one loop item, or the whole task).
-struct Attempt {
-    outcome: Outcome,
-    status: Status,
-    ignored: bool,
+pub(super) struct Attempt {
+    pub outcome: Outcome,
+    pub status: Status,
+    pub ignored: bool,
+    /// The delegate's name, for a delegated task (`delegate_facts`).
+    pub delegated: Option<String>,
 }
 
 impl Executor {
@@ -45,6 +47,9 @@ impl Executor {
         info: &TaskInfo,
         host: &str,
     ) -> HostEnd {
+        if let Some(msg) = bc.pv.host_files.error(host) {
+            return self.fail_host(task, host, &msg, info.handler);
+        }
         let base = self.run.scope(host, &bc.pv, Some(task), None).into_value();
         let items = match self.loop_items(task, &base) {
             Ok(items) => items,
@@ -81,7 +86,7 @@ impl Executor {
             self.report(task, info, host, &a, Some(label));
             // Each item's facts count for the next item (`x: "{{ x + [item] }}"`).
             if let Some(facts) = &a.outcome.facts {
-                self.run.states.with(host, |s| {
+                self.run.states.with(fact_target(task, host, &a), |s| {
                     for (k, v) in facts {
                         s.set_var(k, v.clone());
                     }
@@ -113,12 +118,13 @@ impl Executor {
             outcome: agg,
             status,
             ignored,
+            delegated: None,
         };
         self.finish_task(task, info, host, a, Some(()))
     }
 
     /// Registers, notifies, counts and reports a task's final result.
-    fn finish_task(
+    pub(super) fn finish_task(
         &self,
         task: &Task,
         info: &TaskInfo,
@@ -128,11 +134,21 @@ impl Executor {
     ) -> HostEnd {
         let value = a.outcome.to_value();
         let notify = a.outcome.changed && a.status != Status::Failed;
+        let target = fact_target(task, host, &a);
+        if target != host {
+            if let Some(facts) = &a.outcome.facts {
+                self.run.states.with(target, |s| {
+                    for (k, v) in facts {
+                        s.set_var(k, v.clone());
+                    }
+                });
+            }
+        }
         let end = self.run.states.with(host, |s| {
             if let Some(reg) = &task.register {
                 s.set_var(reg, value.clone());
             }
-            if let Some(facts) = &a.outcome.facts {
+            if let (Some(facts), true) = (&a.outcome.facts, target == host) {
                 for (k, v) in facts {
                     s.set_var(k, v.clone());
                 }
@@ -163,14 +179,18 @@ impl Executor {
             self.report(task, info, host, &a, None);
         }
         let end = end.unwrap_or(HostEnd::Failed);
-        match (end, a.outcome.control) {
-            (HostEnd::Continue, Some(Control::EndHost)) => {
+        let (HostEnd::Continue, Some(control)) = (end, a.outcome.control) else {
+            return end;
+        };
+        match control {
+            Control::EndHost => {
                 self.run.states.with(host, |s| s.gone = Some(Gone::Ended));
                 HostEnd::EndHost
             }
-            (HostEnd::Continue, Some(Control::EndPlay)) => HostEnd::EndPlay,
-            (HostEnd::Continue, Some(Control::FlushHandlers)) => HostEnd::Flush,
-            (e, _) => e,
+            Control::EndPlay => HostEnd::EndPlay,
+            Control::FlushHandlers => HostEnd::Flush,
+            Control::ClearFacts => HostEnd::ClearFacts,
+            Control::Noop => HostEnd::Continue,
         }
     }
 
@@ -215,6 +235,7 @@ impl Executor {
                 outcome,
                 status: Status::Failed,
                 ignored,
+                delegated: None,
             },
             None,
         )
@@ -260,6 +281,7 @@ impl Executor {
             },
             status: Status::Failed,
             ignored: ignore,
+            delegated: None,
         };
         match self.conditions_hold(&task.attrs.when, &scope) {
             Ok(true) => {}
@@ -270,6 +292,7 @@ impl Executor {
                     outcome: o,
                     status: Status::Skipped,
                     ignored: false,
+                    delegated: None,
                 };
             }
             Err(e) => {
@@ -283,7 +306,12 @@ impl Executor {
             Ok(a) => a,
             Err(e) => return failed(self.located(task, &e.to_string())),
         };
-        let conn = match self.task_connection(task, host, &scope).await {
+        // A templated `connection:` that names no plugin oplay has fails
+        // the task (the host is not unreachable).
+        if let Err(msg) = self.conn_keywords(&task.attrs, &scope) {
+            return failed(self.located(task, &msg));
+        }
+        let (conn, target) = match self.task_connection(task, host, &scope).await {
             Ok(c) => c,
             Err(msg) => {
                 let o = Outcome {
@@ -296,13 +324,16 @@ impl Executor {
                     outcome: o,
                     status: Status::Unreachable,
                     ignored: false,
+                    delegated: None,
                 };
             }
         };
         let result = self
             .invoke_with_retries(bc, task, host, module.as_ref(), &args, &scope, conn)
             .await;
-        self.judge(task, result, &scope)
+        let mut a = self.judge(task, result, &scope);
+        a.delegated = task.attrs.delegate_to.is_some().then_some(target);
+        a
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -317,7 +348,7 @@ impl Executor {
         conn: Arc<dyn Connection>,
     ) -> Result<Outcome, ModuleError> {
         let env = self.task_env(task, scope)?;
-        let become_ = self.become_for(task, scope);
+        let become_ = self.become_for(task, scope).map_err(ModuleError::Failed)?;
         let facts = self
             .run
             .states
@@ -406,6 +437,7 @@ impl Executor {
                     outcome: o,
                     status: Status::Unreachable,
                     ignored: false,
+                    delegated: None,
                 };
             }
             Err(e) => Outcome {
@@ -447,6 +479,7 @@ impl Executor {
             outcome,
             status,
             ignored: ignore && status == Status::Failed,
+            delegated: None,
         }
     }
 
@@ -457,6 +490,7 @@ impl Executor {
             outcome,
             status: Status::Failed,
             ignored: task.attrs.ignore_errors == Some(true),
+            delegated: None,
         }
     }
 
@@ -628,85 +662,14 @@ impl Executor {
             other => other.to_string(),
         }
     }
-
-    /// Gathers facts for one host and reports the result.
-    pub(super) async fn gather_host(&self, bc: &BatchCtx, info: &TaskInfo, host: &str) -> HostEnd {
-        let scope = self.run.scope(host, &bc.pv, None, None).into_value();
-        let settings = self.settings(host, &scope);
-        let result = match self.conns.get(host, &settings).await {
-            Err(e) => Err((Status::Unreachable, e.to_string())),
-            Ok(conn) => match conn.exec(&ExecRequest::shell(facts::SCRIPT)).await {
-                Ok(out) if out.rc == 0 => Ok(facts::parse(&out.stdout)),
-                Ok(out) => Err((
-                    Status::Failed,
-                    format!(
-                        "fact gathering failed (rc {}): {}",
-                        out.rc,
-                        out.stderr.trim()
-                    ),
-                )),
-                Err(e) if e.is_unreachable() => Err((Status::Unreachable, e.to_string())),
-                Err(e) => Err((Status::Failed, e.to_string())),
-            },
-        };
-        let (status, outcome) = match result {
-            Ok(f) => {
-                self.run.states.with(host, |s| s.set_facts(f));
-                (Status::Ok, Outcome::ok())
-            }
-            Err((st, msg)) => {
-                let mut o = Outcome {
-                    failed: true,
-                    msg: Some(msg),
-                    ..Outcome::default()
-                };
-                if st == Status::Unreachable {
-                    o = o.with("unreachable", true);
-                }
-                (st, o)
-            }
-        };
-        let task = facts_task(bc);
-        self.finish_task(
-            &task,
-            info,
-            host,
-            Attempt {
-                outcome,
-                status,
-                ignored: false,
-            },
-            None,
-        )
-    }
 }
 
-/// A stand-in task for fact gathering (no register, no notify).
-fn facts_task(bc: &BatchCtx) -> Task {
-    Task {
-        id: 0,
-        name: Some("Gathering Facts".into()),
-        span: bc.pv.play.span.clone(),
-        action: TaskAction::Block {
-            block: vec![],
-            rescue: vec![],
-            always: vec![],
-        },
-        attrs: Default::default(),
-        loop_: None,
-        loop_flatten: false,
-        loop_control: Default::default(),
-        register: None,
-        changed_when: None,
-        failed_when: None,
-        notify: vec![],
-        listen: vec![],
-        until: None,
-        retries: None,
-        delay: None,
-        ignore_unreachable: bc.pv.play.ignore_unreachable,
-        role: None,
-        search_paths: Arc::new(vec![]),
+/// Where a task's facts go: the delegate with `delegate_facts: true`,
+/// else the host the task ran for.
+fn fact_target<'a>(task: &Task, host: &'a str, a: &'a Attempt) -> &'a str {
+    match (&a.delegated, task.attrs.delegate_facts) {
+        (Some(d), Some(true)) => d,
+        _ => host,
     }
 }
 
@@ -764,11 +727,6 @@ impl minijinja::value::Object for Overlay {
         }
         self.base.get_item(key).ok().filter(|v| !v.is_undefined())
     }
-}
-
-#[allow(dead_code)]
-fn truthy(v: &Value) -> bool {
-    is_truthy(v)
 }
 
 /// Runs one attempt of a module under the task's `timeout:`. When it

@@ -8,13 +8,17 @@
 //! (`modules::invoke`) and acts on the outcome's `control` and `facts`.
 
 mod facts;
+mod gather;
 mod host;
 mod logged;
 mod play;
+mod prompts;
 mod scope;
 mod state;
 mod target;
 mod tasks;
+mod throttle;
+mod vars_files;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -30,6 +34,7 @@ use crate::output::{Recap, Reporter};
 use crate::playbook::{Loader, Playbook};
 use crate::template::Templar;
 
+pub use prompts::{Answer, NoPrompter, Prompter, Question, not_interactive};
 pub use scope::RunVars;
 pub use state::{Gone, HostStates};
 
@@ -50,6 +55,8 @@ pub struct RunOptions {
     pub private_key: Option<PathBuf>,
     pub known_hosts: Option<PathBuf>,
     pub connect_timeout: Duration,
+    /// `--force-handlers`: the default of the play keyword `force_handlers`.
+    pub force_handlers: bool,
     /// Cancelled on SIGINT: no task starts after it, and the running ones
     /// are stopped (their commands on the hosts too).
     pub cancel: tokio_util::sync::CancellationToken,
@@ -72,6 +79,7 @@ impl Default for RunOptions {
             private_key: None,
             known_hosts: None,
             connect_timeout: Duration::from_secs(10),
+            force_handlers: false,
             cancel: Default::default(),
         }
     }
@@ -81,8 +89,11 @@ impl Default for RunOptions {
 #[derive(Debug, Clone)]
 pub struct RunSummary {
     pub recap: Recap,
-    /// 0 ok, 2 a host failed, 4 a host was unreachable (as ansible-playbook).
+    /// 0 ok, 2 a host failed, 4 a host was unreachable (as ansible-playbook),
+    /// 1 when the run stopped on an error of its own (`error`).
     pub exit_code: i32,
+    /// Why the run stopped before its end, outside any host.
+    pub error: Option<String>,
 }
 
 pub struct Executor {
@@ -99,6 +110,13 @@ pub struct Executor {
     started: Instant,
     /// Every host the run may touch, inventory order, implicit ones last.
     hosts: Vec<String>,
+    /// Asks `vars_prompt` questions.
+    prompter: Arc<dyn Prompter>,
+    /// Set when the run must stop for a reason outside the hosts.
+    fatal: Mutex<Option<String>>,
+    /// `throttle:` gates, one per task (or play's fact gathering), shared
+    /// by the hosts of the free strategy.
+    throttles: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
 }
 
 impl Executor {
@@ -158,6 +176,26 @@ impl Executor {
             timings: Mutex::new(HashMap::new()),
             started: Instant::now(),
             hosts,
+            prompter: Arc::new(NoPrompter),
+            fatal: Mutex::new(None),
+            throttles: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Asks `vars_prompt` questions through `prompter` (the default asks
+    /// nothing, as without a terminal).
+    pub fn with_prompter(mut self, prompter: Arc<dyn Prompter>) -> Self {
+        self.prompter = prompter;
+        self
+    }
+
+    /// Stops the run with an error (an empty message: it was interrupted).
+    fn set_fatal(&self, msg: String) {
+        if msg.is_empty() {
+            return;
+        }
+        if let Ok(mut f) = self.fatal.lock() {
+            f.get_or_insert(msg);
         }
     }
 
@@ -170,6 +208,9 @@ impl Executor {
                     break 'playbooks;
                 }
                 if !self.run_play(play.clone()).await {
+                    if self.fatal.lock().is_ok_and(|f| f.is_some()) {
+                        break 'playbooks;
+                    }
                     break;
                 }
             }
@@ -209,14 +250,21 @@ impl Executor {
             slowest,
         };
         self.reporter.recap(&recap);
-        let exit_code = if unreachable {
+        let error = self.fatal.lock().ok().and_then(|mut f| f.take());
+        let exit_code = if error.is_some() {
+            1
+        } else if unreachable {
             4
         } else if failed {
             2
         } else {
             0
         };
-        RunSummary { recap, exit_code }
+        RunSummary {
+            recap,
+            exit_code,
+            error,
+        }
     }
 
     fn record_time(&self, id: usize, name: &str, location: &str, d: Duration) {

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::Executor;
 use super::scope::PlayVars;
 use super::state::Gone;
-use crate::playbook::{BatchSize, Play, Strategy};
+use crate::playbook::{BatchSize, HostOrder, Play, Strategy};
 
 /// What the tasks of one batch share.
 pub(super) struct BatchCtx {
@@ -39,6 +39,14 @@ impl Executor {
                 return true;
             }
         };
+        // As ansible-playbook does, the questions come before the play's banner.
+        let (prompted, prompted_raw) = match self.ask_vars_prompt(&play).await {
+            Ok(answers) => answers,
+            Err(msg) => {
+                self.set_fatal(msg);
+                return false;
+            }
+        };
         self.reporter.play_start(&play.name);
         if hosts.is_empty() {
             self.reporter
@@ -46,11 +54,20 @@ impl Executor {
             return true;
         }
         for batch in batches(&hosts, &play.serial) {
+            // `order:` is the order hosts run in; like ansible-core, the
+            // magic variables (`ansible_play_batch`...) keep inventory order.
+            let shown: std::collections::HashSet<&String> = batch.iter().collect();
+            let in_inventory = self
+                .hosts
+                .iter()
+                .filter(|h| shown.contains(h))
+                .cloned()
+                .collect();
+            let mut pv = PlayVars::new(play.clone(), in_inventory);
+            pv.prompted = prompted.clone();
+            pv.prompted_raw = prompted_raw.clone();
             let bc = BatchCtx {
-                pv: PlayVars {
-                    play: play.clone(),
-                    play_hosts: Arc::new(batch.clone()),
-                },
+                pv,
                 any_errors_fatal: play.any_errors_fatal,
                 max_fail_percentage: play.max_fail_percentage,
                 abort: AtomicBool::new(false),
@@ -96,33 +113,82 @@ impl Executor {
         for h in &hosts {
             self.run.states.with(h, |s| s.gone = None);
         }
+        order_hosts(&mut hosts, play.order);
         Ok(hosts)
     }
 
     async fn run_batch(&self, bc: &BatchCtx, batch: Vec<String>) {
+        self.load_vars_files(bc, &batch, false);
         self.register_secrets(bc, &batch);
         let mut active = batch;
         if bc.pv.play.gather_facts {
             active = self.gather_facts(bc, active).await;
+            self.load_vars_files(bc, &active, true);
         }
         match bc.pv.play.strategy {
             Strategy::Linear => {
                 for section in &bc.pv.play.sections {
+                    let entered = active.clone();
                     active = self.run_list(bc, section, active, false).await;
-                    active = self.flush_handlers(bc, active).await;
+                    active = self.section_handlers(bc, &entered, active).await;
                 }
             }
             Strategy::Free => {
                 let runs = active.into_iter().map(|h| async move {
                     let mut me = vec![h];
                     for section in &bc.pv.play.sections {
+                        let entered = me.clone();
                         me = self.run_list(bc, section, me, false).await;
-                        me = self.flush_handlers(bc, me).await;
+                        me = self.section_handlers(bc, &entered, me).await;
                     }
                 });
                 futures::future::join_all(runs).await;
             }
         }
+    }
+
+    /// The handlers at the end of a section. With `force_handlers` (or
+    /// `--force-handlers`) they also run on the hosts that failed in the
+    /// section, or were stopped by `any_errors_fatal` or
+    /// `max_fail_percentage`, as ansible-core's play compiler wraps each
+    /// section in a block whose `always` flushes the handlers. Those hosts
+    /// still leave the play afterwards.
+    async fn section_handlers(
+        &self,
+        bc: &BatchCtx,
+        entered: &[String],
+        active: Vec<String>,
+    ) -> Vec<String> {
+        let force = bc
+            .pv
+            .play
+            .force_handlers
+            .unwrap_or(self.opts.force_handlers);
+        if !force {
+            return self.flush_handlers(bc, active).await;
+        }
+        let forced: Vec<String> = entered
+            .iter()
+            .filter(|h| {
+                let gone = self.run.states.read(h, |s| s.gone).flatten();
+                active.contains(h) || gone == Some(Gone::Failed) || (bc.aborted() && gone.is_none())
+            })
+            .cloned()
+            .collect();
+        let after = if bc.aborted() {
+            // The play is over; only its handlers still run.
+            let last = BatchCtx {
+                pv: bc.pv.clone(),
+                any_errors_fatal: false,
+                max_fail_percentage: None,
+                abort: AtomicBool::new(false),
+                rescuable: Default::default(),
+            };
+            self.flush_handlers(&last, forced).await
+        } else {
+            self.flush_handlers(bc, forced).await
+        };
+        active.into_iter().filter(|h| after.contains(h)).collect()
     }
 
     /// Values of secret-named variables are known to the redactor before
@@ -196,6 +262,23 @@ fn handler_names(handler: &crate::playbook::Task) -> Vec<String> {
         }
     }
     names
+}
+
+/// Puts a play's hosts in its `order:` (before `serial` splits them).
+fn order_hosts(hosts: &mut [String], order: HostOrder) {
+    match order {
+        HostOrder::Inventory => {}
+        HostOrder::ReverseInventory => hosts.reverse(),
+        HostOrder::Sorted => hosts.sort(),
+        HostOrder::ReverseSorted => {
+            hosts.sort();
+            hosts.reverse();
+        }
+        HostOrder::Shuffle => {
+            use rand::seq::SliceRandom;
+            hosts.shuffle(&mut rand::rng());
+        }
+    }
 }
 
 /// Splits hosts into `serial` batches; the last size repeats.

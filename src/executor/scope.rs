@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::facts;
 use super::state::HostStates;
+use super::vars_files::HostVarsFiles;
 use crate::inventory::Inventory;
 use crate::playbook::{Play, Task};
 use crate::template::{Layer, VarScope};
@@ -29,6 +30,30 @@ pub struct RunVars {
 pub struct PlayVars {
     pub play: Arc<Play>,
     pub play_hosts: Arc<Vec<String>>,
+    /// `vars_prompt` answers: templated ones, and `unsafe` ones.
+    pub prompted: Arc<Map<String, Value>>,
+    pub prompted_raw: Arc<Map<String, Value>>,
+    /// Each host's `vars_files` when some entries are templates.
+    pub host_files: Arc<HostVarsFiles>,
+}
+
+impl PlayVars {
+    pub fn new(play: Arc<Play>, play_hosts: Vec<String>) -> Self {
+        PlayVars {
+            play,
+            play_hosts: Arc::new(play_hosts),
+            prompted: Default::default(),
+            prompted_raw: Default::default(),
+            host_files: Default::default(),
+        }
+    }
+
+    /// The `vars_files` variables a host sees.
+    fn vars_files(&self, host: &str) -> Arc<Map<String, Value>> {
+        self.host_files
+            .vars(host)
+            .unwrap_or_else(|| self.play.vars_files.clone())
+    }
 }
 
 impl RunVars {
@@ -57,7 +82,9 @@ impl RunVars {
                     .map(|v| Layer::shared("task", v.clone())),
             );
         }
-        layers.push(Layer::shared("vars_files", pv.play.vars_files.clone()));
+        layers.push(Layer::shared("vars_files", pv.vars_files(host)));
+        layers.push(Layer::shared("vars_prompt", pv.prompted.clone()));
+        layers.push(Layer::shared("vars_prompt", pv.prompted_raw.clone()).untemplated());
         layers.push(Layer::shared("play", pv.play.vars.clone()));
         layers.push(Layer::new("facts", facts::as_vars(&facts)).untemplated());
         if let Some(hv) = self.host_vars.get(host) {

@@ -14,6 +14,13 @@ use super::state::Gone;
 use crate::output::{Progress, TaskInfo};
 use crate::playbook::{Task, TaskAction};
 
+/// The parts of a templated `include_tasks`.
+struct DynamicInclude<'a> {
+    file: &'a str,
+    base_dir: &'a std::path::Path,
+    inherited: &'a crate::playbook::Inherited,
+}
+
 impl Executor {
     /// Runs tasks in order on `hosts`; returns the hosts still in the play.
     pub(super) async fn run_list(
@@ -58,8 +65,17 @@ impl Executor {
                     .filter(|h| !passing.contains(h) || after.contains(h))
                     .collect()
             }
-            TaskAction::Include { file, base_dir } => {
-                self.run_dynamic_include(bc, task, file, base_dir, hosts, handler)
+            TaskAction::Include {
+                file,
+                base_dir,
+                inherited,
+            } => {
+                let include = DynamicInclude {
+                    file,
+                    base_dir,
+                    inherited,
+                };
+                self.run_dynamic_include(bc, task, &include, hosts, handler)
                     .await
             }
         }
@@ -136,14 +152,8 @@ impl Executor {
         let count = targets.len();
         self.reporter
             .task_progress(&info, Progress::Started { hosts: count });
-        let ends: Vec<(String, HostEnd)> = stream::iter(targets)
-            .map(|h| async {
-                let end = self.host_task(bc, task, &info, &h).await;
-                self.reporter.task_progress(&info, Progress::HostDone);
-                (h, end)
-            })
-            .buffer_unordered(self.opts.forks.max(1))
-            .collect()
+        let ends = self
+            .run_hosts(bc, task, &info, targets, run_once, handler)
             .await;
         self.reporter
             .task_progress(&info, Progress::Ended { hosts: count });
@@ -151,12 +161,72 @@ impl Executor {
         if run_once {
             self.share_run_once(task, &hosts, &ends);
         }
+        // ansible-core runs `meta: clear_facts` once, on the first host,
+        // and clears the facts of every host of the play (the batch).
+        let first = hosts.first();
+        if ends
+            .iter()
+            .any(|(h, e)| Some(h) == first && *e == HostEnd::ClearFacts)
+        {
+            for h in bc.pv.play_hosts.iter() {
+                self.run.states.with(h, |s| s.facts = Default::default());
+            }
+        }
         let flush = !handler && ends.iter().any(|(_, e)| *e == HostEnd::Flush);
-        let active = self.survivors(bc, hosts, &ends, run_once);
+        let fatal = task.attrs.any_errors_fatal.unwrap_or(bc.any_errors_fatal);
+        let active = self.survivors(bc, hosts, &ends, run_once, fatal);
         if flush {
             return self.flush_handlers(bc, active).await;
         }
         active
+    }
+
+    /// Runs a module task on its targets, at most `forks` (and `throttle`)
+    /// at once.
+    async fn run_hosts(
+        &self,
+        bc: &BatchCtx,
+        task: &Task,
+        info: &TaskInfo,
+        targets: Vec<String>,
+        run_once: bool,
+        handler: bool,
+    ) -> Vec<(String, HostEnd)> {
+        // Ansible ignores `throttle` on a `run_once` task.
+        let gate = match (run_once, targets.first()) {
+            (false, Some(first)) => {
+                let scope = self.run.scope(first, &bc.pv, Some(task), None).into_value();
+                self.throttle_gate(&format!("task {}", task.id), &task.attrs, &scope)
+            }
+            _ => Ok(None),
+        };
+        match gate {
+            Ok(gate) => {
+                stream::iter(targets)
+                    .map(|h| {
+                        let (gate, info) = (gate.clone(), info);
+                        async move {
+                            let _permit = match &gate {
+                                Some(g) => g.clone().acquire_owned().await.ok(),
+                                None => None,
+                            };
+                            let end = self.host_task(bc, task, info, &h).await;
+                            self.reporter.task_progress(info, Progress::HostDone);
+                            (h, end)
+                        }
+                    })
+                    .buffer_unordered(self.opts.forks.max(1))
+                    .collect()
+                    .await
+            }
+            Err(msg) => targets
+                .into_iter()
+                .map(|h| {
+                    let end = self.fail_host(task, &h, &msg, handler);
+                    (h, end)
+                })
+                .collect(),
+        }
     }
 
     /// A `run_once` result counts for every host of the batch.
@@ -178,12 +248,13 @@ impl Executor {
     }
 
     /// The hosts that go on after a task, and the play-wide stop rules.
-    fn survivors(
+    pub(super) fn survivors(
         &self,
         bc: &BatchCtx,
         hosts: Vec<String>,
         ends: &[(String, HostEnd)],
         run_once: bool,
+        any_errors_fatal: bool,
     ) -> Vec<String> {
         let end_of = |h: &str| ends.iter().find(|(x, _)| x == h).map(|(_, e)| *e);
         let any_failed = ends.iter().any(|(_, e)| *e == HostEnd::Failed);
@@ -191,7 +262,7 @@ impl Executor {
             return Vec::new();
         }
         let protected = bc.rescuable.load(Ordering::Relaxed) > 0;
-        let fatal = bc.any_errors_fatal && any_failed && !protected;
+        let fatal = any_errors_fatal && any_failed && !protected;
         let mut out = Vec::new();
         for h in hosts {
             match end_of(&h) {
@@ -309,11 +380,15 @@ impl Executor {
         &self,
         bc: &BatchCtx,
         task: &Task,
-        file: &str,
-        base_dir: &std::path::Path,
+        include: &DynamicInclude<'_>,
         hosts: Vec<String>,
         handler: bool,
     ) -> Vec<String> {
+        let DynamicInclude {
+            file,
+            base_dir,
+            inherited,
+        } = include;
         let passing = self.include_hosts(bc, task, hosts.clone()).await;
         let mut groups: Vec<(String, Vec<String>)> = Vec::new();
         let mut failed = Vec::new();
@@ -341,7 +416,10 @@ impl Executor {
                 .loader
                 .lock()
                 .map_err(|_| "loader poisoned".to_string())
-                .and_then(|mut l| l.load_include(&path, task).map_err(|e| e.to_string()));
+                .and_then(|mut l| {
+                    l.load_include(&path, task, inherited)
+                        .map_err(|e| e.to_string())
+                });
             match loaded {
                 Ok(tasks) => survivors.extend(self.run_list(bc, &tasks, group, handler).await),
                 Err(msg) => {
@@ -355,33 +433,5 @@ impl Executor {
             .into_iter()
             .filter(|h| survivors.contains(h))
             .collect()
-    }
-
-    /// Gathers facts on every host in one round trip each.
-    pub(super) async fn gather_facts(&self, bc: &BatchCtx, hosts: Vec<String>) -> Vec<String> {
-        let info = TaskInfo {
-            name: "Gathering Facts".into(),
-            location: bc.pv.play.span.location(),
-            handler: false,
-            module: Some("setup".into()),
-        };
-        self.reporter.task_start(&info);
-        let started = Instant::now();
-        let count = hosts.len();
-        self.reporter
-            .task_progress(&info, Progress::Started { hosts: count });
-        let ends: Vec<(String, HostEnd)> = stream::iter(hosts.clone())
-            .map(|h| async {
-                let end = self.gather_host(bc, &info, &h).await;
-                self.reporter.task_progress(&info, Progress::HostDone);
-                (h, end)
-            })
-            .buffer_unordered(self.opts.forks.max(1))
-            .collect()
-            .await;
-        self.reporter
-            .task_progress(&info, Progress::Ended { hosts: count });
-        self.record_time(0, &info.name, &info.location, started.elapsed());
-        self.survivors(bc, hosts, &ends, false)
     }
 }

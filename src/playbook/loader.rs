@@ -9,47 +9,48 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::PlaybookError;
-use super::model::{BatchSize, Inherited, Play, Playbook, RoleInfo, Strategy, Task, TaskAction};
+use super::model::{
+    BatchSize, HostOrder, Inherited, Play, Playbook, RoleInfo, Strategy, Task, TaskAction,
+};
 use super::task::{boolean, invalid, mapping, scalar, string_list};
 use crate::modules::Registry;
 use crate::source::yaml::{self, Node, NodeKind};
 use crate::source::{Diagnostic, SourceFile, Span, did_you_mean};
 
-/// Keywords a play may carry.
-pub const PLAY_KEYWORDS: &[&str] = &[
-    "name",
-    "hosts",
-    "vars",
-    "vars_files",
-    "gather_facts",
-    "become",
-    "become_user",
+pub use super::keywords::PLAY_KEYWORDS;
+
+/// Keywords of a `roles:` entry that apply to the role's tasks (as in
+/// Ansible, where they are the role's attributes); other keys are role
+/// parameters.
+const ROLE_KEYWORDS: &[&str] = &[
     "become_method",
-    "serial",
-    "any_errors_fatal",
-    "max_fail_percentage",
-    "pre_tasks",
-    "tasks",
-    "post_tasks",
-    "handlers",
-    "roles",
-    "strategy",
+    "connection",
+    "remote_user",
+    "collections",
+    "throttle",
+    "module_defaults",
+    "environment",
+    "ignore_errors",
+    "no_log",
     "check_mode",
     "diff",
-    "environment",
-    "tags",
-    "ignore_errors",
-    "ignore_unreachable",
-    "remote_user",
-    "connection",
-    "collections",
-    "order",
-    "force_handlers",
-    "no_log",
-    "vars_prompt",
-    "module_defaults",
+    "delegate_to",
+    "delegate_facts",
     "run_once",
+    "any_errors_fatal",
+    "timeout",
+    "debugger",
+];
+
+/// Play keywords that the play passes down to its tasks as blocks do
+/// (besides the ones `play_body` sets itself).
+const PLAY_PASSED_DOWN: &[&str] = &[
+    "become_method",
+    "connection",
+    "remote_user",
+    "collections",
     "throttle",
+    "module_defaults",
 ];
 
 /// Loads script modules from a folder into the registry (the scripting
@@ -273,7 +274,7 @@ impl Loader {
     ) -> Result<Play, PlaybookError> {
         let get = |k: &str| node.get(k);
         let opt_bool = |k: &str| get(k).map(|n| boolean(n, k)).transpose();
-        let (vars_files, dynamic_vars_files) = self.vars_files(get("vars_files"), base)?;
+        let (vars_files, vars_files_entries) = self.vars_files(get("vars_files"), base)?;
         Ok(Play {
             name: get("name")
                 .map(|n| scalar(n, "name"))
@@ -288,7 +289,17 @@ impl Loader {
                     .unwrap_or_default(),
             ),
             vars_files: Arc::new(vars_files),
-            dynamic_vars_files,
+            vars_files_entries,
+            vars_prompt: get("vars_prompt")
+                .map(super::vars_prompt::vars_prompt)
+                .transpose()?
+                .unwrap_or_default(),
+            order: get("order")
+                .map(super::keywords::order)
+                .transpose()?
+                .unwrap_or(HostOrder::Inventory),
+            force_handlers: opt_bool("force_handlers")?,
+            attrs: Inherited::default(),
             gather_facts: opt_bool("gather_facts")?.unwrap_or(true),
             become_: opt_bool("become")?,
             become_user: get("become_user")
@@ -360,9 +371,18 @@ impl Loader {
                     .get("run_once")
                     .map(|n| boolean(n, "run_once"))
                     .transpose()?,
+                ignore_unreachable: Some(play.ignore_unreachable),
                 ..Inherited::default()
             },
         };
+        let mut ctx = ctx;
+        for (k, v) in node.as_map().unwrap_or_default() {
+            let key = k.key_string();
+            if PLAY_PASSED_DOWN.contains(&key.as_str()) {
+                self.inherit_keyword(&mut ctx.inherited, &key, k, v)?;
+            }
+        }
+        play.attrs = ctx.inherited.clone();
         let section =
             |me: &mut Self, key: &str, handlers: bool| -> Result<Vec<Task>, PlaybookError> {
                 match node.get(key) {
@@ -384,38 +404,6 @@ impl Loader {
         play.sections = vec![pre, main, post];
         play.role_defaults = Arc::new(defaults);
         Ok(())
-    }
-
-    /// `vars_files`: fixed names are loaded now; templated ones at run time.
-    fn vars_files(
-        &mut self,
-        node: Option<&Node>,
-        base: &Path,
-    ) -> Result<(Map<String, Value>, Vec<String>), PlaybookError> {
-        let mut merged = Map::new();
-        let mut dynamic = Vec::new();
-        let Some(node) = node else {
-            return Ok((merged, dynamic));
-        };
-        for item in node.as_seq().unwrap_or(std::slice::from_ref(node)) {
-            let name = scalar(item, "vars_files")?;
-            if crate::template::Templar::is_template(&name) {
-                dynamic.push(name);
-                continue;
-            }
-            let root = self.load_yaml(&base.join(&name), Some(&item.span))?;
-            match root.to_value() {
-                Value::Object(m) => merged.extend(m),
-                Value::Null => {}
-                _ => {
-                    return Err(invalid(
-                        format!("vars file `{name}` must hold a mapping"),
-                        &root.span,
-                    ));
-                }
-            }
-        }
-        Ok((merged, dynamic))
     }
 
     /// Every `notify` must name a handler or a topic one listens to.
@@ -493,6 +481,9 @@ impl Loader {
                     "tags" => inner.inherited.tags.extend(string_list(v, "tags")?),
                     "become" => inner.inherited.become_ = Some(boolean(v, "become")?),
                     "become_user" => inner.inherited.become_user = Some(scalar(v, "become_user")?),
+                    kw if ROLE_KEYWORDS.contains(&kw) => {
+                        self.inherit_keyword(&mut inner.inherited, kw, k, v)?;
+                    }
                     other => {
                         params.insert(other.to_string(), v.to_value());
                     }
@@ -566,21 +557,20 @@ impl Loader {
             .find(|p| p.is_dir())
     }
 
-    /// Loads a task file at run time for a templated `include_tasks`.
+    /// Loads a task file at run time for a templated `include_tasks`; its
+    /// tasks inherit `inherited` (see [`TaskAction::Include`]).
     pub fn load_include(
         &mut self,
         path: &Path,
         template: &Task,
+        inherited: &Inherited,
     ) -> Result<Vec<Task>, PlaybookError> {
         let root = self.load_yaml(path, Some(&template.span))?;
         let ctx = TaskCtx {
             file_dir: path.parent().map(PathBuf::from).unwrap_or_default(),
             role: template.role.clone(),
             search_paths: template.search_paths.clone(),
-            inherited: Inherited {
-                vars: template.attrs.vars.clone(),
-                ..Inherited::default()
-            },
+            inherited: inherited.clone(),
         };
         let tasks = self.tasks(&root, &ctx, false)?;
         self.notify_refs.clear();

@@ -4,10 +4,12 @@
 //! any host is contacted; every error carries file:line:col. Not for
 //! running anything: that is the executor's job.
 
+pub mod keywords;
 pub mod kv;
 pub mod loader;
 pub mod model;
 mod task;
+mod vars_prompt;
 
 pub use loader::{Loader, ModuleFinder};
 pub use model::*;

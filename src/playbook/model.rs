@@ -40,10 +40,21 @@ pub struct Play {
     /// The host pattern (may be a template).
     pub hosts: String,
     pub vars: Arc<Map<String, Value>>,
-    /// Variables loaded from `vars_files`, merged in order.
+    /// Variables loaded from `vars_files`, merged in order (the fixed
+    /// entries only; see `vars_files_entries`).
     pub vars_files: Arc<Map<String, Value>>,
-    /// `vars_files` entries that are templates, loaded per host at run time.
-    pub dynamic_vars_files: Vec<String>,
+    /// Every `vars_files` entry in order. When one is a template, the
+    /// executor loads the entries per host at run time.
+    pub vars_files_entries: Vec<VarsFile>,
+    /// `vars_prompt`: asked on the terminal before the play starts.
+    pub vars_prompt: Vec<VarsPrompt>,
+    /// `order:` of the play's hosts.
+    pub order: HostOrder,
+    /// `force_handlers:`; `None` follows `--force-handlers`.
+    pub force_handlers: Option<bool>,
+    /// What the play passes down to its tasks (also used by fact gathering
+    /// for `connection`, `remote_user` and `throttle`).
+    pub attrs: Inherited,
     pub gather_facts: bool,
     pub become_: Option<bool>,
     pub become_user: Option<String>,
@@ -63,6 +74,50 @@ pub struct Play {
     pub role_defaults: Arc<Map<String, Value>>,
     pub base_dir: PathBuf,
 }
+
+/// `order:` — the order in which a play's hosts run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HostOrder {
+    #[default]
+    Inventory,
+    ReverseInventory,
+    Sorted,
+    ReverseSorted,
+    Shuffle,
+}
+
+/// One `vars_files` entry: loaded at load time, or a template (or a list
+/// of candidates, the first found wins) loaded per host at run time.
+#[derive(Debug, Clone)]
+pub enum VarsFile {
+    Loaded(Arc<Map<String, Value>>),
+    Dynamic {
+        /// File names, the first that exists is read; some are templates.
+        candidates: Vec<String>,
+        span: Span,
+    },
+}
+
+/// One `vars_prompt` entry.
+#[derive(Debug, Clone)]
+pub struct VarsPrompt {
+    pub name: String,
+    /// The question (may be a template); `None` asks "input for NAME".
+    pub prompt: Option<String>,
+    /// The answer when the input is empty (may be a template).
+    pub default: Option<String>,
+    /// No echo while typing (Ansible's default).
+    pub private: bool,
+    /// Ask twice until both answers match.
+    pub confirm: bool,
+    /// The answer is never templated.
+    pub unsafe_: bool,
+    pub span: Span,
+}
+
+/// `module_defaults` for one module: the module's name as the registry
+/// knows it, and the mapping of default arguments (spans kept).
+pub type ModuleDefaults = (String, crate::source::yaml::Node);
 
 /// A loop's controls (`loop_control`).
 #[derive(Debug, Clone, Default)]
@@ -92,7 +147,13 @@ pub enum TaskAction {
     /// run as an include: its `when` is checked once, not by each task.
     Included { file: String, tasks: Vec<Task> },
     /// `include_tasks` with a templated file name, loaded per host at run time.
-    Include { file: String, base_dir: PathBuf },
+    Include {
+        file: String,
+        base_dir: PathBuf,
+        /// What the included tasks inherit: the enclosing blocks' and the
+        /// play's keywords (not the include's own), and the include's vars.
+        inherited: Box<Inherited>,
+    },
 }
 
 /// Keywords that a block passes down to its tasks, already merged at load.
@@ -115,6 +176,19 @@ pub struct Inherited {
     pub any_errors_fatal: Option<bool>,
     /// `timeout:` seconds (a number or a template); 0 means none.
     pub timeout: Option<Value>,
+    /// `connection:` (`local`, `ssh`, or a template checked at run time).
+    pub connection: Option<String>,
+    /// `remote_user:` (may be a template).
+    pub remote_user: Option<String>,
+    /// `throttle:` hosts at once (a number or a template); 0 means no limit.
+    pub throttle: Option<Value>,
+    /// `delegate_facts:` facts of a delegated task go to the delegate.
+    pub delegate_facts: Option<bool>,
+    /// `module_defaults`, outermost first; the last entry for a module wins.
+    pub module_defaults: Vec<ModuleDefaults>,
+    pub ignore_unreachable: Option<bool>,
+    /// A block's `notify`, for its tasks that name none of their own.
+    pub notify: Vec<String>,
 }
 
 /// The role a task came from, for `role_path`, search paths and role vars.

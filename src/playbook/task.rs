@@ -6,16 +6,18 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::PlaybookError;
+use super::keywords;
 use super::kv::{self, Word};
 use super::loader::{Loader, TaskCtx};
 use super::model::{Inherited, LoopControl, Task, TaskAction};
 use crate::source::yaml::{Node, NodeKind};
 use crate::source::{Diagnostic, Span, did_you_mean};
 
-/// Keywords a task may carry besides its module.
-pub const TASK_KEYWORDS: &[&str] = &[
-    "name",
-    "when",
+pub use super::keywords::TASK_KEYWORDS;
+
+/// Task keywords that Ansible refuses on a block ("not a valid attribute
+/// for a Block"): they belong to the block's tasks.
+const NOT_ON_BLOCKS: &[&str] = &[
     "loop",
     "with_items",
     "with_list",
@@ -24,33 +26,29 @@ pub const TASK_KEYWORDS: &[&str] = &[
     "register",
     "changed_when",
     "failed_when",
-    "ignore_errors",
-    "ignore_unreachable",
-    "notify",
-    "listen",
-    "tags",
-    "delegate_to",
-    "delegate_facts",
-    "run_once",
     "until",
     "retries",
     "delay",
-    "environment",
-    "no_log",
-    "vars",
-    "become",
-    "become_user",
-    "become_method",
-    "check_mode",
-    "diff",
+    "listen",
     "args",
-    "any_errors_fatal",
-    "throttle",
-    "timeout",
-    "remote_user",
-    "connection",
+];
+
+/// The keywords oplay honours on `include_tasks` (Ansible's valid include
+/// keywords less `loop`, `loop_control`, `register`, `run_once` and
+/// `timeout`, which oplay does not implement for includes).
+const ON_INCLUDES: &[&str] = &[
+    "name",
+    "when",
+    "tags",
+    "vars",
+    "ignore_errors",
+    "no_log",
     "collections",
     "debugger",
+    "listen",
+    "include_tasks",
+    "include",
+    "args",
 ];
 
 /// Keys that make a task something other than a module call.
@@ -155,6 +153,11 @@ impl Loader {
             return Ok(None);
         };
         let file = scalar(file_node, "import_tasks")?;
+        if let Some(n) = node.get("notify") {
+            for name in string_list(n, "notify")? {
+                self.notify_refs.push((name, n.span.clone()));
+            }
+        }
         let inner = self.child_ctx(node, ctx, &["import_tasks", "name"])?;
         let path = self.resolve_task_file(&file, ctx, &file_node.span)?;
         let root = self.load_yaml(&path, Some(&file_node.span))?;
@@ -190,7 +193,7 @@ impl Loader {
 
     /// Applies one keyword to what a block passes down. Returns false when
     /// the keyword is not one that blocks pass down.
-    fn inherit_keyword(
+    pub(crate) fn inherit_keyword(
         &mut self,
         inh: &mut Inherited,
         key: &str,
@@ -218,8 +221,21 @@ impl Loader {
             "run_once" => inh.run_once = Some(boolean(v, "run_once")?),
             "any_errors_fatal" => inh.any_errors_fatal = Some(boolean(v, "any_errors_fatal")?),
             "timeout" => inh.timeout = Some(timeout(v)?),
-            "name" | "become_method" | "throttle" | "remote_user" | "connection"
-            | "collections" | "debugger" | "delegate_facts" => {}
+            "connection" => inh.connection = Some(keywords::connection(v)?),
+            "remote_user" => inh.remote_user = Some(scalar(v, "remote_user")?),
+            "throttle" => inh.throttle = Some(keywords::throttle(v)?),
+            "delegate_facts" => inh.delegate_facts = Some(boolean(v, "delegate_facts")?),
+            "ignore_unreachable" => inh.ignore_unreachable = Some(boolean(v, key)?),
+            "module_defaults" => inh
+                .module_defaults
+                .extend(keywords::module_defaults(v, &self.registry)?),
+            "become_method" => keywords::become_method(v)?,
+            "collections" => keywords::collections(v)?,
+            "debugger" => keywords::debugger(v)?,
+            // A block's (or an import's) `notify` is its tasks' unless
+            // they name their own; the names are checked where written.
+            "notify" => inh.notify = string_list(v, "notify")?,
+            "name" => {}
             _ => {
                 let _ = k;
                 return Ok(false);
@@ -303,7 +319,13 @@ impl Loader {
             }
             module = Some((k, v));
         }
+        if t.notify.is_empty() {
+            t.notify = ctx.inherited.notify.clone();
+        }
         if is_block {
+            refuse_keys(pairs, NOT_ON_BLOCKS, |key| {
+                format!("`{key}` is not valid on a block; put it on the block's tasks")
+            })?;
             let inner = self.child_ctx(node, ctx, &[])?;
             t.action = self.block(node, &inner, handler)?;
             t.attrs = ctx.inherited.clone();
@@ -312,6 +334,17 @@ impl Loader {
         let Some((k, v)) = module else {
             return Err(invalid("this task has no module or action", &node.span));
         };
+        let kind = k.key_string();
+        if kind == "include_tasks" || kind == "include" {
+            let allowed = |key: &str| ON_INCLUDES.contains(&key) || !TASK_KEYWORDS.contains(&key);
+            for (key_node, _) in pairs {
+                let key = key_node.key_string();
+                if !allowed(&key) {
+                    return Err(invalid(include_refusal(&key, &kind), &key_node.span));
+                }
+            }
+        }
+        t.ignore_unreachable = t.attrs.ignore_unreachable.unwrap_or(false);
         t.action = self.task_action(k, v, args_kw, ctx, &mut t)?;
         Ok(t)
     }
@@ -394,7 +427,6 @@ impl Loader {
             "until" => t.until = Some(string_list(v, "until")?),
             "retries" => t.retries = Some(v.to_value()),
             "delay" => t.delay = Some(v.to_value()),
-            "ignore_unreachable" => t.ignore_unreachable = boolean(v, key)?,
             "notify" => {
                 for (i, name) in string_list(v, "notify")?.into_iter().enumerate() {
                     let span = v
@@ -427,20 +459,25 @@ impl Loader {
                     Some(f) => scalar(f, "file")?,
                     None => scalar(v, &key)?,
                 };
+                // As in Ansible, the included tasks inherit from the
+                // enclosing blocks and the play, not from the include
+                // itself, except its vars.
+                let inherited = Inherited {
+                    vars: t.attrs.vars.clone(),
+                    ..ctx.inherited.clone()
+                };
                 if crate::template::Templar::is_template(&file) {
                     return Ok(TaskAction::Include {
                         file,
                         base_dir: ctx.file_dir.clone(),
+                        inherited: Box::new(inherited),
                     });
                 }
                 let path = self.resolve_task_file(&file, ctx, &v.span)?;
                 let root = self.load_yaml(&path, Some(&v.span))?;
                 let inner = TaskCtx {
                     file_dir: path.parent().map(PathBuf::from).unwrap_or_default(),
-                    inherited: Inherited {
-                        vars: t.attrs.vars.clone(),
-                        ..Inherited::default()
-                    },
+                    inherited,
                     ..ctx.clone()
                 };
                 let tasks = self.tasks(&root, &inner, false)?;
@@ -466,9 +503,9 @@ impl Loader {
                     kind: NodeKind::Str(rest.to_string()),
                     span: v.span.clone(),
                 };
-                self.module_action(&name_node, &args_node, args_kw)
+                self.module_action(&name_node, &args_node, args_kw, &t.attrs.module_defaults)
             }
-            _ => self.module_action(k, v, args_kw),
+            _ => self.module_action(k, v, args_kw, &t.attrs.module_defaults),
         }
     }
 
@@ -478,6 +515,7 @@ impl Loader {
         k: &Node,
         v: &Node,
         args_kw: Option<&Node>,
+        defaults: &[super::model::ModuleDefaults],
     ) -> Result<TaskAction, PlaybookError> {
         let name = k.key_string();
         let Some(module) = self.registry.get(&name).cloned() else {
@@ -511,6 +549,7 @@ impl Loader {
                 _ => return Err(invalid("`args` must be a mapping", &extra.span)),
             }
         }
+        keywords::apply_module_defaults(&mut pairs, &spec, defaults);
         let args_node = Node {
             kind: NodeKind::Map(pairs),
             span: v.span.clone(),
@@ -521,6 +560,35 @@ impl Loader {
             return Err(invalid("module arguments must be a mapping", &v.span));
         };
         Ok(TaskAction::Module { module, name, args })
+    }
+}
+
+/// Refuses the first key of `pairs` that is in `refused`.
+fn refuse_keys(
+    pairs: &[(Node, Node)],
+    refused: &[&str],
+    message: impl Fn(&str) -> String,
+) -> Result<(), PlaybookError> {
+    match pairs
+        .iter()
+        .find(|(k, _)| refused.contains(&k.key_string().as_str()))
+    {
+        Some((k, _)) => Err(invalid(message(&k.key_string()), &k.span)),
+        None => Ok(()),
+    }
+}
+
+/// Why a keyword is refused on `include_tasks`.
+fn include_refusal(key: &str, include: &str) -> String {
+    match key {
+        "loop" | "with_items" | "with_list" | "with_dict" | "loop_control" | "register"
+        | "run_once" | "timeout" => {
+            format!("`{key}` on `{include}` is not supported by oplay")
+        }
+        _ => format!(
+            "`{key}` is not valid on `{include}`: it would not apply to the included tasks \
+             (use `import_tasks`, or put it on a block around the include)"
+        ),
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod fixture;
 pub mod sshd;
+pub mod terminal;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -21,8 +21,9 @@ use crate::modules::{
 ///
 /// Written free form: `meta: flush_handlers`. `flush_handlers` runs the
 /// handlers notified so far; `end_play` ends the play for all hosts;
-/// `end_host` ends it for this host only; `clear_facts` forgets gathered
-/// and `set_fact` facts; `noop` does nothing. `refresh_inventory`,
+/// `end_host` ends it for this host only; `clear_facts` forgets the
+/// gathered facts of every host of the play (`set_fact` variables stay, as
+/// in Ansible); `noop` does nothing. `refresh_inventory`,
 /// `reset_connection` and `clear_host_errors` are accepted for
 /// compatibility but do nothing here and print a warning: the inventory is
 /// read once, each host's connection is kept for the whole run, and a
