@@ -129,6 +129,24 @@ fn derived_forms(value: &str) -> Vec<String> {
 /// every "a" or "1" in the output would hide more than it protects.
 const MIN_SCRUB_LEN: usize = 4;
 
+/// Whether a secret value is worth scrubbing from free text.
+fn is_scrubbed(value: &str) -> bool {
+    value.len() >= MIN_SCRUB_LEN && !is_flag(value)
+}
+
+/// The values under secret-named keys of `value`, at any depth, as
+/// [`Redactor::add_secrets_in`] would remember them (short values and
+/// flags left out).
+pub fn secret_values(value: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    walk_secret_values(value, false, &mut |s| {
+        if is_scrubbed(s) {
+            out.push(s.to_string());
+        }
+    });
+    out
+}
+
 /// The run-wide set of secret values, shared by every reporter.
 #[derive(Clone, Default)]
 pub struct Redactor {
@@ -145,7 +163,7 @@ impl Redactor {
     /// option like `send_service_user_token = true` is no secret, and
     /// scrubbing every "true" would make the output unreadable.
     pub fn add(&self, value: &str) {
-        if value.len() < MIN_SCRUB_LEN || is_flag(value) {
+        if !is_scrubbed(value) {
             return;
         }
         if let Ok(mut set) = self.values.write() {
@@ -351,6 +369,13 @@ mod tests {
         assert_eq!(r.scrub("u=it%27s-pw"), "u=********");
         r.add(r#"a"b\c"#);
         assert_eq!(r.scrub(r#"{"p":"a\"b\\c"}"#), r#"{"p":"********"}"#);
+    }
+
+    #[test]
+    fn secret_values_are_what_the_redactor_remembers() {
+        let v = json!({"db_password": "s3cr3t!", "x_token": "no", "pw": "abc",
+                       "creds": {"api_key": "key-12345"}, "user": "nova"});
+        assert_eq!(secret_values(&v), ["s3cr3t!", "key-12345"]);
     }
 
     #[test]

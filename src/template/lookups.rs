@@ -22,12 +22,14 @@ use crate::secret::Redactor;
 struct Lookups {
     base_dir: PathBuf,
     redactor: Redactor,
+    probe: bool,
 }
 
 pub(crate) fn register(env: &mut Environment<'static>, opts: &TemplarOptions) {
     let lookups = Arc::new(Lookups {
         base_dir: opts.base_dir.clone(),
         redactor: opts.redactor.clone(),
+        probe: opts.probe,
     });
     let l = lookups.clone();
     env.add_function("lookup", move |state: &State, args: Rest<Value>| {
@@ -120,6 +122,7 @@ impl Lookups {
                     })
                     .collect()
             }
+            "pipe" if self.probe => Err(fail("pipe lookup: not run before the play")),
             "pipe" => terms.iter().map(|t| pipe(&t.to_string())).collect(),
             "fileglob" => {
                 let mut out = Vec::new();
@@ -233,6 +236,11 @@ impl Lookups {
             let first = text.lines().next().unwrap_or_default();
             // Ansible may store ` salt=...` after the password.
             first.split(" salt=").next().unwrap_or_default().to_string()
+        } else if self.probe {
+            return Err(fail(format!(
+                "password lookup: {} is not stored yet",
+                path.display()
+            )));
         } else {
             let password = spec.generate();
             write_private(&path, &format!("{password}\n")).map_err(|e| {

@@ -50,6 +50,10 @@ pub struct TemplarOptions {
     /// The playbook's directory: where `lookup('password', path)` keeps
     /// relative paths, and the last place `lookup('file')` searches.
     pub base_dir: std::path::PathBuf,
+    /// Render without side effects, to look before the run: `password`
+    /// only reads a password already stored (a missing one is an error)
+    /// and `pipe` runs nothing (an error too).
+    pub probe: bool,
 }
 
 /// The prefix of the template names that stand for their own source.

@@ -672,6 +672,7 @@ fn password_lookup_generates_once_and_stores_privately() {
     let t = Templar::new(TemplarOptions {
         base_dir: root.path().to_path_buf(),
         redactor: redactor.clone(),
+        probe: false,
     });
     let ctx = scope(json!({}));
     let expr = "lookup('password', 'credentials/nova length=24 chars=ascii_letters,digits')";
@@ -700,6 +701,32 @@ fn password_lookup_generates_once_and_stores_privately() {
         )
         .unwrap();
     assert!(digits.as_str().unwrap().chars().all(|c| c.is_ascii_digit()));
+}
+
+#[test]
+fn a_probe_reads_stored_passwords_and_has_no_side_effects() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("stored"), "kept-pw salt=abc\n").unwrap();
+    let t = Templar::new(TemplarOptions {
+        base_dir: root.path().to_path_buf(),
+        probe: true,
+        ..Default::default()
+    });
+    let ctx = scope(json!({}));
+    assert_eq!(
+        t.eval("lookup('password', 'stored')", &ctx).unwrap(),
+        json!("kept-pw")
+    );
+    let e = t
+        .eval("lookup('password', 'new length=8')", &ctx)
+        .unwrap_err();
+    assert!(e.to_string().contains("is not stored yet"), "{e}");
+    assert!(!root.path().join("new").exists());
+    let marker = root.path().join("ran");
+    let cmd = format!("lookup('pipe', 'touch {}')", marker.display());
+    let e = t.eval(&cmd, &ctx).unwrap_err();
+    assert!(e.to_string().contains("pipe lookup: not run"), "{e}");
+    assert!(!marker.exists());
 }
 
 #[test]
