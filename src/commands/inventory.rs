@@ -7,6 +7,10 @@ pub fn run(args: InventoryArgs) -> i32 {
         Ok(i) => i,
         Err(code) => return code,
     };
+    let base_dir = std::env::current_dir().unwrap_or_default();
+    if let Err(code) = super::refuse_secret_hosts(&inv, &Default::default(), &base_dir) {
+        return code;
+    }
     if args.list {
         println!("{}", inv.to_list_json());
     } else if args.graph {

@@ -72,6 +72,12 @@ fn prepare(args: &RunArgs) -> Result<Prepared, i32> {
         }
         playbooks.push(loader.load_playbook(path).map_err(|e| invalid(&e))?);
     }
+    let base_dir = args
+        .playbooks
+        .first()
+        .and_then(|p| p.parent().map(PathBuf::from))
+        .unwrap_or_default();
+    super::refuse_secret_hosts(&inventory, &extra_vars, &base_dir)?;
     let opts = RunOptions {
         check: args.check,
         diff: args.diff,
@@ -120,6 +126,7 @@ async fn execute(
     let templar = Templar::new(TemplarOptions {
         redactor: redactor.clone(),
         base_dir,
+        probe: false,
     });
     let services = Services {
         http: reqwest::Client::builder()
