@@ -74,7 +74,6 @@ pub fn refuse_secret_hosts(
 ) -> Result<(), i32> {
     let templar = Templar::new(TemplarOptions {
         base_dir: base_dir.to_path_buf(),
-        probe: true,
         ..Default::default()
     });
     let extra = Arc::new(extra_vars.clone());
@@ -97,7 +96,7 @@ pub fn refuse_secret_hosts(
             ])
             .into_value()
         });
-        templar.eval(name, ctx).ok()
+        templar.eval_probe(name, ctx).ok()
     };
     inventory.refuse_secret_hosts(render).map_err(|e| {
         report_error(&e.to_string());

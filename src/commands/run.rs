@@ -126,7 +126,6 @@ async fn execute(
     let templar = Templar::new(TemplarOptions {
         redactor: redactor.clone(),
         base_dir,
-        probe: false,
     });
     let services = Services {
         http: reqwest::Client::builder()

@@ -137,7 +137,9 @@ impl Executor {
                 .collect();
             let value = scope.into_value();
             for name in names {
-                if let Ok(v) = self.templar.eval(&name, &value) {
+                // A probe: a password not stored yet is generated (and
+                // made known) by its first use, not by the play's start.
+                if let Ok(v) = self.templar.eval_probe(&name, &value) {
                     self.services
                         .redactor
                         .add_secrets_in(&serde_json::json!({ "password": v }));

@@ -21,6 +21,8 @@ struct Active {
     resolving: Vec<(usize, String)>,
     missing: Option<(String, String)>,
     pending: Option<TemplateError>,
+    /// How many probes ([`Templar::eval_probe`]) are under way.
+    probes: usize,
 }
 
 thread_local! {
@@ -99,6 +101,30 @@ pub(crate) fn set_pending(err: TemplateError) {
 
 pub(crate) fn take_pending() -> Option<TemplateError> {
     ACTIVE.with(|a| a.borrow_mut().pending.take())
+}
+
+/// Marks a probe (no side effects) as under way until dropped.
+pub(crate) struct ProbeGuard(());
+
+impl ProbeGuard {
+    pub(crate) fn enter() -> ProbeGuard {
+        ACTIVE.with(|a| a.borrow_mut().probes += 1);
+        ProbeGuard(())
+    }
+}
+
+impl Drop for ProbeGuard {
+    fn drop(&mut self) {
+        ACTIVE.with(|a| {
+            let mut a = a.borrow_mut();
+            a.probes = a.probes.saturating_sub(1);
+        });
+    }
+}
+
+/// Whether the render on this thread is a probe.
+pub(crate) fn probing() -> bool {
+    ACTIVE.with(|a| a.try_borrow().is_ok_and(|a| a.probes > 0))
 }
 
 /// Marks a variable as being rendered until dropped.

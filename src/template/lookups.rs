@@ -15,21 +15,19 @@ use minijinja::{Environment, Error, State};
 use rand::seq::IndexedRandom as _;
 
 use super::filters::fail;
-use super::{SEARCH_PATHS_VAR, TemplarOptions};
+use super::{SEARCH_PATHS_VAR, TemplarOptions, active};
 use crate::secret::Redactor;
 
 /// What lookups need from the run.
 struct Lookups {
     base_dir: PathBuf,
     redactor: Redactor,
-    probe: bool,
 }
 
 pub(crate) fn register(env: &mut Environment<'static>, opts: &TemplarOptions) {
     let lookups = Arc::new(Lookups {
         base_dir: opts.base_dir.clone(),
         redactor: opts.redactor.clone(),
-        probe: opts.probe,
     });
     let l = lookups.clone();
     env.add_function("lookup", move |state: &State, args: Rest<Value>| {
@@ -122,7 +120,7 @@ impl Lookups {
                     })
                     .collect()
             }
-            "pipe" if self.probe => Err(fail("pipe lookup: not run before the play")),
+            "pipe" if active::probing() => Err(fail("pipe lookup: not run before the play")),
             "pipe" => terms.iter().map(|t| pipe(&t.to_string())).collect(),
             "fileglob" => {
                 let mut out = Vec::new();
@@ -236,7 +234,7 @@ impl Lookups {
             let first = text.lines().next().unwrap_or_default();
             // Ansible may store ` salt=...` after the password.
             first.split(" salt=").next().unwrap_or_default().to_string()
-        } else if self.probe {
+        } else if active::probing() {
             return Err(fail(format!(
                 "password lookup: {} is not stored yet",
                 path.display()

@@ -50,10 +50,6 @@ pub struct TemplarOptions {
     /// The playbook's directory: where `lookup('password', path)` keeps
     /// relative paths, and the last place `lookup('file')` searches.
     pub base_dir: std::path::PathBuf,
-    /// Render without side effects, to look before the run: `password`
-    /// only reads a password already stored (a missing one is an error)
-    /// and `pipe` runs nothing (an error too).
-    pub probe: bool,
 }
 
 /// The prefix of the template names that stand for their own source.
@@ -160,6 +156,16 @@ impl Templar {
             return Err(undefined_error(expr));
         }
         try_to_json(&v)
+    }
+
+    /// [`Templar::eval`] without side effects, to look at values before
+    /// they are used: `lookup('password')` only reads a password already
+    /// stored (one not stored yet is an error, not generated) and
+    /// `lookup('pipe')` runs nothing (an error too). Variables the
+    /// expression reads are probed the same way.
+    pub fn eval_probe(&self, expr: &str, ctx: &minijinja::Value) -> Result<Value, TemplateError> {
+        let _probe = active::ProbeGuard::enter();
+        self.eval(expr, ctx)
     }
 
     /// Evaluates a condition. A list means all of them (AND).

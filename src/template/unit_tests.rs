@@ -672,7 +672,6 @@ fn password_lookup_generates_once_and_stores_privately() {
     let t = Templar::new(TemplarOptions {
         base_dir: root.path().to_path_buf(),
         redactor: redactor.clone(),
-        probe: false,
     });
     let ctx = scope(json!({}));
     let expr = "lookup('password', 'credentials/nova length=24 chars=ascii_letters,digits')";
@@ -709,24 +708,26 @@ fn a_probe_reads_stored_passwords_and_has_no_side_effects() {
     std::fs::write(root.path().join("stored"), "kept-pw salt=abc\n").unwrap();
     let t = Templar::new(TemplarOptions {
         base_dir: root.path().to_path_buf(),
-        probe: true,
         ..Default::default()
     });
-    let ctx = scope(json!({}));
+    let ctx = scope(json!({"pw": "{{ lookup('password', 'new length=8') }}"}));
     assert_eq!(
-        t.eval("lookup('password', 'stored')", &ctx).unwrap(),
+        t.eval_probe("lookup('password', 'stored')", &ctx).unwrap(),
         json!("kept-pw")
     );
-    let e = t
-        .eval("lookup('password', 'new length=8')", &ctx)
-        .unwrap_err();
-    assert!(e.to_string().contains("is not stored yet"), "{e}");
+    for expr in ["lookup('password', 'new length=8')", "pw"] {
+        let e = t.eval_probe(expr, &ctx).unwrap_err();
+        assert!(e.to_string().contains("is not stored yet"), "{e}");
+    }
     assert!(!root.path().join("new").exists());
     let marker = root.path().join("ran");
     let cmd = format!("lookup('pipe', 'touch {}')", marker.display());
-    let e = t.eval(&cmd, &ctx).unwrap_err();
+    let e = t.eval_probe(&cmd, &ctx).unwrap_err();
     assert!(e.to_string().contains("pipe lookup: not run"), "{e}");
     assert!(!marker.exists());
+    // Outside a probe, the same templar generates and runs.
+    assert_eq!(t.eval("pw | length", &ctx).unwrap(), json!(8));
+    assert!(root.path().join("new").exists());
 }
 
 #[test]
