@@ -69,9 +69,18 @@ impl serde::Serialize for Secret {
 /// `passphrase`, `token`, `secret`, `credential(s)`; names ending in
 /// `api_key`, `apikey`, `private_key`, `access_key`, `secret_key`,
 /// `auth_key`; and every name starting with `vault_` (Ansible's habit of
-/// naming what a vault holds).
+/// naming what a vault holds). A name whose last part is `dir`, `path` or
+/// `file` (`credentials_dir`, `vault_password_file`) names where secrets
+/// are kept, which is no secret.
 pub fn is_secret_name(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
+    if n.rsplit(['_', '-'])
+        .next()
+        .is_some_and(|last| ["dir", "path", "file"].contains(&last))
+        && n.contains(['_', '-'])
+    {
+        return false;
+    }
     if n.contains("password") || n.contains("passphrase") || n.starts_with("vault_") {
         return true;
     }
@@ -325,6 +334,10 @@ mod tests {
             "ansible_ssh_private_key_file",
             "compass",
             "keystone_url",
+            "credentials_dir",
+            "old_credentials_dir",
+            "vault_password_file",
+            "db-password-path",
         ] {
             assert!(!is_secret_name(n), "{n}");
         }
