@@ -14,7 +14,7 @@ pub fn run(args: InventoryArgs) -> i32 {
     if args.list {
         println!("{}", inv.to_list_json());
     } else if args.graph {
-        print!("{}", inv.graph());
+        println!("{}", inv.graph());
     } else if let Some(host) = args.host {
         match inv.host_json(&host) {
             Ok(text) => println!("{text}"),
