@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 
 use crate::cli::{Cli, Command, exit};
 use crate::inventory::Inventory;
-use crate::template::{Layer, Templar, TemplarOptions, VarScope};
+use crate::template::{Layer, Probe, Templar, TemplarOptions, VarScope};
 
 pub async fn dispatch(cli: Cli) -> i32 {
     match cli.command {
@@ -96,7 +96,7 @@ pub fn refuse_secret_hosts(
             ])
             .into_value()
         });
-        templar.eval_probe(name, ctx).ok()
+        templar.eval_probe(name, ctx, Probe::NoSideEffects).ok()
     };
     inventory.refuse_secret_hosts(render).map_err(|e| {
         report_error(&e.to_string());

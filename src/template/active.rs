@@ -12,7 +12,7 @@
 
 use std::cell::RefCell;
 
-use super::{Templar, TemplarOptions, TemplateError};
+use super::{Probe, Templar, TemplarOptions, TemplateError};
 
 #[derive(Default)]
 struct Active {
@@ -21,8 +21,8 @@ struct Active {
     resolving: Vec<(usize, String)>,
     missing: Option<(String, String)>,
     pending: Option<TemplateError>,
-    /// How many probes ([`Templar::eval_probe`]) are under way.
-    probes: usize,
+    /// The probes ([`Templar::eval_probe`]) under way, innermost last.
+    probes: Vec<Probe>,
 }
 
 thread_local! {
@@ -103,12 +103,12 @@ pub(crate) fn take_pending() -> Option<TemplateError> {
     ACTIVE.with(|a| a.borrow_mut().pending.take())
 }
 
-/// Marks a probe (no side effects) as under way until dropped.
+/// Marks a probe as under way until dropped.
 pub(crate) struct ProbeGuard(());
 
 impl ProbeGuard {
-    pub(crate) fn enter() -> ProbeGuard {
-        ACTIVE.with(|a| a.borrow_mut().probes += 1);
+    pub(crate) fn enter(probe: Probe) -> ProbeGuard {
+        ACTIVE.with(|a| a.borrow_mut().probes.push(probe));
         ProbeGuard(())
     }
 }
@@ -116,15 +116,18 @@ impl ProbeGuard {
 impl Drop for ProbeGuard {
     fn drop(&mut self) {
         ACTIVE.with(|a| {
-            let mut a = a.borrow_mut();
-            a.probes = a.probes.saturating_sub(1);
+            a.borrow_mut().probes.pop();
         });
     }
 }
 
-/// Whether the render on this thread is a probe.
-pub(crate) fn probing() -> bool {
-    ACTIVE.with(|a| a.try_borrow().is_ok_and(|a| a.probes > 0))
+/// The strictest probe under way on this thread, if any.
+pub(crate) fn probing() -> Option<Probe> {
+    ACTIVE.with(|a| {
+        a.try_borrow()
+            .ok()
+            .and_then(|a| a.probes.iter().copied().max())
+    })
 }
 
 /// Marks a variable as being rendered until dropped.

@@ -15,7 +15,7 @@ use minijinja::{Environment, Error, State};
 use rand::seq::IndexedRandom as _;
 
 use super::filters::fail;
-use super::{SEARCH_PATHS_VAR, TemplarOptions, active};
+use super::{Probe, SEARCH_PATHS_VAR, TemplarOptions, active};
 use crate::secret::Redactor;
 
 /// What lookups need from the run.
@@ -120,7 +120,9 @@ impl Lookups {
                     })
                     .collect()
             }
-            "pipe" if active::probing() => Err(fail("pipe lookup: not run before the play")),
+            "pipe" if active::probing() == Some(Probe::NoSideEffects) => {
+                Err(fail("pipe lookup: not run before the play"))
+            }
             "pipe" => terms.iter().map(|t| pipe(&t.to_string())).collect(),
             "fileglob" => {
                 let mut out = Vec::new();
@@ -234,7 +236,7 @@ impl Lookups {
             let first = text.lines().next().unwrap_or_default();
             // Ansible may store ` salt=...` after the password.
             first.split(" salt=").next().unwrap_or_default().to_string()
-        } else if active::probing() {
+        } else if active::probing().is_some() {
             return Err(fail(format!(
                 "password lookup: {} is not stored yet",
                 path.display()
