@@ -41,15 +41,20 @@ fn playbook(name: &str) -> String {
 /// A copy of the example inventory as `inventory/`, hosts local, and
 /// `lookups.yml`, which makes every host read (or generate) every password.
 fn example() -> Test {
+    example_with("ansible_connection=local")
+}
+
+/// The same with `connection` in place of each host's `ansible_host=...`.
+fn example_with(connection: &str) -> Test {
     let hosts = std::fs::read_to_string(repo().join("inventory/hosts.ini")).unwrap();
     let local: String = hosts
         .lines()
         .map(|l| match l.split_once(" ansible_host=") {
-            Some((name, _)) => format!("{name} ansible_connection=local\n"),
+            Some((name, _)) => format!("{name} {connection}\n"),
             None => format!("{l}\n"),
         })
         .collect();
-    assert!(local.contains("controller ansible_connection=local\n"));
+    assert!(local.contains(&format!("controller {connection}\n")));
     let settings = std::fs::read_to_string(repo().join("inventory/group_vars/all.yml")).unwrap();
     let names = PASSWORDS.join(", ");
     Test::new()
@@ -215,6 +220,27 @@ fn an_old_credentials_folder_is_skipped_then_moved_with_its_passwords() {
 }
 
 #[test]
+fn the_move_contacts_no_host() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let t = example_with(&format!("ansible_host=127.0.0.1 ansible_port={port}"));
+    std::fs::create_dir_all(t.path("inventory/credentials")).unwrap();
+    std::fs::write(
+        t.path("inventory/credentials/keystone_admin_password"),
+        "kept\n",
+    )
+    .unwrap();
+    let out = t.run_with(&["run", &playbook("credentials.yml"), "-i", "inventory"]);
+    out.code(0).stdout_has("changed: [controller -> localhost]");
+    assert_eq!(
+        std::fs::read_to_string(t.path("inventory-credentials/keystone_admin_password")).unwrap(),
+        "kept\n"
+    );
+    assert!(listener.accept().is_err(), "a host was contacted");
+}
+
+#[test]
 fn check_mode_moves_the_old_folder_too() {
     // Otherwise the password lookups of the check would make new ones.
     let t = example();
@@ -249,7 +275,7 @@ fn two_credentials_folders_stop_before_any_host_is_touched() {
     let dir = t.dir().display();
     for host in ["controller", "compute1"] {
         out.stdout_has(&format!(
-            "fatal: [{host}]: FAILED! => {{\"changed\":false,\"failed\":true,\"msg\":\"{dir}/inventory/credentials \
+            "fatal: [{host} -> localhost]: FAILED! => {{\"changed\":false,\"failed\":true,\"msg\":\"{dir}/inventory/credentials \
              (where earlier versions kept the generated passwords) and credentials_dir \
              {dir}/inventory-credentials both exist: keep the folder whose passwords the services \
              use as {dir}/inventory-credentials and remove the other\"}}"
