@@ -703,42 +703,6 @@ fn password_lookup_generates_once_and_stores_privately() {
 }
 
 #[test]
-fn a_probe_reads_stored_passwords_and_has_no_side_effects() {
-    const NO_EFFECTS: crate::template::Probe = crate::template::Probe::NoSideEffects;
-    let root = tempfile::tempdir().unwrap();
-    std::fs::write(root.path().join("stored"), "kept-pw salt=abc\n").unwrap();
-    let t = Templar::new(TemplarOptions {
-        base_dir: root.path().to_path_buf(),
-        ..Default::default()
-    });
-    let ctx = scope(json!({"pw": "{{ lookup('password', 'new length=8') }}"}));
-    assert_eq!(
-        t.eval_probe("lookup('password', 'stored')", &ctx, NO_EFFECTS)
-            .unwrap(),
-        json!("kept-pw")
-    );
-    for expr in ["lookup('password', 'new length=8')", "pw"] {
-        let e = t.eval_probe(expr, &ctx, NO_EFFECTS).unwrap_err();
-        assert!(e.to_string().contains("is not stored yet"), "{e}");
-    }
-    assert!(!root.path().join("new").exists());
-    let marker = root.path().join("ran");
-    let cmd = format!("lookup('pipe', 'touch {}')", marker.display());
-    let e = t.eval_probe(&cmd, &ctx, NO_EFFECTS).unwrap_err();
-    assert!(e.to_string().contains("pipe lookup: not run"), "{e}");
-    assert!(!marker.exists());
-    // The milder probe runs commands but generates no password.
-    let stored = crate::template::Probe::StoredPasswords;
-    assert!(t.eval_probe(&cmd, &ctx, stored).is_ok());
-    assert!(marker.exists());
-    assert!(t.eval_probe("pw", &ctx, stored).is_err());
-    assert!(!root.path().join("new").exists());
-    // Outside a probe, the same templar generates and runs.
-    assert_eq!(t.eval("pw | length", &ctx).unwrap(), json!(8));
-    assert!(root.path().join("new").exists());
-}
-
-#[test]
 fn unknown_lookup_is_an_error() {
     let e = err("{{ lookup('nope', 'x') }}", json!({}));
     assert!(e.contains("lookup plugin 'nope' not found"), "{e}");
