@@ -6,6 +6,7 @@
 //! variable, never its value.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use serde_json::{Value, json};
 
@@ -36,7 +37,7 @@ impl Inventory {
             if let Some(var) = secrets.get(&host.name) {
                 let origin = match host.vars.get("inventory_dir") {
                     Some(Value::String(_)) => match host.vars.get("inventory_file") {
-                        Some(Value::String(file)) => format!("inventory {file}"),
+                        Some(Value::String(file)) => format!("inventory {}", shown(file)),
                         _ => "inventory".to_string(),
                     },
                     // The `-i a,b,` text itself holds the name.
@@ -50,6 +51,16 @@ impl Inventory {
         }
         Ok(())
     }
+}
+
+/// A path as diagnostics show it: relative below the current directory.
+fn shown(file: &str) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let path = Path::new(file);
+    path.strip_prefix(&cwd)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 /// The secret values one variable holds on one host.
