@@ -13,7 +13,10 @@
 #   4. installs every package (playbooks/packages.yml, both hosts at once),
 #   5. runs playbooks/site.yml (which ends with verify.yml).
 #
-# The generated passwords stay in inventory/lab/deploy/credentials/.
+# The generated passwords stay in lab/.state/credentials/ (credentials_dir,
+# set by lab.sh in inventory/lab/group_vars/all.yml); playbooks/credentials.yml
+# moves them there from inventory/lab/deploy/credentials/, where earlier
+# versions kept them.
 # Extra arguments go to both `oplay run`s (e.g. -v, --diff).
 set -euo pipefail
 
@@ -53,12 +56,12 @@ ln -sfn ../../../group_vars/all.yml "$INV/group_vars/all/10-lab.yml"
 
 say "installing the packages (playbooks/packages.yml)"
 t0=$SECONDS
-"$OPLAY" run -i "$INV/hosts.ini" "$REPO/playbooks/packages.yml" "$@"
+"$OPLAY" run -i "$INV" "$REPO/playbooks/packages.yml" "$@"
 t_packages=$((SECONDS - t0))
 
 say "deploying (playbooks/site.yml)"
 t0=$SECONDS
-"$OPLAY" run -i "$INV/hosts.ini" "$REPO/playbooks/site.yml" "$@"
+"$OPLAY" run -i "$INV" "$REPO/playbooks/site.yml" "$@"
 t_site=$((SECONDS - t0))
 
 say "done: OpenStack is deployed and verify.yml passed"

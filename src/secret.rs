@@ -69,9 +69,18 @@ impl serde::Serialize for Secret {
 /// `passphrase`, `token`, `secret`, `credential(s)`; names ending in
 /// `api_key`, `apikey`, `private_key`, `access_key`, `secret_key`,
 /// `auth_key`; and every name starting with `vault_` (Ansible's habit of
-/// naming what a vault holds).
+/// naming what a vault holds). A name whose last part is `dir`, `path` or
+/// `file` (`credentials_dir`, `vault_password_file`) names where secrets
+/// are kept, which is no secret.
 pub fn is_secret_name(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
+    if n.rsplit(['_', '-'])
+        .next()
+        .is_some_and(|last| ["dir", "path", "file"].contains(&last))
+        && n.contains(['_', '-'])
+    {
+        return false;
+    }
     if n.contains("password") || n.contains("passphrase") || n.starts_with("vault_") {
         return true;
     }
@@ -129,6 +138,24 @@ fn derived_forms(value: &str) -> Vec<String> {
 /// every "a" or "1" in the output would hide more than it protects.
 const MIN_SCRUB_LEN: usize = 4;
 
+/// Whether a secret value is worth scrubbing from free text.
+fn is_scrubbed(value: &str) -> bool {
+    value.len() >= MIN_SCRUB_LEN && !is_flag(value)
+}
+
+/// The values under secret-named keys of `value`, at any depth, as
+/// [`Redactor::add_secrets_in`] would remember them (short values and
+/// flags left out).
+pub fn secret_values(value: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    walk_secret_values(value, false, &mut |s| {
+        if is_scrubbed(s) {
+            out.push(s.to_string());
+        }
+    });
+    out
+}
+
 /// The run-wide set of secret values, shared by every reporter.
 #[derive(Clone, Default)]
 pub struct Redactor {
@@ -145,7 +172,7 @@ impl Redactor {
     /// option like `send_service_user_token = true` is no secret, and
     /// scrubbing every "true" would make the output unreadable.
     pub fn add(&self, value: &str) {
-        if value.len() < MIN_SCRUB_LEN || is_flag(value) {
+        if !is_scrubbed(value) {
             return;
         }
         if let Ok(mut set) = self.values.write() {
@@ -307,6 +334,10 @@ mod tests {
             "ansible_ssh_private_key_file",
             "compass",
             "keystone_url",
+            "credentials_dir",
+            "old_credentials_dir",
+            "vault_password_file",
+            "db-password-path",
         ] {
             assert!(!is_secret_name(n), "{n}");
         }
@@ -351,6 +382,13 @@ mod tests {
         assert_eq!(r.scrub("u=it%27s-pw"), "u=********");
         r.add(r#"a"b\c"#);
         assert_eq!(r.scrub(r#"{"p":"a\"b\\c"}"#), r#"{"p":"********"}"#);
+    }
+
+    #[test]
+    fn secret_values_are_what_the_redactor_remembers() {
+        let v = json!({"db_password": "s3cr3t!", "x_token": "no", "pw": "abc",
+                       "creds": {"api_key": "key-12345"}, "user": "nova"});
+        assert_eq!(secret_values(&v), ["s3cr3t!", "key-12345"]);
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //!
 //! The steps, in order (each needs the one before):
 //! 1. `lab/deploy.sh`: lab up, packages, `site.yml` (ending with verify.yml);
-//! 2. `site.yml` again: every host `changed=0`;
+//! 2. `site.yml` again, with the inventory folder (`-i inventory/lab/deploy`):
+//!    every host `changed=0`, and only the lab's two hosts in the recap (the
+//!    generated passwords live outside the folder, in `lab/.state/`);
 //! 3. `glance_api_workers` changed in a copy of the inventory: exactly the
 //!    `ini_set` of glance-api.conf and the glance-api restart change;
 //! 4. compute1 stopped (`docker stop`): compute1 unreachable, the
@@ -38,6 +40,7 @@ fn oplay() -> &'static str {
 struct Run {
     code: i32,
     events: Vec<Value>,
+    stdout: String,
     stderr: String,
     secs: f64,
 }
@@ -53,13 +56,14 @@ impl Run {
             .args(extra)
             .output()
             .expect("run oplay");
-        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         Run {
             code: out.status.code().unwrap_or(-1),
             events: stdout
                 .lines()
                 .filter_map(|l| serde_json::from_str(l).ok())
                 .collect(),
+            stdout,
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
             secs: started.elapsed().as_secs_f64(),
         }
@@ -73,6 +77,21 @@ impl Run {
             .find(|e| e["event"] == "recap")
             .and_then(|e| e["hosts"][host][what].as_u64())
             .unwrap_or_else(|| panic!("no recap for {host} in the output\n{}", self.dump()))
+    }
+
+    /// The hosts of the recap, sorted.
+    fn recap_hosts(&self) -> Vec<String> {
+        self.events
+            .iter()
+            .rev()
+            .find(|e| e["event"] == "recap")
+            .and_then(|e| e["hosts"].as_object())
+            .map(|m| {
+                let mut hosts: Vec<String> = m.keys().cloned().collect();
+                hosts.sort();
+                hosts
+            })
+            .unwrap_or_default()
     }
 
     /// `(task, host)` of every result with the given status.
@@ -126,13 +145,28 @@ impl Drop for ComputeBack {
     }
 }
 
+/// The lab's generated passwords (`credentials_dir` in lab/.state/).
+fn lab_passwords() -> Vec<String> {
+    let state = std::env::var_os("OPLAY_LAB_STATE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("lab/.state"));
+    let dir = state.join("credentials");
+    let entries = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("no credentials in {}: {e}", dir.display()));
+    entries
+        .map(|e| std::fs::read_to_string(e.expect("entry").path()).expect("read"))
+        .map(|text| text.trim().to_string())
+        .collect()
+}
+
 fn sh(cmd: &mut Command) {
     let status = cmd.status().expect("spawn");
     assert!(status.success(), "{cmd:?} failed: {status}");
 }
 
-/// Step 3's inventory: a copy of the lab's (links followed, the generated
-/// credentials included) with another number of glance-api workers.
+/// Step 3's inventory: a copy of the lab's folder (links followed) with
+/// another number of glance-api workers. The copy shares the generated
+/// passwords: the lab's `credentials_dir` is an absolute path.
 fn inventory_with_more_glance_workers(lab_inventory: &Path, dir: &Path) -> PathBuf {
     let copy = dir.join("inventory");
     sh(Command::new("cp").arg("-rL").arg(lab_inventory).arg(&copy));
@@ -148,7 +182,7 @@ fn inventory_with_more_glance_workers(lab_inventory: &Path, dir: &Path) -> PathB
         text.replace("\nglance_api_workers: 2\n", "\nglance_api_workers: 3\n"),
     )
     .expect("write the settings");
-    copy.join("hosts.ini")
+    copy
 }
 
 #[test]
@@ -158,7 +192,6 @@ fn deploys_openstack_on_the_lab() {
         return;
     }
     let lab_inventory = repo().join("inventory/lab/deploy");
-    let hosts = lab_inventory.join("hosts.ini");
 
     // 1. The first deploy, ending with verify.yml.
     let started = Instant::now();
@@ -169,7 +202,7 @@ fn deploys_openstack_on_the_lab() {
     );
 
     // 2. Nothing changes on a second run.
-    let again = Run::of(&hosts, "site.yml", &[]);
+    let again = Run::of(&lab_inventory, "site.yml", &[]);
     assert_eq!(again.code, 0, "the second run failed\n{}", again.dump());
     for host in ["controller", "compute1"] {
         assert_eq!(
@@ -177,6 +210,19 @@ fn deploys_openstack_on_the_lab() {
             0,
             "{host} changed on the second run: {:?}",
             again.with_status("changed")
+        );
+    }
+    assert_eq!(
+        again.recap_hosts(),
+        ["compute1", "controller"],
+        "the recap's hosts"
+    );
+    let passwords = lab_passwords();
+    assert!(passwords.len() >= 9, "{} passwords", passwords.len());
+    for pw in &passwords {
+        assert!(
+            !again.stdout.contains(pw.as_str()) && !again.stderr.contains(pw.as_str()),
+            "a password appears in the output"
         );
     }
     eprintln!("step 2: the idempotent re-run took {:.1}s", again.secs);
@@ -207,7 +253,7 @@ fn deploys_openstack_on_the_lab() {
     // 4. compute1 down: unreachable, the controller carries on, exit code 4.
     let compute_back = ComputeBack;
     sh(Command::new("/usr/bin/docker").args(["stop", COMPUTE_CONTAINER]));
-    let down = Run::of(&hosts, "site.yml", &[]);
+    let down = Run::of(&lab_inventory, "site.yml", &[]);
     assert_eq!(
         down.code,
         4,
@@ -237,7 +283,7 @@ fn deploys_openstack_on_the_lab() {
 
     // 5. compute1 back: its services start again and verify.yml passes.
     drop(compute_back);
-    let back = Run::of(&hosts, "site.yml", &[]);
+    let back = Run::of(&lab_inventory, "site.yml", &[]);
     assert_eq!(
         back.code,
         0,

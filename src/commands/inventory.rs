@@ -7,10 +7,14 @@ pub fn run(args: InventoryArgs) -> i32 {
         Ok(i) => i,
         Err(code) => return code,
     };
+    let base_dir = std::env::current_dir().unwrap_or_default();
+    if let Err(code) = super::refuse_secret_hosts(&inv, &Default::default(), &base_dir) {
+        return code;
+    }
     if args.list {
         println!("{}", inv.to_list_json());
     } else if args.graph {
-        print!("{}", inv.graph());
+        println!("{}", inv.graph());
     } else if let Some(host) = args.host {
         match inv.host_json(&host) {
             Ok(text) => println!("{text}"),

@@ -75,6 +75,12 @@ fn prepare(args: &RunArgs) -> Result<Prepared, i32> {
     if !(args.syntax_check || args.list_hosts || args.list_tasks) {
         super::prompt::check_answerable(&playbooks, &extra_vars).map_err(|e| invalid(&e))?;
     }
+    let base_dir = args
+        .playbooks
+        .first()
+        .and_then(|p| p.parent().map(PathBuf::from))
+        .unwrap_or_default();
+    super::refuse_secret_hosts(&inventory, &extra_vars, &base_dir)?;
     let opts = RunOptions {
         check: args.check,
         diff: args.diff,

@@ -203,7 +203,11 @@ impl Executor {
                 .collect();
             let value = scope.into_value();
             for name in names {
-                if let Ok(v) = self.templar.eval(&name, &value) {
+                // A password not stored yet is generated (and made known)
+                // by its first use, not by the play's start: an earlier
+                // play may still move its folder (credentials.yml).
+                let probe = crate::template::Probe::StoredPasswords;
+                if let Ok(v) = self.templar.eval_probe(&name, &value, probe) {
                     self.services
                         .redactor
                         .add_secrets_in(&serde_json::json!({ "password": v }));

@@ -12,6 +12,7 @@
 //! | `vars_dirs` | `group_vars/` and `host_vars/` directories |
 //! | `pattern` | `select`: host patterns |
 //! | `display` | `oplay inventory`: `--list`, `--graph`, `--host` |
+//! | `secrets` | refusing hosts named by a secret (a password file as a source) |
 //!
 //! Variables are merged once, when the inventory is loaded (and again when
 //! a playbook directory is added), in Ansible's precedence; `host_vars`
@@ -24,6 +25,7 @@ mod graph;
 mod ini;
 mod literal;
 mod pattern;
+mod secrets;
 mod sources;
 mod vars_dirs;
 mod yaml;
@@ -55,6 +57,12 @@ pub enum InventoryError {
     },
     #[error("{0}")]
     Pattern(String),
+    #[error(
+        "{origin}: a host is named by the value of the secret `{var}`; refusing the inventory, \
+         so that the value is neither shown nor used as an address (is a password file read \
+         as an inventory source? keep credentials out of inventory folders)"
+    )]
+    SecretHost { origin: String, var: String },
 }
 
 /// All hosts and groups of one or more inventory sources.

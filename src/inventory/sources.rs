@@ -110,15 +110,27 @@ fn load_dir(
 
 /// A file found in an inventory directory. Like Ansible, a file that is
 /// no inventory (a known_hosts, a key) is skipped with a warning; one
-/// named as an inventory (`.ini`, `.yml`) must parse.
+/// named as an inventory (`.ini`, `.yml`) must parse. Unlike Ansible, a
+/// file of bare words only is skipped too (its content is not shown): a
+/// password or token file would make its secret a host.
 fn load_dir_file(
     path: &Path,
     graph: &mut Graph,
     warnings: &mut Vec<String>,
 ) -> Result<(), InventoryError> {
+    let named =
+        extension(path).is_some_and(|x| x == "ini" || YAML_EXTENSIONS.contains(&x.as_str()));
+    if !named && fs::read_to_string(path).is_ok_and(|t| only_bare_words(&t)) {
+        warnings.push(format!(
+            "skipping {}: it holds only bare words (no groups, no variables), as a password \
+             file does; name it *.ini to read it as a list of hosts",
+            path.display()
+        ));
+        return Ok(());
+    }
     let before = graph.clone();
     if let Err(e) = load_file(path, graph, warnings) {
-        if extension(path).is_some_and(|x| x == "ini" || YAML_EXTENSIONS.contains(&x.as_str())) {
+        if named {
             return Err(e);
         }
         *graph = before;
@@ -128,6 +140,17 @@ fn load_dir_file(
         ));
     }
     Ok(())
+}
+
+/// Whether an INI text is nothing but lines of one word (each a host of
+/// `ungrouped`), comments and blank lines aside.
+fn only_bare_words(text: &str) -> bool {
+    let mut lines = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with(';'))
+        .peekable();
+    lines.peek().is_some() && lines.all(|l| !l.starts_with('[') && !l.contains(char::is_whitespace))
 }
 
 /// An executable file that is not a static inventory: Ansible would run it.

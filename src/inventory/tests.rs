@@ -313,6 +313,105 @@ fn directory_inventories_skip_what_ansible_skips() {
 }
 
 #[test]
+fn directory_files_of_bare_words_are_skipped_without_their_content() {
+    let fx = Fixture::with(&[
+        ("inv/hosts", "[web]\nw1\n"),
+        ("inv/credentials/db_password", "Xk3pQ9zLmW2vR8sT\n"),
+        ("inv/two", "# a comment\nalpha\n\nbeta\n"),
+        ("inv/listed.ini", "l1\n"),
+    ]);
+    let inv = fx.load(&["inv"]);
+    assert_eq!(inv.host_names(), ["l1", "w1"]);
+    let shown: Vec<String> = inv
+        .warnings()
+        .iter()
+        .map(|w| w.replace(&format!("{}/", fx.dir.path().display()), ""))
+        .collect();
+    let why = "it holds only bare words (no groups, no variables), as a password file does; \
+               name it *.ini to read it as a list of hosts";
+    assert_eq!(
+        shown,
+        [
+            format!("skipping inv/credentials/db_password: {why}"),
+            format!("skipping inv/two: {why}"),
+        ]
+    );
+    // Given as a file, not found in a folder, it is read as Ansible does.
+    assert_eq!(fx.load(&["inv/two"]).host_names(), ["alpha", "beta"]);
+}
+
+#[test]
+fn a_host_named_by_a_secret_is_refused_without_the_value() {
+    let fx = Fixture::with(&[
+        ("inv/hosts", "[db]\ndb1\nhunter2222\n"),
+        ("inv/group_vars/all.yml", "db_password: hunter2222\n"),
+    ]);
+    let inv = fx.load(&["inv"]);
+    let err = inv
+        .refuse_secret_hosts(|_, _| None)
+        .unwrap_err()
+        .to_string();
+    let file = fx.path("inv/hosts");
+    assert_eq!(
+        err,
+        format!(
+            "inventory {}: a host is named by the value of the secret `db_password`; refusing \
+             the inventory, so that the value is neither shown nor used as an address (is a \
+             password file read as an inventory source? keep credentials out of inventory \
+             folders)",
+            file.display()
+        )
+    );
+    assert!(!err.contains("hunter2222"));
+
+    // A templated secret is asked of the renderer; short values and
+    // flags are no secrets.
+    let fx = Fixture::with(&[
+        ("hosts", "[db]\ndb1\nGenerated99\nyes\n"),
+        (
+            "group_vars/all.yml",
+            "nova_password: \"{{ lookup('password', 'x') }}\"\nx_token: yes\n",
+        ),
+    ]);
+    let inv = fx.load(&["hosts"]);
+    let mut asked = Vec::new();
+    let err = inv.refuse_secret_hosts(|host, var| {
+        asked.push(format!("{host}:{var}"));
+        Some(json!("Generated99"))
+    });
+    assert!(
+        err.unwrap_err()
+            .to_string()
+            .contains("the secret `nova_password`")
+    );
+    assert_eq!(
+        asked,
+        [
+            "db1:nova_password",
+            "Generated99:nova_password",
+            "yes:nova_password"
+        ]
+    );
+    assert!(inv.refuse_secret_hosts(|_, _| None).is_ok());
+
+    // A host list is not named: its text holds the secret.
+    let fx = Fixture::with(&[
+        ("inv/hosts", "db1\n"),
+        ("inv/group_vars/all.yml", "db_pw: hunter2222\n"),
+    ]);
+    let sources = [PathBuf::from("a1,hunter2222,"), fx.path("inv/hosts")];
+    let err = Inventory::load(&sources)
+        .unwrap()
+        .refuse_secret_hosts(|_, _| None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("the -i host list: a host is named by the value of the secret `db_pw`;"),
+        "{err}"
+    );
+}
+
+#[test]
 fn patterns_select_like_ansible() {
     let fx = Fixture::with(&[(
         "h",

@@ -12,7 +12,7 @@
 
 use std::cell::RefCell;
 
-use super::{Templar, TemplarOptions, TemplateError};
+use super::{Probe, Templar, TemplarOptions, TemplateError};
 
 #[derive(Default)]
 struct Active {
@@ -21,6 +21,8 @@ struct Active {
     resolving: Vec<(usize, String)>,
     missing: Option<(String, String)>,
     pending: Option<TemplateError>,
+    /// The probes ([`Templar::eval_probe`]) under way, innermost last.
+    probes: Vec<Probe>,
 }
 
 thread_local! {
@@ -99,6 +101,33 @@ pub(crate) fn set_pending(err: TemplateError) {
 
 pub(crate) fn take_pending() -> Option<TemplateError> {
     ACTIVE.with(|a| a.borrow_mut().pending.take())
+}
+
+/// Marks a probe as under way until dropped.
+pub(crate) struct ProbeGuard(());
+
+impl ProbeGuard {
+    pub(crate) fn enter(probe: Probe) -> ProbeGuard {
+        ACTIVE.with(|a| a.borrow_mut().probes.push(probe));
+        ProbeGuard(())
+    }
+}
+
+impl Drop for ProbeGuard {
+    fn drop(&mut self) {
+        ACTIVE.with(|a| {
+            a.borrow_mut().probes.pop();
+        });
+    }
+}
+
+/// The strictest probe under way on this thread, if any.
+pub(crate) fn probing() -> Option<Probe> {
+    ACTIVE.with(|a| {
+        a.try_borrow()
+            .ok()
+            .and_then(|a| a.probes.iter().copied().max())
+    })
 }
 
 /// Marks a variable as being rendered until dropped.

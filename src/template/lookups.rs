@@ -3,7 +3,10 @@
 //! Provided: `env`, `file`, `password`, `vars`, `pipe`, `fileglob`,
 //! `items`/`list`. Relative files are searched in the task's search paths
 //! (the scope variable [`SEARCH_PATHS_VAR`]) and then in the playbook
-//! directory ([`TemplarOptions::base_dir`]).
+//! directory ([`TemplarOptions::base_dir`]). In a probe
+//! ([`Templar::eval_probe`](super::Templar::eval_probe)) `password` reads
+//! only what is stored and, with [`Probe::NoSideEffects`], `pipe` runs
+//! nothing.
 
 use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
@@ -15,7 +18,7 @@ use minijinja::{Environment, Error, State};
 use rand::seq::IndexedRandom as _;
 
 use super::filters::fail;
-use super::{SEARCH_PATHS_VAR, TemplarOptions};
+use super::{Probe, SEARCH_PATHS_VAR, TemplarOptions, active};
 use crate::secret::Redactor;
 
 /// What lookups need from the run.
@@ -119,6 +122,9 @@ impl Lookups {
                         }
                     })
                     .collect()
+            }
+            "pipe" if active::probing() == Some(Probe::NoSideEffects) => {
+                Err(fail("pipe lookup: not run before the play"))
             }
             "pipe" => terms.iter().map(|t| pipe(&t.to_string())).collect(),
             "fileglob" => {
@@ -233,6 +239,11 @@ impl Lookups {
             let first = text.lines().next().unwrap_or_default();
             // Ansible may store ` salt=...` after the password.
             first.split(" salt=").next().unwrap_or_default().to_string()
+        } else if active::probing().is_some() {
+            return Err(fail(format!(
+                "password lookup: {} is not stored yet",
+                path.display()
+            )));
         } else {
             let password = spec.generate();
             write_private(&path, &format!("{password}\n")).map_err(|e| {
@@ -395,11 +406,56 @@ fn char_set(spec: &str) -> Vec<char> {
 #[cfg(test)]
 mod unit {
     use super::*;
+    use crate::template::{Layer, Templar, VarScope};
+    use serde_json::json;
+
+    fn scope(v: serde_json::Value) -> minijinja::Value {
+        let serde_json::Value::Object(m) = v else {
+            panic!("vars must be an object")
+        };
+        VarScope::new(vec![Layer::new("vars", m)]).into_value()
+    }
 
     #[test]
     fn char_sets() {
         assert_eq!(char_set("digits").len(), 10);
         assert_eq!(char_set("ascii_letters,digits").len(), 62);
         assert_eq!(char_set("ab,,"), vec!['a', 'b', ',']);
+    }
+
+    #[test]
+    fn a_probe_reads_stored_passwords_and_has_no_side_effects() {
+        const NO_EFFECTS: Probe = Probe::NoSideEffects;
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("stored"), "kept-pw salt=abc\n").unwrap();
+        let t = Templar::new(TemplarOptions {
+            base_dir: root.path().to_path_buf(),
+            ..Default::default()
+        });
+        let ctx = scope(json!({"pw": "{{ lookup('password', 'new length=8') }}"}));
+        assert_eq!(
+            t.eval_probe("lookup('password', 'stored')", &ctx, NO_EFFECTS)
+                .unwrap(),
+            json!("kept-pw")
+        );
+        for expr in ["lookup('password', 'new length=8')", "pw"] {
+            let e = t.eval_probe(expr, &ctx, NO_EFFECTS).unwrap_err();
+            assert!(e.to_string().contains("is not stored yet"), "{e}");
+        }
+        assert!(!root.path().join("new").exists());
+        let marker = root.path().join("ran");
+        let cmd = format!("lookup('pipe', 'touch {}')", marker.display());
+        let e = t.eval_probe(&cmd, &ctx, NO_EFFECTS).unwrap_err();
+        assert!(e.to_string().contains("pipe lookup: not run"), "{e}");
+        assert!(!marker.exists());
+        // The milder probe runs commands but generates no password.
+        let stored = Probe::StoredPasswords;
+        assert!(t.eval_probe(&cmd, &ctx, stored).is_ok());
+        assert!(marker.exists());
+        assert!(t.eval_probe("pw", &ctx, stored).is_err());
+        assert!(!root.path().join("new").exists());
+        // Outside a probe, the same templar generates and runs.
+        assert_eq!(t.eval("pw | length", &ctx).unwrap(), json!(8));
+        assert!(root.path().join("new").exists());
     }
 }

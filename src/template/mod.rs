@@ -52,6 +52,17 @@ pub struct TemplarOptions {
     pub base_dir: std::path::PathBuf,
 }
 
+/// What a probe ([`Templar::eval_probe`]) leaves undone, mildest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Probe {
+    /// `lookup('password')` only reads a password already stored: one not
+    /// stored yet is an error, not generated. Its first real use makes it.
+    StoredPasswords,
+    /// That, and `lookup('pipe')` runs nothing (an error too): no side
+    /// effect at all, for looking before the run.
+    NoSideEffects,
+}
+
 /// The prefix of the template names that stand for their own source.
 const INLINE: &str = "\u{0}inline:";
 
@@ -156,6 +167,19 @@ impl Templar {
             return Err(undefined_error(expr));
         }
         try_to_json(&v)
+    }
+
+    /// [`Templar::eval`] to look at a value before it is used, with fewer
+    /// side effects (see [`Probe`]). Variables the expression reads are
+    /// probed the same way.
+    pub fn eval_probe(
+        &self,
+        expr: &str,
+        ctx: &minijinja::Value,
+        probe: Probe,
+    ) -> Result<Value, TemplateError> {
+        let _probe = active::ProbeGuard::enter(probe);
+        self.eval(expr, ctx)
     }
 
     /// Evaluates a condition. A list means all of them (AND).
