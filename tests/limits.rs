@@ -90,3 +90,35 @@ fn yaml_alias_bomb() {
         "error: site.yml:9:49: invalid YAML: aliases expand to more than 1000000 nodes (aliases of aliases?)\n  |\n9 |     a5: &a5 [*a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4]\n  |                                                 ^\n",
     );
 }
+
+/// An inventory of its own (the watched host is not in it).
+fn inventory_case(name: &str, inventory: &str, expected_stderr: &str) {
+    let started = Instant::now();
+    Test::new()
+        .playbook(TASK)
+        .file(name, inventory)
+        .args(&["-i", name])
+        .run()
+        .code(3)
+        .stderr_is(expected_stderr);
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+#[test]
+fn huge_host_ranges() {
+    inventory_case(
+        "hosts.ini",
+        "[web]\nweb[0:99999999]\n",
+        "error: hosts.ini:2:1: invalid host range `web[0:99999999]`: host range expands to more than 100000 hosts\n  |\n2 | web[0:99999999]\n  | ^\n",
+    );
+    inventory_case(
+        "hosts.ini",
+        "[web]\nweb[0:18446744073709551615]\n",
+        "error: hosts.ini:2:1: invalid host range `web[0:18446744073709551615]`: host range expands to more than 100000 hosts\n  |\n2 | web[0:18446744073709551615]\n  | ^\n",
+    );
+    inventory_case(
+        "hosts.yml",
+        "web:\n  hosts:\n    web[0:999][0:999]:\n",
+        "error: hosts.yml:3:5: invalid host range `web[0:999][0:999]`: host range expands to more than 100000 hosts\n  |\n3 |     web[0:999][0:999]:\n  |     ^\n",
+    );
+}
