@@ -122,3 +122,34 @@ fn huge_host_ranges() {
         "error: hosts.yml:3:5: invalid host range `web[0:999][0:999]`: host range expands to more than 100000 hosts\n  |\n3 |     web[0:999][0:999]:\n  |     ^\n",
     );
 }
+
+#[test]
+fn invalid_limit_patterns() {
+    let cases = [
+        (
+            "~[web",
+            "error: --limit: invalid host pattern `~[web`: a `[` without its `]` (or a `]` without its `[`)\n",
+        ),
+        (
+            "~web(",
+            "error: --limit: invalid host pattern `~web(`: unclosed group\n",
+        ),
+        (
+            "~",
+            "error: --limit: invalid host pattern `~`: a `~` must be followed by a regular expression\n",
+        ),
+    ];
+    for (limit, expected) in cases {
+        refused(Test::new().playbook(TASK), &["--limit", limit])
+            .code(3)
+            .stderr_is(expected);
+    }
+}
+
+#[test]
+fn invalid_play_pattern_is_refused_before_the_first_play() {
+    let playbook = format!("{TASK}- hosts: \"~web(\"\n  tasks:\n    - debug: msg=two\n");
+    refused(Test::new().playbook(&playbook), &[]).code(3).stderr_is(
+        "error: site.yml:5:3: invalid host pattern `~web(`: unclosed group\n  |\n5 | - hosts: \"~web(\"\n  |   ^\n",
+    );
+}
