@@ -153,3 +153,72 @@ fn invalid_play_pattern_is_refused_before_the_first_play() {
         "error: site.yml:5:3: invalid host pattern `~web(`: unclosed group\n  |\n5 | - hosts: \"~web(\"\n  |   ^\n",
     );
 }
+
+#[test]
+fn import_loops_are_refused_at_load_time() {
+    refused(
+        Test::new().playbook("- import_playbook: site.yml\n"),
+        &["--syntax-check"],
+    )
+    .code(3)
+    .stderr_is(
+        "error: site.yml:1:20: `import_playbook` loop: site.yml:1:20 imports site.yml again, which would never end\n  |\n1 | - import_playbook: site.yml\n  |                    ^\n",
+    );
+    let test = Test::new()
+        .playbook("- hosts: web\n  gather_facts: false\n  tasks:\n    - import_tasks: a.yml\n")
+        .file("a.yml", "- debug: msg=a\n- import_tasks: a.yml\n");
+    refused(test, &["--syntax-check"]).code(3).stderr_is(
+        "error: a.yml:2:17: `import_tasks` loop: site.yml:4:21 → a.yml:2:17 imports a.yml again, which would never end\n  |\n2 | - import_tasks: a.yml\n  |                 ^\n",
+    );
+    let test = Test::new()
+        .playbook("- hosts: web\n  gather_facts: false\n  roles:\n    - r1\n")
+        .file("roles/r1/meta/main.yml", "dependencies:\n  - r1\n")
+        .file("roles/r1/tasks/main.yml", "- debug: msg=r1\n");
+    refused(test, &["--syntax-check"]).code(3).stderr_is(
+        "error: roles/r1/meta/main.yml:2:5: `role` loop: site.yml:4:7 → roles/r1/meta/main.yml:2:5 imports roles/r1 again, which would never end\n  |\n2 |   - r1\n  |     ^\n",
+    );
+}
+
+/// An include of its own file fails the host at the 64th level, after
+/// `ok` rounds of its first task.
+fn endless_include(include_line: &str, ok: usize) {
+    let started = Instant::now();
+    let out = Test::new()
+        .inventory("localhost ansible_connection=local\n")
+        .playbook(
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - include_tasks: a.yml\n",
+        )
+        .file("a.yml", &format!("- debug: msg=a\n{include_line}\n"))
+        .run();
+    assert!(started.elapsed() < Duration::from_secs(20));
+    out.code(2).stdout_has(
+        "\"msg\":\"a.yml:2:3: `include_tasks` nested more than 64 levels deep: site.yml:4:7 → a.yml:2:3 → a.yml:2:3 → a.yml:2:3 → … (58 more) → a.yml:2:3 → a.yml:2:3 → a.yml:2:3 (a file that includes itself without end?)",
+    );
+    let recap = out.recap("localhost");
+    assert!(recap.starts_with(&format!("ok={ok} ")), "{recap}");
+}
+
+#[test]
+fn an_include_of_its_own_file_stops_at_the_depth_limit() {
+    endless_include("- include_tasks: a.yml", 63);
+    endless_include("- include_tasks: \"{{ 'a.yml' }}\"", 64);
+}
+
+#[test]
+fn an_include_of_its_own_file_may_end_itself() {
+    let out = Test::new()
+        .inventory("localhost ansible_connection=local\n")
+        .playbook("- hosts: localhost\n  gather_facts: false\n  tasks:\n    - include_tasks: a.yml\n")
+        .file(
+            "a.yml",
+            "- set_fact:\n    n: \"{{ (n | default(0) | int) + 1 }}\"\n- include_tasks: a.yml\n  when: n | int < 3\n- debug: msg=\"n={{ n }}\"\n",
+        )
+        .run();
+    out.code(0);
+    assert_eq!(
+        out.stdout.matches("\"msg\": \"n=3\"").count(),
+        3,
+        "{}",
+        out.stdout
+    );
+}

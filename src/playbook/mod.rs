@@ -7,10 +7,12 @@
 pub mod kv;
 pub mod loader;
 pub mod model;
+mod nesting;
 mod task;
 
 pub use loader::{Loader, ModuleFinder};
 pub use model::*;
+pub use nesting::{Chain, MAX_INCLUDE_DEPTH};
 
 use crate::source::Diagnostic;
 
