@@ -222,3 +222,42 @@ fn an_include_of_its_own_file_may_end_itself() {
         out.stdout
     );
 }
+
+const LOCAL: &str = "localhost ansible_connection=local\n";
+
+#[test]
+fn a_script_pushes_200000_items_quickly() {
+    let script = "const MODULE = #{ doc: \"x\", params: #{} };\n\nfn run(params) {\n    let a = [];\n    for i in 0..200000 { a.push(i); }\n    #{ changed: false, len: a.len() }\n}\n";
+    let started = Instant::now();
+    let out = Test::new()
+        .inventory(LOCAL)
+        .file("modules/pushes.rhai", script)
+        .playbook("- hosts: localhost\n  gather_facts: false\n  tasks:\n    - pushes: {}\n      register: r\n    - debug: var=r.len\n")
+        .run();
+    out.code(0).stdout_has("\"r.len\": 200000");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// A script looping on host calls is stopped when its task times out: it
+/// no longer writes once the next task has started.
+#[test]
+fn a_script_stops_when_its_task_times_out() {
+    let script = "const MODULE = #{ doc: \"x\", params: #{ dir: #{ type: \"path\", required: true } } };\n\nfn run(params) {\n    loop { host.exec(\"echo x >> \" + params.dir + \"/ticks; sleep 0.05\"); }\n}\n";
+    let playbook = "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - spin: {dir: \"{dir}\"}\n      timeout: 1\n      ignore_errors: true\n    - shell: sleep 0.5; cp ticks at1; sleep 1; cp ticks at2\n      args: {chdir: \"{dir}\"}\n";
+    let test = Test::new()
+        .inventory(LOCAL)
+        .file("modules/spin.rhai", script)
+        .playbook(playbook);
+    let started = Instant::now();
+    let out = test.run();
+    out.code(0).stdout_has("Timed out after 1 second(s).");
+    assert!(started.elapsed() < Duration::from_secs(15));
+    let at1 = std::fs::read_to_string(test.path("at1")).unwrap();
+    let at2 = std::fs::read_to_string(test.path("at2")).unwrap();
+    assert!(!at1.is_empty());
+    assert_eq!(at1, at2, "the script went on after its task timed out");
+}
