@@ -50,6 +50,9 @@ pub struct TemplarOptions {
     /// The playbook's directory: where `lookup('password', path)` keeps
     /// relative paths, and the last place `lookup('file')` searches.
     pub base_dir: std::path::PathBuf,
+    /// Lookups that reach the control node (`env`, `file`, `fileglob`,
+    /// `password`, `pipe`) fail instead: for fuzzing templates.
+    pub sandboxed: bool,
 }
 
 /// The prefix of the template names that stand for their own source.

@@ -672,6 +672,7 @@ fn password_lookup_generates_once_and_stores_privately() {
     let t = Templar::new(TemplarOptions {
         base_dir: root.path().to_path_buf(),
         redactor: redactor.clone(),
+        sandboxed: false,
     });
     let ctx = scope(json!({}));
     let expr = "lookup('password', 'credentials/nova length=24 chars=ascii_letters,digits')";
