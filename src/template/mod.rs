@@ -10,6 +10,7 @@
 //! syntax never reaches minijinja.
 
 mod active;
+mod bounds;
 mod collections;
 mod filters;
 mod format;
@@ -88,7 +89,9 @@ impl Templar {
         // Only names we make are inline sources; an `{% include %}` of
         // any other name is not found rather than taken as its own text.
         env.set_loader(|name| Ok(name.strip_prefix(INLINE).map(str::to_string)));
-        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        // Python's string methods (`'{}'.format(x)`), with format widths
+        // checked; `format` and `indent` too.
+        bounds::register(&mut env);
         env.add_global("omit", omit_token());
         filters::register(&mut env);
         collections::register(&mut env);
@@ -158,6 +161,7 @@ impl Templar {
         if v.is_undefined() {
             return Err(undefined_error(expr));
         }
+        bounds::check_value(&v).map_err(|e| convert_error(e, expr))?;
         try_to_json(&v)
     }
 
@@ -269,6 +273,9 @@ pub fn strip_omitted(v: &mut Value) {
 
 /// Converts a minijinja value to plain data (`null` where it cannot).
 pub fn to_json(v: &minijinja::Value) -> Value {
+    if bounds::check_value(v).is_err() {
+        return Value::Null;
+    }
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
@@ -276,6 +283,10 @@ pub fn to_json(v: &minijinja::Value) -> Value {
 /// failed to render while it was read (minijinja serializes such a value
 /// as null, so the error is found in the side channel).
 pub(crate) fn try_to_json(v: &minijinja::Value) -> Result<Value, TemplateError> {
+    bounds::check_value(v).map_err(|e| TemplateError::Render {
+        source_text: v.kind().to_string(),
+        message: e.to_string(),
+    })?;
     let earlier = active::take_pending();
     let result = serde_json::to_value(v);
     if let Some(err) = active::take_pending() {

@@ -782,3 +782,47 @@ fn min_micros(mut f: impl FnMut()) -> f64 {
         })
         .fold(f64::INFINITY, f64::min)
 }
+
+#[test]
+fn huge_values_and_widths_fail_instead_of_aborting() {
+    let t = Templar::new(TemplarOptions::default());
+    let ctx = scope(json!({}));
+    for (template, want) in [
+        (
+            "{{ [1] * 100000000000 }}",
+            "invalid operation: a value of more than 1000000 items",
+        ),
+        (
+            "x{{ [[1] * 1000, [2] * 1000000] }}",
+            "invalid operation: a value of more than 1000000 items",
+        ),
+        (
+            "{{ '%0100000000000d' | format(1) }}",
+            "invalid operation: a format width or precision beyond 10000",
+        ),
+        (
+            "{{ '{:>100000000000}'.format(1) }}",
+            "invalid operation: a format width or precision beyond 10000",
+        ),
+        (
+            "{{ 'ab' | indent(100000000000) }}",
+            "invalid operation: a width beyond 10000",
+        ),
+    ] {
+        let err = t.render_str(template, &ctx).unwrap_err().to_string();
+        assert!(err.contains(want), "{template}: {err}");
+    }
+    assert_eq!(
+        t.render_str("{{ '%05d' | format(42) }}", &ctx).unwrap(),
+        "00042"
+    );
+    assert_eq!(
+        t.render_str("{{ '{:>4}'.format(7) }}", &ctx).unwrap(),
+        "   7"
+    );
+    assert_eq!(
+        t.render_str("{{ 'a\nb' | indent(2) }}", &ctx).unwrap(),
+        "a\n  b"
+    );
+    assert_eq!(t.eval("[1] * 3", &ctx).unwrap(), json!([1, 1, 1]));
+}
