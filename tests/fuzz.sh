@@ -10,8 +10,8 @@
 #                                         new inputs in fuzz/work/TARGET, crashes
 #                                         in fuzz/artifacts/TARGET
 #   bash tests/fuzz.sh --minimize TARGET  merges fuzz/work/TARGET into the kept
-#                                         corpus, smallest set with the same
-#                                         coverage
+#                                         corpus: a small set of inputs with
+#                                         the same edge coverage
 #
 # Targets: yaml_playbook ini_inventory yaml_inventory host_pattern ini_edit
 # template (fuzz/fuzz_targets/). One fuzzer at a time on a 2-core machine.
@@ -30,7 +30,8 @@ if [[ $1 == --minimize ]]; then
     target=$2
     kept=corpus/$target
     fresh=$(mktemp -d)
-    cargo fuzz run -s none -a "$target" "$fresh" "$kept" "work/$target" -- -merge=1 -rss_limit_mb=1024
+    cargo fuzz run -s none -a "$target" "$fresh" "$kept" "work/$target" -- \
+        -set_cover_merge=1 -use_counters=0 -rss_limit_mb=1024
     rm -rf "$kept" && mv "$fresh" "$kept"
     echo "$kept: $(ls "$kept" | wc -l) files, $(du -sh "$kept" | cut -f1)"
     exit 0
