@@ -261,3 +261,15 @@ fn a_script_stops_when_its_task_times_out() {
     assert!(!at1.is_empty());
     assert_eq!(at1, at2, "the script went on after its task timed out");
 }
+
+#[test]
+fn a_closing_brace_pair_in_a_condition_fails_the_task_instead_of_panicking() {
+    let out = Test::new()
+        .inventory(LOCAL)
+        .playbook("- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug: msg=x\n      when: \"1 }} 2\"\n")
+        .run();
+    out.code(2).stdout_has(
+        "\"msg\":\"the conditional check failed: template error in `1 }} 2`: syntax error: unexpected `}}` before the end of the expression (in task 'debug' at site.yml:4:7)\"",
+    );
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+}

@@ -97,6 +97,35 @@ pub(crate) fn check_format(format: &str, braces: bool) -> Result<(), Error> {
     Ok(())
 }
 
+/// Whether an expression holds a `}}` outside strings and brackets with
+/// more after it: minijinja's lexer takes it for the end of a `{{ }}` and
+/// panics on what follows (`when: "a }} b"`).
+pub(crate) fn stray_close(expr: &str) -> bool {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut chars = expr.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if let Some(q) = quote {
+            if c == '\\' {
+                chars.next();
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '\'' | '"' => quote = Some(c),
+            '(' | '[' | '{' => depth += 1,
+            '}' if depth == 0 && expr[i + 1..].starts_with('}') => {
+                return !expr[i + 2..].trim().is_empty();
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
 /// Fails when any number among `args` is beyond [`MAX_WIDTH`].
 fn check_widths(args: &[Value]) -> Result<(), Error> {
     for a in args {
@@ -160,6 +189,22 @@ mod tests {
         }
         for bad in ["{:>100000000000}", "{0:99999}", "{:.99999f}"] {
             assert!(check_format(bad, true).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn stray_closing_braces_are_found() {
+        for bad in ["1 }} 2", "x }} {{ 'n", "a }}b"] {
+            assert!(stray_close(bad), "{bad}");
+        }
+        for ok in [
+            "a }}",
+            "{'a': {'b': 1}}",
+            "x == '}} y'",
+            "d['}}'] ~ \"}}x\"",
+            "a",
+        ] {
+            assert!(!stray_close(ok), "{ok}");
         }
     }
 }

@@ -210,10 +210,21 @@ impl Templar {
         expr: &str,
         ctx: &minijinja::Value,
     ) -> Result<minijinja::Value, TemplateError> {
-        let compiled = self
-            .env
-            .compile_expression(expr)
-            .map_err(|e| convert_error(e, expr))?;
+        if bounds::stray_close(expr) {
+            return Err(TemplateError::Render {
+                source_text: expr.to_string(),
+                message: "syntax error: unexpected `}}` before the end of the expression".into(),
+            });
+        }
+        // minijinja panics on some inputs; a panic must not end the run.
+        let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.env.compile_expression(expr)
+        }))
+        .map_err(|_| TemplateError::Render {
+            source_text: expr.to_string(),
+            message: "the template engine failed on this expression".into(),
+        })?
+        .map_err(|e| convert_error(e, expr))?;
         compiled.eval(ctx).map_err(|e| convert_error(e, expr))
     }
 }

@@ -826,3 +826,18 @@ fn huge_values_and_widths_fail_instead_of_aborting() {
     );
     assert_eq!(t.eval("[1] * 3", &ctx).unwrap(), json!([1, 1, 1]));
 }
+
+#[test]
+fn a_closing_brace_pair_inside_an_expression_is_an_error_not_a_panic() {
+    let t = Templar::new(TemplarOptions::default());
+    let ctx = scope(json!({"d": {"k": 1}}));
+    for expr in ["1 }} 2", "nice_| to_json }} {{ d | to_nice_y }} {{ 'n }}"] {
+        let err = t.eval(expr, &ctx).unwrap_err().to_string();
+        assert!(err.contains("unexpected `}}`"), "{expr}: {err}");
+        assert!(t.eval_bool(expr, &ctx).is_err());
+    }
+    assert_eq!(
+        t.eval("{'a': {'b': 1}}", &ctx).unwrap(),
+        json!({"a": {"b": 1}})
+    );
+}
