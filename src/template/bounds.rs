@@ -98,7 +98,7 @@ pub(crate) fn check_format(format: &str, braces: bool) -> Result<(), Error> {
 }
 
 /// Whether an expression holds a `}}` outside strings and brackets with
-/// more after it: minijinja's lexer takes it for the end of a `{{ }}` and
+/// anything after it: minijinja's lexer takes it for the end of a `{{ }}` and
 /// panics on what follows (`when: "a }} b"`).
 pub(crate) fn stray_close(expr: &str) -> bool {
     let mut depth = 0usize;
@@ -117,7 +117,8 @@ pub(crate) fn stray_close(expr: &str) -> bool {
             '\'' | '"' => quote = Some(c),
             '(' | '[' | '{' => depth += 1,
             '}' if depth == 0 && expr[i + 1..].starts_with('}') => {
-                return !expr[i + 2..].trim().is_empty();
+                // Even white space: the lexer does not skip all of it.
+                return i + 2 < expr.len();
             }
             ')' | ']' | '}' => depth = depth.saturating_sub(1),
             _ => {}
@@ -194,7 +195,7 @@ mod tests {
 
     #[test]
     fn stray_closing_braces_are_found() {
-        for bad in ["1 }} 2", "x }} {{ 'n", "a }}b"] {
+        for bad in ["1 }} 2", "x }} {{ 'n", "a }}b", "\u{c}}}\u{c}", "a }} "] {
             assert!(stray_close(bad), "{bad}");
         }
         for ok in [
