@@ -32,6 +32,8 @@ if [[ $1 == --minimize ]]; then
     fresh=$(mktemp -d)
     cargo fuzz run -s none -a "$target" "$fresh" "$kept" "work/$target" -- \
         -set_cover_merge=1 -use_counters=0 -rss_limit_mb=1024
+    # The inputs that once crashed a target, or reproduce a fixed bug, stay.
+    find "$kept" -maxdepth 1 \( -name 'crash-*' -o -name 'repro-*' \) -exec cp {} "$fresh" \;
     rm -rf "$kept" && mv "$fresh" "$kept"
     echo "$kept: $(ls "$kept" | wc -l) files, $(du -sh "$kept" | cut -f1)"
     exit 0
