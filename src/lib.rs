@@ -23,6 +23,8 @@ pub mod commands;
 pub mod config;
 pub mod connection;
 pub mod executor;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod ini;
 pub mod inventory;
 pub mod modules;
@@ -34,3 +36,9 @@ pub mod secret;
 pub mod source;
 pub mod template;
 pub mod value;
+
+/// The unit tests count memory per thread as the binary does (the memory
+/// limit of script modules reads the count).
+#[cfg(test)]
+#[global_allocator]
+static TEST_ALLOCATOR: scripting::limits::CountingAllocator = scripting::limits::CountingAllocator;

@@ -22,3 +22,8 @@ fn main() -> anyhow::Result<()> {
     let code = runtime.block_on(oplay::commands::dispatch(cli));
     std::process::exit(code);
 }
+
+/// Counts each thread's memory, for the memory limit of script modules.
+#[global_allocator]
+static ALLOCATOR: oplay::scripting::limits::CountingAllocator =
+    oplay::scripting::limits::CountingAllocator;

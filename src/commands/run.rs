@@ -81,6 +81,7 @@ fn prepare(args: &RunArgs) -> Result<Prepared, i32> {
         .and_then(|p| p.parent().map(PathBuf::from))
         .unwrap_or_default();
     super::refuse_secret_hosts(&inventory, &extra_vars, &base_dir)?;
+    check_patterns(args.limit.as_deref(), &inventory, &playbooks).map_err(|e| invalid(&e))?;
     let opts = RunOptions {
         check: args.check,
         diff: args.diff,
@@ -100,6 +101,31 @@ fn prepare(args: &RunArgs) -> Result<Prepared, i32> {
         cancel: Default::default(),
     };
     Ok((opts, inventory, loader, playbooks))
+}
+
+/// `--limit` and the plays' `hosts:` patterns that hold no template are
+/// checked before anything runs: a bad pattern would otherwise be found
+/// only when its play starts, after earlier plays changed hosts.
+fn check_patterns(
+    limit: Option<&str>,
+    inventory: &Inventory,
+    playbooks: &[Playbook],
+) -> Result<(), crate::source::Diagnostic> {
+    use crate::source::Diagnostic;
+    if let Some(limit) = limit {
+        inventory
+            .select(limit)
+            .map_err(|e| Diagnostic::new(format!("--limit: {e}"), None))?;
+    }
+    for play in playbooks.iter().flat_map(|pb| pb.plays.iter()) {
+        if Templar::is_template(&play.hosts) {
+            continue;
+        }
+        if let Err(e) = inventory.select(&play.hosts) {
+            return Err(Diagnostic::new(e.to_string(), Some(play.span.clone())));
+        }
+    }
+    Ok(())
 }
 
 async fn execute(
@@ -130,6 +156,7 @@ async fn execute(
     let templar = Templar::new(TemplarOptions {
         redactor: redactor.clone(),
         base_dir,
+        sandboxed: false,
     });
     let services = Services {
         http: reqwest::Client::builder()

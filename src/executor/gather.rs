@@ -151,5 +151,6 @@ fn facts_task(bc: &BatchCtx) -> Task {
         ignore_unreachable: bc.pv.play.ignore_unreachable,
         role: None,
         search_paths: Arc::new(vec![]),
+        chain: Default::default(),
     }
 }

@@ -354,6 +354,10 @@ impl Executor {
             .states
             .read(host, |s| s.facts.clone())
             .unwrap_or_default();
+        let limit = match self.task_timeout(task, scope) {
+            Ok(l) => l,
+            Err(e) => return Err(ModuleError::Params(e)),
+        };
         let ctx = ModuleCtx {
             host,
             conn: &conn,
@@ -367,10 +371,7 @@ impl Executor {
             search_paths: &task.search_paths,
             services: &self.services,
             facts: &facts,
-        };
-        let limit = match self.task_timeout(task, scope) {
-            Ok(l) => l,
-            Err(e) => return Err(ModuleError::Params(e)),
+            timeout: limit,
         };
         let Some(until) = &task.until else {
             return timed(limit, invoke(module, args, &ctx)).await;

@@ -77,76 +77,148 @@ pub(crate) fn expand_host_entry(text: &str) -> Result<(Vec<String>, Option<u64>)
     Ok((names, port))
 }
 
+/// How many hosts one inventory entry may expand to. Ansible has no
+/// limit; `web[0:99999999]` would take gigabytes and hours there.
+pub(crate) const MAX_RANGE_HOSTS: u64 = 100_000;
+
 /// Expands every `[begin:end(:step)]` range, left to right.
 pub(crate) fn expand_ranges(text: &str) -> Result<Vec<String>, String> {
+    let mut total: u64 = 1;
+    let mut rest = text;
+    while let Some((range, after)) = next_range(rest)? {
+        total = total.saturating_mul(Range::parse(range)?.count());
+        rest = after;
+    }
+    if total > MAX_RANGE_HOSTS {
+        return Err(format!(
+            "host range expands to more than {MAX_RANGE_HOSTS} hosts"
+        ));
+    }
+    expand(text)
+}
+
+/// The body of the first `[...]` in `text` and the text after it.
+fn next_range(text: &str) -> Result<Option<(&str, &str)>, String> {
     let Some(open) = text.find('[') else {
-        return Ok(vec![text.to_string()]);
+        return Ok(None);
     };
     let close = text[open..]
         .find(']')
         .map(|i| open + i)
         .ok_or_else(|| "host range has no closing `]`".to_string())?;
-    let (head, range, tail) = (&text[..open], &text[open + 1..close], &text[close + 1..]);
+    Ok(Some((&text[open + 1..close], &text[close + 1..])))
+}
+
+fn expand(text: &str) -> Result<Vec<String>, String> {
+    let Some((range, tail)) = next_range(text)? else {
+        return Ok(vec![text.to_string()]);
+    };
+    let head = &text[..text.find('[').unwrap_or(0)];
+    let tails = expand(tail)?;
     let mut names = Vec::new();
-    for item in range_items(range)? {
-        names.extend(expand_ranges(&format!("{head}{item}{tail}"))?);
+    for item in Range::parse(range)?.items() {
+        for t in &tails {
+            names.push(format!("{head}{item}{t}"));
+        }
     }
     Ok(names)
 }
 
 const LETTERS: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
-/// The items of one range body (`01:03`, `a:c`, `1:10:2`).
-fn range_items(range: &str) -> Result<Vec<String>, String> {
-    let bounds: Vec<&str> = range.split(':').collect();
-    if bounds.len() != 2 && bounds.len() != 3 {
-        return Err("host range must be begin:end or begin:end:step".into());
-    }
-    let begin = if bounds[0].is_empty() { "0" } else { bounds[0] };
-    let end = bounds[1];
-    if end.is_empty() {
-        return Err("host range must specify end value".into());
-    }
-    let step: usize = match bounds.get(2) {
-        None => 1,
-        Some(s) => s
-            .parse()
-            .ok()
-            .filter(|s| *s > 0)
-            .ok_or_else(|| format!("host range step must be a positive integer, got `{s}`"))?,
-    };
-    let width = if begin.starts_with('0') && begin.len() > 1 {
-        if begin.len() != end.len() {
-            return Err("host range must specify equal-length begin and end formats".into());
+/// One range body (`01:03`, `a:c`, `1:10:2`), checked.
+enum Range {
+    Letters {
+        begin: usize,
+        end: usize,
+        step: usize,
+    },
+    Numbers {
+        begin: u64,
+        end: u64,
+        step: u64,
+        width: usize,
+    },
+}
+
+impl Range {
+    fn parse(range: &str) -> Result<Range, String> {
+        let bounds: Vec<&str> = range.split(':').collect();
+        if bounds.len() != 2 && bounds.len() != 3 {
+            return Err("host range must be begin:end or begin:end:step".into());
         }
-        begin.len()
-    } else {
-        0
-    };
-    if let (Some(b), Some(e)) = (letter_index(begin), letter_index(end)) {
+        let begin = if bounds[0].is_empty() { "0" } else { bounds[0] };
+        let end = bounds[1];
+        if end.is_empty() {
+            return Err("host range must specify end value".into());
+        }
+        let step: usize =
+            match bounds.get(2) {
+                None => 1,
+                Some(s) => s.parse().ok().filter(|s| *s > 0).ok_or_else(|| {
+                    format!("host range step must be a positive integer, got `{s}`")
+                })?,
+            };
+        let width = if begin.starts_with('0') && begin.len() > 1 {
+            if begin.len() != end.len() {
+                return Err("host range must specify equal-length begin and end formats".into());
+            }
+            begin.len()
+        } else {
+            0
+        };
+        if let (Some(b), Some(e)) = (letter_index(begin), letter_index(end)) {
+            if b > e {
+                return Err("host range must have begin <= end".into());
+            }
+            return Ok(Range::Letters {
+                begin: b,
+                end: e,
+                step,
+            });
+        }
+        let number = |s: &str| {
+            s.parse::<u64>().map_err(|_| {
+                format!("host range bounds must be numbers or single letters, got `{range}`")
+            })
+        };
+        let (b, e) = (number(begin)?, number(end)?);
         if b > e {
+            // Ansible silently expands this to nothing; that is always a typo.
             return Err("host range must have begin <= end".into());
         }
-        return Ok(LETTERS[b..=e]
-            .chars()
-            .step_by(step)
-            .map(String::from)
-            .collect());
-    }
-    let number = |s: &str| {
-        s.parse::<u64>().map_err(|_| {
-            format!("host range bounds must be numbers or single letters, got `{range}`")
+        Ok(Range::Numbers {
+            begin: b,
+            end: e,
+            step: step as u64,
+            width,
         })
-    };
-    let (b, e) = (number(begin)?, number(end)?);
-    if b > e {
-        // Ansible silently expands this to nothing; that is always a typo.
-        return Err("host range must have begin <= end".into());
     }
-    Ok((b..=e)
-        .step_by(step)
-        .map(|n| format!("{n:0width$}"))
-        .collect())
+
+    fn count(&self) -> u64 {
+        match *self {
+            Range::Letters { begin, end, step } => ((end - begin) / step + 1) as u64,
+            Range::Numbers {
+                begin, end, step, ..
+            } => ((end - begin) / step).saturating_add(1),
+        }
+    }
+
+    /// The items; only called once the count is known to be small.
+    fn items(&self) -> Vec<String> {
+        match *self {
+            Range::Letters { begin, end, step } => LETTERS[begin..=end]
+                .chars()
+                .step_by(step)
+                .map(String::from)
+                .collect(),
+            Range::Numbers {
+                begin, step, width, ..
+            } => (0..self.count())
+                .map(|i| format!("{:0width$}", begin + i * step))
+                .collect(),
+        }
+    }
 }
 
 fn letter_index(s: &str) -> Option<usize> {
@@ -175,6 +247,10 @@ mod tests {
             ),
             ("x[y:B]", &["xy", "xz", "xA", "xB"]),
             ("plain", &["plain"]),
+            (
+                "w[0:18446744073709551615:9223372036854775808]",
+                &["w0", "w9223372036854775808"],
+            ),
         ];
         for (text, want) in cases {
             assert_eq!(expand_ranges(text).unwrap(), *want, "{text}");
@@ -201,6 +277,18 @@ mod tests {
                 "host range bounds must be numbers or single letters, got `a:5`",
             ),
             ("web[1:3", "host range has no closing `]`"),
+            (
+                "web[0:99999999]",
+                "host range expands to more than 100000 hosts",
+            ),
+            (
+                "web[0:18446744073709551615]",
+                "host range expands to more than 100000 hosts",
+            ),
+            (
+                "web[0:999][0:999]",
+                "host range expands to more than 100000 hosts",
+            ),
         ];
         for (text, want) in cases {
             assert_eq!(expand_ranges(text).unwrap_err(), want, "{text}");

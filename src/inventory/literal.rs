@@ -12,6 +12,7 @@ pub(crate) fn parse_value(text: &str) -> Value {
     let mut p = Parser {
         chars: text.chars().collect(),
         pos: 0,
+        depth: 0,
     };
     match p.parse_all() {
         Some(v) => v,
@@ -19,9 +20,15 @@ pub(crate) fn parse_value(text: &str) -> Value {
     }
 }
 
+/// Python's tokenizer refuses more nested brackets than this ("too many
+/// nested parentheses"), and Ansible then keeps the text as a string.
+const MAX_NESTING: usize = 200;
+
 struct Parser {
     chars: Vec<char>,
     pos: usize,
+    /// Brackets open at this point.
+    depth: usize,
 }
 
 impl Parser {
@@ -57,10 +64,21 @@ impl Parser {
 
     fn expr(&mut self) -> Option<Value> {
         self.skip_ws();
-        match self.peek()? {
-            '[' => self.seq(']').map(Value::Array),
-            '(' => self.paren(),
-            '{' => self.brace(),
+        let open = self.peek()?;
+        if matches!(open, '[' | '(' | '{') {
+            if self.depth >= MAX_NESTING {
+                return None;
+            }
+            self.depth += 1;
+            let v = match open {
+                '[' => self.seq(']').map(Value::Array),
+                '(' => self.paren(),
+                _ => self.brace(),
+            };
+            self.depth -= 1;
+            return v;
+        }
+        match open {
             '-' | '+' => {
                 let negative = self.peek() == Some('-');
                 self.pos += 1;
@@ -255,11 +273,17 @@ impl Parser {
     fn seq(&mut self, close: char) -> Option<Vec<Value>> {
         self.pos += 1;
         let mut items = Vec::new();
+        self.rest_of_seq(close, &mut items)?;
+        Some(items)
+    }
+
+    /// The items after the first ones, up to `close`.
+    fn rest_of_seq(&mut self, close: char, items: &mut Vec<Value>) -> Option<()> {
         loop {
             self.skip_ws();
             if self.peek()? == close {
                 self.pos += 1;
-                return Some(items);
+                return Some(());
             }
             items.push(self.expr()?);
             self.skip_ws();
@@ -272,20 +296,30 @@ impl Parser {
     }
 
     /// `(x)` is x; `()`, `(x,)` and `(x, y)` are tuples, given as lists.
+    /// The first item is read once (reading it again as a tuple's would
+    /// double the work at every level of `((((...`).
     fn paren(&mut self) -> Option<Value> {
-        let save = self.pos;
         self.pos += 1;
         self.skip_ws();
-        if self.peek()? != ')' {
-            let inner = self.expr()?;
-            self.skip_ws();
-            if self.peek()? == ')' {
-                self.pos += 1;
-                return Some(inner);
-            }
+        if self.peek()? == ')' {
+            self.pos += 1;
+            return Some(Value::Array(Vec::new()));
         }
-        self.pos = save;
-        self.seq(')').map(Value::Array)
+        let first = self.expr()?;
+        self.skip_ws();
+        match self.peek()? {
+            ')' => {
+                self.pos += 1;
+                Some(first)
+            }
+            ',' => {
+                self.pos += 1;
+                let mut items = vec![first];
+                self.rest_of_seq(')', &mut items)?;
+                Some(Value::Array(items))
+            }
+            _ => None,
+        }
     }
 
     /// A dict, or a set (given as a list).
@@ -464,5 +498,19 @@ mod tests {
         ] {
             assert_eq!(parse_value(text), Value::from(text), "{text}");
         }
+    }
+
+    #[test]
+    fn deep_nesting_stays_a_string_without_overflowing() {
+        let deep = format!("{}{}", "[".repeat(50_000), "]".repeat(50_000));
+        assert_eq!(parse_value(&deep), Value::String(deep.clone()));
+        let parens = "(".repeat(60);
+        assert_eq!(parse_value(&parens), Value::String(parens.clone()));
+        let ok = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        assert!(parse_value(&ok).is_array());
+        assert_eq!(
+            parse_value("(1, (2,), ())"),
+            serde_json::json!([1, [2], []])
+        );
     }
 }

@@ -110,6 +110,23 @@ impl Inventory {
         Ok(inv)
     }
 
+    /// An inventory from one INI or YAML text, without `group_vars/` or
+    /// `host_vars/` (for tests and fuzzing).
+    pub fn from_text(path: &Path, text: &str, yaml: bool) -> Result<Self, InventoryError> {
+        let mut inv = Inventory::default();
+        let file = crate::source::SourceFile::new(path, text);
+        if yaml {
+            let root = crate::source::yaml::parse(&file).map_err(InventoryError::Parse)?;
+            yaml::parse(&file, &root, &mut inv.graph)?;
+        } else {
+            ini::parse(&file, &mut inv.graph)?;
+        }
+        let clashes = inv.graph.reconcile();
+        inv.warnings.extend(clashes);
+        inv.merge();
+        Ok(inv)
+    }
+
     /// An inventory with no hosts: only the implicit `localhost` answers
     /// (to the `localhost` pattern, not to `all`), as in Ansible.
     pub fn localhost_only() -> Self {

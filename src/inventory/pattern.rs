@@ -33,7 +33,7 @@ static COLON_TERMS: LazyLock<Regex> =
 
 /// Hosts matching `pattern`, by name, in Ansible's order.
 pub(crate) fn select(graph: &Graph, pattern: &str) -> Result<Vec<String>, InventoryError> {
-    let terms = split(pattern);
+    let terms = split(pattern)?;
     if terms.is_empty() {
         return Err(InventoryError::Pattern(format!(
             "empty host pattern `{pattern}`"
@@ -71,20 +71,39 @@ pub(crate) fn select(graph: &Graph, pattern: &str) -> Result<Vec<String>, Invent
     Ok(hosts)
 }
 
-/// Ansible's `split_host_pattern`.
-fn split(pattern: &str) -> Vec<&str> {
+/// Ansible's `split_host_pattern`. Where Ansible drops what its `:` split
+/// cannot read (`~[web` becomes `~` and `web`, and `~` matches every
+/// host), the pattern is refused.
+fn split(pattern: &str) -> Result<Vec<&str>, InventoryError> {
     let terms: Vec<&str> = if pattern.contains(',') {
         pattern.split(',').collect()
     } else if parse_address(pattern.trim()).is_some() {
         vec![pattern]
     } else {
-        COLON_TERMS.find_iter(pattern).map(|m| m.as_str()).collect()
+        let mut terms = Vec::new();
+        let mut end = 0;
+        let mut dropped = false;
+        for m in COLON_TERMS.find_iter(pattern) {
+            dropped |= !is_separator(&pattern[end..m.start()]);
+            end = m.end();
+            terms.push(m.as_str());
+        }
+        if dropped || !is_separator(&pattern[end..]) {
+            return Err(InventoryError::Pattern(format!(
+                "invalid host pattern `{pattern}`: a `[` without its `]` (or a `]` without its `[`)"
+            )));
+        }
+        terms
     };
-    terms
+    Ok(terms
         .into_iter()
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .collect()
+        .collect())
+}
+
+fn is_separator(text: &str) -> bool {
+    text.chars().all(|c| c == ':' || c.is_whitespace())
 }
 
 /// Plain terms first, then `&` terms, then `!` terms; `all` if no plain term.
@@ -193,6 +212,11 @@ fn apply_subscript(hosts: Vec<String>, subscript: Option<Subscript>) -> Option<V
 /// `re.match`) or a shell wildcard (`fnmatch`).
 fn compile(expr: &str) -> Result<Regex, InventoryError> {
     let source = match expr.strip_prefix('~') {
+        Some("") => {
+            return Err(InventoryError::Pattern(
+                "invalid host pattern `~`: a `~` must be followed by a regular expression".into(),
+            ));
+        }
         Some(re) => format!("^(?:{re})"),
         None => format!("^(?:{})$", fnmatch_to_regex(expr)),
     };
@@ -203,6 +227,7 @@ fn compile(expr: &str) -> Result<Regex, InventoryError> {
             .last()
             .unwrap_or_default()
             .trim()
+            .trim_start_matches("error: ")
             .to_string();
         InventoryError::Pattern(format!("invalid host pattern `{expr}`: {detail}"))
     })

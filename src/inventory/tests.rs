@@ -461,9 +461,18 @@ fn bad_patterns_are_errors() {
             "web[3]",
             "no hosts matched the subscripted pattern `web[3]`",
         ),
+        ("~web(", "invalid host pattern `~web(`: unclosed group"),
         (
-            "~web(",
-            "invalid host pattern `~web(`: error: unclosed group",
+            "~[web",
+            "invalid host pattern `~[web`: a `[` without its `]` (or a `]` without its `[`)",
+        ),
+        (
+            "web]:db",
+            "invalid host pattern `web]:db`: a `[` without its `]` (or a `]` without its `[`)",
+        ),
+        (
+            "~",
+            "invalid host pattern `~`: a `~` must be followed by a regular expression",
         ),
     ];
     for (pattern, want) in cases {

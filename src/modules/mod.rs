@@ -244,6 +244,8 @@ pub struct ModuleCtx<'a> {
     pub services: &'a Services,
     /// The facts gathered for the host (or an empty map).
     pub facts: &'a Map<String, Value>,
+    /// The task's `timeout:`, which also bounds a script module's run.
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl ModuleCtx<'_> {

@@ -65,6 +65,7 @@ impl TestHost {
             search_paths: &self.search_paths,
             services: &self.services,
             facts: &self.facts,
+            timeout: None,
         }
     }
 

@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::PlaybookError;
 use super::model::{
     BatchSize, HostOrder, Inherited, Play, Playbook, RoleInfo, Strategy, Task, TaskAction,
 };
 use super::task::{boolean, invalid, mapping, scalar, string_list};
+use super::{Chain, PlaybookError};
 use crate::modules::Registry;
 use crate::source::yaml::{self, Node, NodeKind};
 use crate::source::{Diagnostic, SourceFile, Span, did_you_mean};
@@ -66,6 +66,8 @@ pub struct TaskCtx {
     pub role: Option<Arc<RoleInfo>>,
     pub search_paths: Arc<Vec<PathBuf>>,
     pub inherited: Inherited,
+    /// The imports, includes and roles that led here.
+    pub chain: Chain,
 }
 
 pub struct Loader {
@@ -76,6 +78,8 @@ pub struct Loader {
     pub(crate) notify_refs: Vec<(String, Span)>,
     module_dirs_seen: Vec<PathBuf>,
     files: HashMap<PathBuf, Arc<SourceFile>>,
+    /// The `import_playbook` references that led to the playbook loading.
+    playbook_chain: Chain,
 }
 
 impl Loader {
@@ -92,6 +96,7 @@ impl Loader {
             notify_refs: Vec::new(),
             module_dirs_seen: Vec::new(),
             files: HashMap::new(),
+            playbook_chain: Chain::default(),
         }
     }
 
@@ -191,7 +196,23 @@ impl Loader {
                 source,
             });
         }
+        self.load_playbook_file(absolute(path))
+    }
+
+    /// Takes `text` as the content of `path`, which need not exist (for
+    /// fuzzing), and loads it as a playbook.
+    pub fn load_playbook_text(
+        &mut self,
+        path: &Path,
+        text: &str,
+    ) -> Result<Playbook, PlaybookError> {
         let path = absolute(path);
+        self.files
+            .insert(path.clone(), SourceFile::new(path.clone(), text));
+        self.load_playbook_file(path)
+    }
+
+    fn load_playbook_file(&mut self, path: PathBuf) -> Result<Playbook, PlaybookError> {
         let base = path.parent().map(PathBuf::from).unwrap_or_default();
         self.add_module_dir(&base.join("modules"))?;
         let root = self.load_yaml(&path, None)?;
@@ -219,7 +240,16 @@ impl Loader {
                         &target.span,
                     ));
                 }
-                plays.extend(self.load_playbook(&sub)?.plays);
+                let (chain, loops) =
+                    self.playbook_chain
+                        .enter(&target.span, &sub, "import_playbook")?;
+                if loops {
+                    return Err(chain.loop_error("import_playbook", &sub));
+                }
+                let outer = std::mem::replace(&mut self.playbook_chain, chain);
+                let imported = self.load_playbook(&sub);
+                self.playbook_chain = outer;
+                plays.extend(imported?.plays);
                 continue;
             }
             plays.push(Arc::new(self.play(item, &base)?));
@@ -352,6 +382,7 @@ impl Loader {
             file_dir: base.to_path_buf(),
             role: None,
             search_paths: Arc::new(vec![base.to_path_buf()]),
+            chain: self.playbook_chain.clone(),
             inherited: Inherited {
                 tags: play.tags.clone(),
                 become_: play.become_,
@@ -470,8 +501,15 @@ impl Loader {
                 &name_span,
             )
         })?;
+        let (chain, loops) = ctx.chain.enter(&name_span, &path, "role")?;
+        if loops {
+            return Err(chain.loop_error("role", &path));
+        }
         let mut params = Map::new();
-        let mut inner = ctx.clone();
+        let mut inner = TaskCtx {
+            chain,
+            ..ctx.clone()
+        };
         if let Some(pairs) = node.as_map() {
             for (k, v) in pairs {
                 match k.key_string().as_str() {
@@ -490,7 +528,11 @@ impl Loader {
                 }
             }
         }
-        self.role_meta_dependencies(&path, ctx, base, tasks, handlers, defaults)?;
+        let deps_ctx = TaskCtx {
+            chain: inner.chain.clone(),
+            ..ctx.clone()
+        };
+        self.role_meta_dependencies(&path, &deps_ctx, base, tasks, handlers, defaults)?;
         let load_map = |me: &mut Self, sub: &str| -> Result<Map<String, Value>, PlaybookError> {
             match main_file(&path.join(sub)) {
                 Some(f) => mapping(&me.load_yaml(&f, Some(&name_span))?, sub),
@@ -565,11 +607,15 @@ impl Loader {
         template: &Task,
         inherited: &Inherited,
     ) -> Result<Vec<Task>, PlaybookError> {
+        let (chain, _) = template
+            .chain
+            .enter(&template.span, path, "include_tasks")?;
         let root = self.load_yaml(path, Some(&template.span))?;
         let ctx = TaskCtx {
             file_dir: path.parent().map(PathBuf::from).unwrap_or_default(),
             role: template.role.clone(),
             search_paths: template.search_paths.clone(),
+            chain,
             inherited: inherited.clone(),
         };
         let tasks = self.tasks(&root, &ctx, false)?;

@@ -8,11 +8,13 @@ pub mod keywords;
 pub mod kv;
 pub mod loader;
 pub mod model;
+mod nesting;
 mod task;
 mod vars_prompt;
 
 pub use loader::{Loader, ModuleFinder};
 pub use model::*;
+pub use nesting::{Chain, MAX_INCLUDE_DEPTH};
 
 use crate::source::Diagnostic;
 

@@ -226,6 +226,8 @@ pub struct Task {
     pub role: Option<Arc<RoleInfo>>,
     /// Where relative `src:` paths and lookups are searched, in order.
     pub search_paths: Arc<Vec<PathBuf>>,
+    /// The imports, includes and roles that led to this task.
+    pub chain: super::Chain,
 }
 
 impl Task {

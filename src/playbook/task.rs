@@ -1,6 +1,6 @@
 //! Parsing one task (or handler, or block) from its YAML mapping.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -160,9 +160,14 @@ impl Loader {
         }
         let inner = self.child_ctx(node, ctx, &["import_tasks", "name"])?;
         let path = self.resolve_task_file(&file, ctx, &file_node.span)?;
+        let (chain, loops) = ctx.chain.enter(&file_node.span, &path, "import_tasks")?;
+        if loops {
+            return Err(chain.loop_error("import_tasks", &path));
+        }
         let root = self.load_yaml(&path, Some(&file_node.span))?;
         let file_ctx = TaskCtx {
             file_dir: path.parent().map(PathBuf::from).unwrap_or_default(),
+            chain,
             ..inner
         };
         self.tasks(&root, &file_ctx, handlers).map(Some)
@@ -281,6 +286,7 @@ impl Loader {
             ignore_unreachable: false,
             role: ctx.role.clone(),
             search_paths: ctx.search_paths.clone(),
+            chain: ctx.chain.clone(),
         };
         // Block-level keywords apply to the block's own tasks, so the task's
         // own keywords are collected first.
@@ -474,9 +480,22 @@ impl Loader {
                     });
                 }
                 let path = self.resolve_task_file(&file, ctx, &v.span)?;
+                let (chain, loops) = ctx.chain.enter(&t.span, &path, "include_tasks")?;
+                if loops {
+                    // It comes back to its own file: included when it
+                    // runs, as Ansible does, where a `when:` may end it.
+                    let depth = Path::new(&file).components().count();
+                    let base_dir = path.ancestors().nth(depth).map(PathBuf::from);
+                    return Ok(TaskAction::Include {
+                        file,
+                        base_dir: base_dir.unwrap_or_default(),
+                        inherited: Box::new(inherited),
+                    });
+                }
                 let root = self.load_yaml(&path, Some(&v.span))?;
                 let inner = TaskCtx {
                     file_dir: path.parent().map(PathBuf::from).unwrap_or_default(),
+                    chain,
                     inherited,
                     ..ctx.clone()
                 };

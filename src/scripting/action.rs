@@ -7,6 +7,8 @@
 //! to run.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use rhai::{CallFnOptions, Dynamic, Map as RMap, Scope};
@@ -14,6 +16,7 @@ use serde_json::{Map, Value};
 
 use super::api::{Api, HostApi};
 use super::error::{ScriptError, runtime};
+use super::limits;
 use super::module::Script;
 use crate::modules::{Action, Change, Diff, ModuleCtx, ModuleError, Outcome, Query};
 
@@ -60,7 +63,15 @@ impl ScriptAction {
         let params = rhai::serde::to_dynamic(&self.params)
             .map_err(|e| ModuleError::Params(e.to_string()))?;
         let handle = api.clone();
+        // With a task timeout, the executor stops the task first and says
+        // so; the flag then stops the script, which runs on its own thread.
+        let time = ctx
+            .timeout
+            .map_or(limits::DEFAULT_TIME_LIMIT, |t| t + Duration::from_secs(5));
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let _stop = StopOnDrop(cancelled.clone());
         let joined = tokio::task::spawn_blocking(move || {
+            let _budget = limits::Budget::start(time, cancelled);
             let mut scope = Scope::new();
             let opts = CallFnOptions::new()
                 .with_tag(Dynamic::from(handle))
@@ -118,6 +129,16 @@ impl ScriptAction {
                 found: type_name,
             })?;
         Ok((map, warnings))
+    }
+}
+
+/// Stops the script when the call is dropped before it returns (its task
+/// timed out, or the run was interrupted).
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
     }
 }
 

@@ -43,6 +43,8 @@ pub struct HostApi {
     pub constants: Arc<Constants>,
     /// `facts` as a Rhai map, made on first use.
     facts_map: OnceLock<Dynamic>,
+    /// The task's `timeout:`.
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// A cheap handle to the API, stored as the call's tag and in `host`.
@@ -68,6 +70,7 @@ impl HostApi {
             warnings: Mutex::new(Vec::new()),
             constants,
             facts_map: OnceLock::new(),
+            timeout: ctx.timeout,
         }
     }
 
@@ -86,6 +89,7 @@ impl HostApi {
             search_paths: &self.search_paths,
             services: &self.services,
             facts: &self.facts,
+            timeout: self.timeout,
         }
     }
 

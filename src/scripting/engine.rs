@@ -10,12 +10,10 @@ use super::api::{Api, exec_request, file_attrs};
 use crate::connection::ExecRequest;
 use crate::ini::{IniDoc, Kind as IniKind};
 
-/// Limits that stop a runaway script with a clear error.
+/// Limits that stop a runaway script with a clear error (time and memory
+/// are in `limits`).
 pub const MAX_OPERATIONS: u64 = 20_000_000;
 pub const MAX_CALL_LEVELS: usize = 64;
-pub const MAX_STRING: usize = 16 * 1024 * 1024;
-pub const MAX_ARRAY: usize = 1_000_000;
-pub const MAX_MAP: usize = 100_000;
 
 /// The marker that `fail(msg)` raises, so it reads as a clean failure.
 pub const FAIL_MARK: &str = "__oplay_fail__";
@@ -55,10 +53,9 @@ pub fn build() -> Engine {
     engine
         .set_max_operations(MAX_OPERATIONS)
         .set_max_call_levels(MAX_CALL_LEVELS)
-        .set_max_string_size(MAX_STRING)
-        .set_max_array_size(MAX_ARRAY)
-        .set_max_map_size(MAX_MAP)
         .set_max_expr_depths(128, 64);
+    // No `set_max_string_size`/`array_size`/`map_size`: see `limits`.
+    engine.on_progress(super::limits::on_progress);
     // Scripts get no file or network access besides the host API: Rhai's
     // standard packages have no file IO, and `import` would read other
     // files from the control node, so it finds nothing.
@@ -73,7 +70,77 @@ pub fn build() -> Engine {
     register_host(&mut engine);
     register_functions(&mut engine);
     register_http(&mut engine);
+    register_sized(&mut engine);
     engine
+}
+
+/// Rhai's functions that make a value of a given size in one operation,
+/// with the size checked first (they would otherwise ask the allocator
+/// for any amount, and a failed allocation aborts the process).
+fn register_sized(engine: &mut Engine) {
+    use super::limits::check_size;
+    use rhai::{Blob, INT};
+    engine.register_fn("pad", |a: &mut Array, len: INT, item: Dynamic| -> Res<()> {
+        let more = len.saturating_sub(a.len() as INT);
+        check_size(more, size_of::<Dynamic>() * (1 + deep_items(&item))).or_else(err)?;
+        if more > 0 {
+            a.resize(len as usize, item);
+        }
+        Ok(())
+    });
+    engine.register_fn("pad", |b: &mut Blob, len: INT, value: INT| -> Res<()> {
+        check_size(len.saturating_sub(b.len() as INT), 1).or_else(err)?;
+        if len > b.len() as INT {
+            b.resize(len as usize, (value & 0xff) as u8);
+        }
+        Ok(())
+    });
+    let blob = |len: INT, value: INT| -> Res<Blob> {
+        check_size(len, 1).or_else(err)?;
+        Ok(vec![(value & 0xff) as u8; len.max(0) as usize])
+    };
+    engine.register_fn("blob", move |len: INT| blob(len, 0));
+    engine.register_fn("blob", blob);
+    engine.register_fn(
+        "pad",
+        |s: &mut rhai::ImmutableString, len: INT, c: char| -> Res<()> {
+            let have = s.chars().count() as INT;
+            check_size(len.saturating_sub(have), c.len_utf8()).or_else(err)?;
+            if len > have {
+                let text: String = std::iter::repeat_n(c, (len - have) as usize).collect();
+                *s += text.as_str();
+            }
+            Ok(())
+        },
+    );
+    engine.register_fn(
+        "pad",
+        |s: &mut rhai::ImmutableString, len: INT, padding: &str| -> Res<()> {
+            let have = s.chars().count() as INT;
+            let unit = padding.chars().count();
+            check_size(len.saturating_sub(have), 4).or_else(err)?;
+            if len > have && unit > 0 {
+                let text: String = padding
+                    .chars()
+                    .cycle()
+                    .take((len - have) as usize)
+                    .collect();
+                *s += text.as_str();
+            }
+            Ok(())
+        },
+    );
+}
+
+/// How many values a value holds, itself not counted.
+fn deep_items(v: &Dynamic) -> usize {
+    if let Some(a) = v.read_lock::<Array>() {
+        return a.iter().map(|x| 1 + deep_items(x)).sum();
+    }
+    if let Some(m) = v.read_lock::<RMap>() {
+        return m.values().map(|x| 1 + deep_items(x)).sum();
+    }
+    0
 }
 
 /// `host`, `vars`, `facts`, `http`, `openstack` and `ini`, visible in every

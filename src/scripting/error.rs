@@ -136,6 +136,7 @@ fn what(e: &EvalAltResult) -> String {
         EvalAltResult::ErrorDataTooLarge(what, _) => {
             format!("{what} grew beyond the script limits")
         }
+        EvalAltResult::ErrorTerminated(token, _) => super::limits::stopped_message(token),
         EvalAltResult::ErrorRuntime(v, _) => v.to_string(),
         other => strip_position(&other.to_string()),
     }

@@ -14,6 +14,7 @@ mod action;
 mod api;
 mod engine;
 mod error;
+pub mod limits;
 mod module;
 
 use std::collections::HashSet;

@@ -74,6 +74,18 @@ impl Span {
         let Some(text) = self.file.line(self.line) else {
             return String::new();
         };
+        // Control characters (a stray NUL, an escape sequence) would reach
+        // the terminal as they are.
+        let text: String = text
+            .chars()
+            .map(|c| {
+                if c.is_control() && c != '\t' {
+                    '\u{fffd}'
+                } else {
+                    c
+                }
+            })
+            .collect();
         let gutter = self.line.to_string();
         let pad = " ".repeat(gutter.len());
         // Columns count characters; tabs keep their width in the caret line.

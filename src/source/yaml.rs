@@ -111,29 +111,71 @@ impl Node {
     }
 }
 
+/// How deep mappings and sequences may nest. Real files stay far below;
+/// deeper nesting only comes from broken or hostile input, and would
+/// exhaust the stack of the code that walks the tree.
+pub const MAX_DEPTH: usize = 256;
+
+/// How many nodes aliases may copy into one file, all aliases together:
+/// a few anchors aliasing each other ("billion laughs") would otherwise
+/// expand to billions of nodes.
+pub const MAX_ALIAS_NODES: usize = 1_000_000;
+
 /// Parses every document of a YAML file. A syntax error is returned as a
 /// diagnostic located where the parser stopped.
 pub fn parse_documents(file: &Arc<SourceFile>) -> Result<Vec<Node>, Diagnostic> {
+    check_characters(file)?;
     let mut builder = Builder {
         file: file.clone(),
         stack: Vec::new(),
         docs: Vec::new(),
         anchors: HashMap::new(),
+        aliased: 0,
         error: None,
     };
+    // The events are pulled one by one: the parser's own `load` recurses
+    // once per nesting level and overflows the stack on deep input.
     let mut parser = Parser::new_from_str(&file.text);
-    if let Err(e) = parser.load(&mut builder, true) {
-        let mark = e.marker();
-        let span = clamp_to_text(file, mark.line().max(1), mark.col() + 1);
-        return Err(Diagnostic::new(
-            format!("invalid YAML: {}", e.info()),
-            Some(span),
-        ));
-    }
-    if let Some(diag) = builder.error {
-        return Err(diag);
+    loop {
+        let (event, mark) = parser.next_token().map_err(|e| {
+            let mark = e.marker();
+            let span = clamp_to_text(file, mark.line().max(1), mark.col() + 1);
+            Diagnostic::new(format!("invalid YAML: {}", e.info()), Some(span))
+        })?;
+        if event == Event::StreamEnd {
+            break;
+        }
+        builder.on_event(event, mark);
+        if let Some(diag) = builder.error.take() {
+            return Err(diag);
+        }
     }
     Ok(builder.docs)
+}
+
+/// Refuses the characters YAML does not allow in a stream (PyYAML's
+/// check): control characters other than tab and line breaks, and the
+/// non-characters U+FFFE and U+FFFF. The YAML parser would take a NUL
+/// for the end of the file and silently drop everything after it.
+fn check_characters(file: &Arc<SourceFile>) -> Result<(), Diagnostic> {
+    let allowed = |c: char| match c {
+        '\t' | '\n' | '\r' | '\u{85}' => true,
+        '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{fffe}' | '\u{ffff}' => false,
+        _ => true,
+    };
+    let Some((offset, bad)) = file.text.char_indices().find(|(_, c)| !allowed(*c)) else {
+        return Ok(());
+    };
+    let before = &file.text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Err(Diagnostic::new(
+        format!(
+            "invalid YAML: unacceptable character #x{:04x}: special characters are not allowed",
+            u32::from(bad)
+        ),
+        Some(Span::new(file, line, col)),
+    ))
 }
 
 /// An error at the very end of the file is shown on its last line, so the
@@ -180,7 +222,10 @@ struct Builder {
     file: Arc<SourceFile>,
     stack: Vec<Frame>,
     docs: Vec<Node>,
-    anchors: HashMap<usize, Node>,
+    /// Anchored nodes by id, with their sizes in nodes.
+    anchors: HashMap<usize, (Node, usize)>,
+    /// Nodes copied by aliases so far.
+    aliased: usize,
     error: Option<Diagnostic>,
 }
 
@@ -191,7 +236,7 @@ impl Builder {
 
     fn push_value(&mut self, node: Node, anchor: usize) {
         if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.anchors.insert(anchor, (node.clone(), size(&node)));
         }
         match self.stack.last_mut() {
             None => self.docs.push(node),
@@ -231,6 +276,44 @@ impl Builder {
     }
 }
 
+impl Builder {
+    /// An alias is a copy of its anchor's node, counted against
+    /// [`MAX_ALIAS_NODES`].
+    fn alias(&mut self, id: usize, span: Span) {
+        let Some((node, nodes)) = self.anchors.get(&id) else {
+            self.error = Some(Diagnostic::new(
+                "invalid YAML: found undefined alias",
+                Some(span),
+            ));
+            return;
+        };
+        self.aliased = self.aliased.saturating_add(*nodes);
+        if self.aliased > MAX_ALIAS_NODES {
+            self.error = Some(Diagnostic::new(
+                format!(
+                    "invalid YAML: aliases expand to more than {MAX_ALIAS_NODES} nodes (aliases of aliases?)"
+                ),
+                Some(span),
+            ));
+            return;
+        }
+        let node = Node {
+            span,
+            ..node.clone()
+        };
+        self.push_value(node, 0);
+    }
+}
+
+/// The number of nodes in a tree.
+fn size(node: &Node) -> usize {
+    1 + match &node.kind {
+        NodeKind::Seq(items) => items.iter().map(size).sum(),
+        NodeKind::Map(pairs) => pairs.iter().map(|(k, v)| size(k) + size(v)).sum(),
+        _ => 0,
+    }
+}
+
 /// YAML merge keys (`<<: *base`): keys already present win.
 fn merge_into(pairs: &mut Vec<(Node, Node)>, source: Node) {
     let sources = match source.kind {
@@ -264,6 +347,13 @@ impl MarkedEventReceiver for Builder {
                 };
                 self.push_value(Node { kind, span }, anchor);
             }
+            Event::DocumentStart => self.anchors.clear(),
+            Event::SequenceStart(..) | Event::MappingStart(..) if self.stack.len() >= MAX_DEPTH => {
+                self.error = Some(Diagnostic::new(
+                    format!("invalid YAML: nested more than {MAX_DEPTH} levels deep"),
+                    Some(span),
+                ));
+            }
             Event::SequenceStart(anchor, _) => {
                 let node = Node {
                     kind: NodeKind::Seq(Vec::new()),
@@ -293,13 +383,7 @@ impl MarkedEventReceiver for Builder {
                     self.push_value(node, anchor);
                 }
             }
-            Event::Alias(id) => {
-                let node = self.anchors.get(&id).cloned().unwrap_or(Node {
-                    kind: NodeKind::Null,
-                    span: span.clone(),
-                });
-                self.push_value(Node { span, ..node }, 0);
-            }
+            Event::Alias(id) => self.alias(id, span),
             _ => {}
         }
     }
@@ -413,5 +497,66 @@ mod tests {
         let v = load("base: &b {x: 1}\nother:\n  <<: *b\n  y: 2\n").to_value();
         assert_eq!(v["other"]["x"], Value::from(1));
         assert_eq!(v["other"]["y"], Value::from(2));
+    }
+
+    #[test]
+    fn refuses_nul_and_control_characters() {
+        let err = parse(&SourceFile::new("n.yml", "a: 1\nb: x\0y\nc: 3\n")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "n.yml:2:5: invalid YAML: unacceptable character #x0000: special characters are not allowed\n  |\n2 | b: x\u{fffd}y\n  |     ^"
+        );
+        let err = parse(&SourceFile::new("e.yml", "a: \u{1b}[31m\n")).unwrap_err();
+        assert!(err.message.contains("#x001b"), "{err}");
+        assert!(parse(&SourceFile::new("ok.yml", "a: b\t\r\nc: \u{e9}\n")).is_ok());
+    }
+
+    #[test]
+    fn refuses_deep_nesting_without_overflowing() {
+        let deep = format!("v:\n  {}x\n", "- ".repeat(20_000));
+        let err = parse(&SourceFile::new("d.yml", deep)).unwrap_err();
+        assert_eq!(
+            err.message,
+            "invalid YAML: nested more than 256 levels deep"
+        );
+        assert_eq!(
+            (err.span.as_ref().unwrap().line, err.span.unwrap().col),
+            (2, 513)
+        );
+        let maps: String = (0..2_000)
+            .map(|i| format!("{}a:\n", " ".repeat(i)))
+            .collect();
+        assert!(parse(&SourceFile::new("m.yml", maps)).is_err());
+        let flow = format!("{}{}", "[".repeat(20_000), "]".repeat(20_000));
+        assert!(parse(&SourceFile::new("f.yml", flow)).is_err());
+        let fine: String = (0..200).map(|i| format!("{}-\n", " ".repeat(i))).collect();
+        assert!(parse(&SourceFile::new("ok.yml", fine)).is_ok());
+    }
+
+    #[test]
+    fn refuses_alias_bombs() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..=9 {
+            let p = i - 1;
+            text += &format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            );
+        }
+        let err = parse(&SourceFile::new("b.yml", text)).unwrap_err();
+        assert_eq!(
+            err.message,
+            "invalid YAML: aliases expand to more than 1000000 nodes (aliases of aliases?)"
+        );
+        assert_eq!(err.span.unwrap().line, 6);
+    }
+
+    #[test]
+    fn anchors_do_not_cross_documents() {
+        let docs = "a: &x 1\n---\nb: *x\n";
+        let err = parse_documents(&SourceFile::new("t.yml", docs)).unwrap_err();
+        assert!(
+            err.message.contains("alias") || err.message.contains("anchor"),
+            "{err}"
+        );
     }
 }

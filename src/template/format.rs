@@ -19,9 +19,14 @@ pub(crate) fn python_formatter(
     }
     match value.kind() {
         ValueKind::Bool | ValueKind::None | ValueKind::Seq | ValueKind::Map => {
+            super::bounds::check_value(value)?;
             let mut s = String::new();
             py_repr(value, &mut s)?;
             out.write_str(&s).map_err(Error::from)
+        }
+        ValueKind::Iterable => {
+            super::bounds::check_value(value)?;
+            minijinja::escape_formatter(out, state, value)
         }
         _ => minijinja::escape_formatter(out, state, value),
     }

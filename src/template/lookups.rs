@@ -25,12 +25,14 @@ use crate::secret::Redactor;
 struct Lookups {
     base_dir: PathBuf,
     redactor: Redactor,
+    sandboxed: bool,
 }
 
 pub(crate) fn register(env: &mut Environment<'static>, opts: &TemplarOptions) {
     let lookups = Arc::new(Lookups {
         base_dir: opts.base_dir.clone(),
         redactor: opts.redactor.clone(),
+        sandboxed: opts.sandboxed,
     });
     let l = lookups.clone();
     env.add_function("lookup", move |state: &State, args: Rest<Value>| {
@@ -85,6 +87,11 @@ impl Lookups {
         terms: &[Value],
         kwargs: &Kwargs,
     ) -> Result<Vec<Value>, Error> {
+        if self.sandboxed && ["env", "file", "fileglob", "password", "pipe"].contains(&name) {
+            return Err(fail(format!(
+                "lookup plugin '{name}' is not available here"
+            )));
+        }
         match name {
             "env" => {
                 let default = kwargs.get::<Option<Value>>("default")?;

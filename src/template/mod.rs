@@ -10,6 +10,7 @@
 //! syntax never reaches minijinja.
 
 mod active;
+mod bounds;
 mod collections;
 mod filters;
 mod format;
@@ -50,6 +51,9 @@ pub struct TemplarOptions {
     /// The playbook's directory: where `lookup('password', path)` keeps
     /// relative paths, and the last place `lookup('file')` searches.
     pub base_dir: std::path::PathBuf,
+    /// Lookups that reach the control node (`env`, `file`, `fileglob`,
+    /// `password`, `pipe`) fail instead: for fuzzing templates.
+    pub sandboxed: bool,
 }
 
 /// What a probe ([`Templar::eval_probe`]) leaves undone, mildest first.
@@ -96,7 +100,9 @@ impl Templar {
         // Only names we make are inline sources; an `{% include %}` of
         // any other name is not found rather than taken as its own text.
         env.set_loader(|name| Ok(name.strip_prefix(INLINE).map(str::to_string)));
-        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        // Python's string methods (`'{}'.format(x)`), with format widths
+        // checked; `format` and `indent` too.
+        bounds::register(&mut env);
         env.add_global("omit", omit_token());
         filters::register(&mut env);
         collections::register(&mut env);
@@ -166,6 +172,7 @@ impl Templar {
         if v.is_undefined() {
             return Err(undefined_error(expr));
         }
+        bounds::check_value(&v).map_err(|e| convert_error(e, expr))?;
         try_to_json(&v)
     }
 
@@ -227,10 +234,21 @@ impl Templar {
         expr: &str,
         ctx: &minijinja::Value,
     ) -> Result<minijinja::Value, TemplateError> {
-        let compiled = self
-            .env
-            .compile_expression(expr)
-            .map_err(|e| convert_error(e, expr))?;
+        if bounds::stray_close(expr) {
+            return Err(TemplateError::Render {
+                source_text: expr.to_string(),
+                message: "syntax error: unexpected `}}` before the end of the expression".into(),
+            });
+        }
+        // minijinja panics on some inputs; a panic must not end the run.
+        let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.env.compile_expression(expr)
+        }))
+        .map_err(|_| TemplateError::Render {
+            source_text: expr.to_string(),
+            message: "the template engine failed on this expression".into(),
+        })?
+        .map_err(|e| convert_error(e, expr))?;
         compiled.eval(ctx).map_err(|e| convert_error(e, expr))
     }
 }
@@ -290,6 +308,9 @@ pub fn strip_omitted(v: &mut Value) {
 
 /// Converts a minijinja value to plain data (`null` where it cannot).
 pub fn to_json(v: &minijinja::Value) -> Value {
+    if bounds::check_value(v).is_err() {
+        return Value::Null;
+    }
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
@@ -297,6 +318,10 @@ pub fn to_json(v: &minijinja::Value) -> Value {
 /// failed to render while it was read (minijinja serializes such a value
 /// as null, so the error is found in the side channel).
 pub(crate) fn try_to_json(v: &minijinja::Value) -> Result<Value, TemplateError> {
+    bounds::check_value(v).map_err(|e| TemplateError::Render {
+        source_text: v.kind().to_string(),
+        message: e.to_string(),
+    })?;
     let earlier = active::take_pending();
     let result = serde_json::to_value(v);
     if let Some(err) = active::take_pending() {

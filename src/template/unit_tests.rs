@@ -672,6 +672,7 @@ fn password_lookup_generates_once_and_stores_privately() {
     let t = Templar::new(TemplarOptions {
         base_dir: root.path().to_path_buf(),
         redactor: redactor.clone(),
+        sandboxed: false,
     });
     let ctx = scope(json!({}));
     let expr = "lookup('password', 'credentials/nova length=24 chars=ascii_letters,digits')";
@@ -780,4 +781,63 @@ fn min_micros(mut f: impl FnMut()) -> f64 {
             start.elapsed().as_secs_f64() * 1e6 / n as f64
         })
         .fold(f64::INFINITY, f64::min)
+}
+
+#[test]
+fn huge_values_and_widths_fail_instead_of_aborting() {
+    let t = Templar::new(TemplarOptions::default());
+    let ctx = scope(json!({}));
+    for (template, want) in [
+        (
+            "{{ [1] * 100000000000 }}",
+            "invalid operation: a value of more than 1000000 items",
+        ),
+        (
+            "x{{ [[1] * 1000, [2] * 1000000] }}",
+            "invalid operation: a value of more than 1000000 items",
+        ),
+        (
+            "{{ '%0100000000000d' | format(1) }}",
+            "invalid operation: a format width or precision beyond 10000",
+        ),
+        (
+            "{{ '{:>100000000000}'.format(1) }}",
+            "invalid operation: a format width or precision beyond 10000",
+        ),
+        (
+            "{{ 'ab' | indent(100000000000) }}",
+            "invalid operation: a width beyond 10000",
+        ),
+    ] {
+        let err = t.render_str(template, &ctx).unwrap_err().to_string();
+        assert!(err.contains(want), "{template}: {err}");
+    }
+    assert_eq!(
+        t.render_str("{{ '%05d' | format(42) }}", &ctx).unwrap(),
+        "00042"
+    );
+    assert_eq!(
+        t.render_str("{{ '{:>4}'.format(7) }}", &ctx).unwrap(),
+        "   7"
+    );
+    assert_eq!(
+        t.render_str("{{ 'a\nb' | indent(2) }}", &ctx).unwrap(),
+        "a\n  b"
+    );
+    assert_eq!(t.eval("[1] * 3", &ctx).unwrap(), json!([1, 1, 1]));
+}
+
+#[test]
+fn a_closing_brace_pair_inside_an_expression_is_an_error_not_a_panic() {
+    let t = Templar::new(TemplarOptions::default());
+    let ctx = scope(json!({"d": {"k": 1}}));
+    for expr in ["1 }} 2", "nice_| to_json }} {{ d | to_nice_y }} {{ 'n }}"] {
+        let err = t.eval(expr, &ctx).unwrap_err().to_string();
+        assert!(err.contains("unexpected `}}`"), "{expr}: {err}");
+        assert!(t.eval_bool(expr, &ctx).is_err());
+    }
+    assert_eq!(
+        t.eval("{'a': {'b': 1}}", &ctx).unwrap(),
+        json!({"a": {"b": 1}})
+    );
 }

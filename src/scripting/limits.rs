@@ -1,0 +1,261 @@
+//! The wall-clock and memory limits of a script call, checked between
+//! the script's operations (`Engine::on_progress`).
+//!
+//! Rhai's own size limits (longest string, largest array or map) are not
+//! used: Rhai enforces them by walking the whole value after every call
+//! that may change it, so `a.push(x)` costs the length of `a` and 200,000
+//! pushes took a minute. Memory is counted instead, per thread, by
+//! [`CountingAllocator`] (the binary installs it): a script runs on a
+//! thread of its own, and what that thread holds beyond what it held when
+//! the call started is what the script holds. Functions that make a value
+//! of a size given in one operation (`pad`, `blob`) check the size first.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::{Cell, RefCell};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rhai::Dynamic;
+
+/// How long one call into a script may run when its task sets no
+/// `timeout:`.
+pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(300);
+
+/// How much memory one call into a script may hold.
+pub const MAX_MEMORY: i64 = 256 * 1024 * 1024;
+
+/// What `on_progress` gives Rhai to stop a script, told apart in messages.
+pub const STOPPED_TIME: &str = "__oplay_time_limit__";
+pub const STOPPED_MEMORY: &str = "__oplay_memory_limit__";
+pub const STOPPED_CANCELLED: &str = "__oplay_cancelled__";
+
+/// Operations between two looks at the clock.
+const CLOCK_EVERY: u64 = 256;
+
+thread_local! {
+    static ALLOCATED: Cell<i64> = const { Cell::new(0) };
+    static BUDGET: Cell<Option<Limits>> = const { Cell::new(None) };
+    static CANCELLED: RefCell<Option<Arc<AtomicBool>>> = const { RefCell::new(None) };
+}
+
+#[derive(Clone, Copy)]
+struct Limits {
+    deadline: Instant,
+    seconds: u64,
+    memory_base: i64,
+}
+
+/// Counts what each thread allocates and frees, on top of the system
+/// allocator.
+pub struct CountingAllocator;
+
+// SAFETY: every call is passed to the system allocator unchanged; the
+// counter is a thread-local `Cell` with a const initializer, which neither
+// allocates nor registers a destructor.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count(layout.size() as i64);
+        // SAFETY: the caller's contract is passed on as it is.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count(layout.size() as i64);
+        // SAFETY: as above.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        count(-(layout.size() as i64));
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count(new_size as i64 - layout.size() as i64);
+        // SAFETY: as above.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+fn count(bytes: i64) {
+    let _ = ALLOCATED.try_with(|a| a.set(a.get().wrapping_add(bytes)));
+}
+
+fn allocated() -> i64 {
+    ALLOCATED.try_with(Cell::get).unwrap_or(0)
+}
+
+/// The limits of one script call on this thread, lifted when dropped.
+pub struct Budget(());
+
+impl Budget {
+    /// Starts a call that may run for `time` and stops early once
+    /// `cancelled` is set (its task timed out or the run was interrupted).
+    pub fn start(time: Duration, cancelled: Arc<AtomicBool>) -> Self {
+        let limits = Limits {
+            deadline: Instant::now() + time,
+            seconds: time.as_secs_f64().ceil() as u64,
+            memory_base: allocated(),
+        };
+        BUDGET.with(|b| b.set(Some(limits)));
+        CANCELLED.with(|c| *c.borrow_mut() = Some(cancelled));
+        Budget(())
+    }
+}
+
+impl Drop for Budget {
+    fn drop(&mut self) {
+        BUDGET.with(|b| b.set(None));
+        CANCELLED.with(|c| *c.borrow_mut() = None);
+    }
+}
+
+/// The `on_progress` callback: `Some` stops the script.
+pub fn on_progress(ops: u64) -> Option<Dynamic> {
+    let limits = BUDGET.with(Cell::get)?;
+    if allocated() - limits.memory_base > MAX_MEMORY {
+        return Some(STOPPED_MEMORY.into());
+    }
+    if ops % CLOCK_EVERY != 0 {
+        return None;
+    }
+    let cancelled = CANCELLED.with(|c| {
+        c.borrow()
+            .as_ref()
+            .is_some_and(|f| f.load(Ordering::Relaxed))
+    });
+    if cancelled {
+        return Some(STOPPED_CANCELLED.into());
+    }
+    (Instant::now() > limits.deadline).then(|| format!("{STOPPED_TIME}{}", limits.seconds).into())
+}
+
+/// The message for a script that `on_progress` stopped with `token`.
+pub fn stopped_message(token: &Dynamic) -> String {
+    let token = token.to_string();
+    if let Some(secs) = token.strip_prefix(STOPPED_TIME) {
+        return format!(
+            "the script ran for more than {secs} seconds and was stopped (an endless loop?); the task's `timeout:` sets this limit"
+        );
+    }
+    match token.as_str() {
+        STOPPED_MEMORY => format!(
+            "the script's data grew beyond the script limits (more than {} MiB of memory)",
+            MAX_MEMORY / (1024 * 1024)
+        ),
+        STOPPED_CANCELLED => {
+            "the script was stopped: its task timed out or the run was interrupted".into()
+        }
+        _ => token,
+    }
+}
+
+/// Refuses to make a value of `items` items of `item_bytes` bytes each
+/// that would not fit the memory limit.
+pub fn check_size(items: i64, item_bytes: usize) -> Result<(), String> {
+    let bytes = i128::from(items.max(0)) * item_bytes as i128;
+    if bytes > i128::from(MAX_MEMORY) {
+        return Err(format!(
+            "a value of {items} items would grow beyond the script limits (more than {} MiB)",
+            MAX_MEMORY / (1024 * 1024)
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    fn run(script: &str, time: Duration, cancelled: Arc<AtomicBool>) -> Result<Dynamic, String> {
+        let engine = super::super::engine::build();
+        let _budget = Budget::start(time, cancelled);
+        engine.eval::<Dynamic>(script).map_err(|e| match *e {
+            rhai::EvalAltResult::ErrorTerminated(token, _) => stopped_message(&token),
+            other => other.to_string(),
+        })
+    }
+
+    fn quick(script: &str) -> Result<Dynamic, String> {
+        run(script, Duration::from_secs(60), Arc::default())
+    }
+
+    #[test]
+    fn many_pushes_are_linear() {
+        let started = Instant::now();
+        let len = quick("let a = []; for i in 0..200000 { a.push(i); } a.len()").unwrap();
+        assert_eq!(len.as_int(), Ok(200_000));
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn an_endless_loop_stops_at_the_time_limit() {
+        let started = Instant::now();
+        let slow = "loop { let s = 0; for i in 0..1000 { s += i; } }";
+        let err = run(slow, Duration::from_millis(200), Arc::default()).unwrap_err();
+        assert_eq!(
+            err,
+            "the script ran for more than 1 seconds and was stopped (an endless loop?); the task's `timeout:` sets this limit"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_cancelled_call_stops() {
+        let err = run(
+            "loop {}",
+            Duration::from_secs(60),
+            Arc::new(AtomicBool::new(true)),
+        );
+        assert_eq!(
+            err.unwrap_err(),
+            "the script was stopped: its task timed out or the run was interrupted"
+        );
+    }
+
+    #[test]
+    fn growing_data_stops_at_the_memory_limit() {
+        let err = quick("let s = \"x\"; loop { s += s; }").unwrap_err();
+        assert_eq!(
+            err,
+            "the script's data grew beyond the script limits (more than 256 MiB of memory)"
+        );
+        let err = quick("let a = [1]; loop { a += a; }").unwrap_err();
+        assert!(err.contains("256 MiB"), "{err}");
+    }
+
+    #[test]
+    fn values_of_a_given_size_are_checked_first() {
+        for script in [
+            "let a = []; a.pad(1000000000000, 0); a",
+            "let b = blob(1000000000000); b",
+            "let s = \"\"; s.pad(1000000000000, 'x'); s",
+            "let s = \"\"; s.pad(1000000000000, \"ab\"); s",
+        ] {
+            let err = quick(script).unwrap_err();
+            assert!(
+                err.contains("would grow beyond the script limits"),
+                "{script}: {err}"
+            );
+        }
+        assert_eq!(
+            quick("let a = [1]; a.pad(3, 0); a.len()").unwrap().as_int(),
+            Ok(3)
+        );
+        assert_eq!(
+            quick("let s = \"a\"; s.pad(4, \"xy\"); s")
+                .unwrap()
+                .to_string(),
+            "axyx"
+        );
+        assert_eq!(quick("blob(3, 0x41).len()").unwrap().as_int(), Ok(3));
+    }
+}
