@@ -36,7 +36,10 @@ fn check(t: &Test, hosts: &[String], runs: usize) {
                 "run {run}, {h}: {}",
                 out.stdout
             );
-            assert!(t.path(&format!("base/plain/{h}")).is_dir(), "run {run}, {h}");
+            assert!(
+                t.path(&format!("base/plain/{h}")).is_dir(),
+                "run {run}, {h}"
+            );
             let meta = std::fs::metadata(t.path(&format!("base/shared/{h}"))).unwrap();
             assert_eq!(meta.permissions().mode() & 0o777, 0o750, "run {run}, {h}");
         }
