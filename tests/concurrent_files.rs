@@ -70,18 +70,7 @@ fn fifty_local_hosts_create_their_folders_under_a_missing_parent() {
 fn twenty_ssh_hosts_delegating_to_localhost_create_their_folders() {
     let sshd = Sshd::start();
     let hosts: Vec<String> = (0..20).map(|i| format!("s{i}")).collect();
-    let inventory: String = hosts
-        .iter()
-        .map(|h| {
-            format!(
-                "{h} ansible_host=127.0.0.1 ansible_port={} ansible_user={} ansible_ssh_private_key_file={} ansible_ssh_known_hosts_file={}\n",
-                sshd.port,
-                sshd.user,
-                sshd.client_key.display(),
-                sshd.known_hosts.display()
-            )
-        })
-        .collect();
+    let inventory: String = hosts.iter().map(|h| sshd.inventory_line(h)).collect();
     let t = Test::new()
         .playbook(&PLAYBOOK.replace("DELEGATE", "delegate_to: localhost"))
         .inventory(&inventory)

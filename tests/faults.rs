@@ -11,16 +11,6 @@ use std::time::{Duration, Instant};
 use support::Test;
 use support::sshd::Sshd;
 
-fn ssh_inventory(s: &Sshd) -> String {
-    format!(
-        "target ansible_host=127.0.0.1 ansible_port={} ansible_user={} ansible_ssh_private_key_file={} ansible_ssh_known_hosts_file={}\n",
-        s.port,
-        s.user,
-        s.client_key.display(),
-        s.known_hosts.display()
-    )
-}
-
 /// Whether a process whose command line contains `pattern` runs.
 fn running(pattern: &str) -> bool {
     Command::new("pgrep")
@@ -101,22 +91,27 @@ fn a_task_timeout_fails_the_task_and_stops_its_command_over_ssh() {
     let sshd = Sshd::start();
     let t = Test::new()
         .playbook(&timeout_playbook(9732))
-        .inventory(&ssh_inventory(&sshd));
+        .inventory(&sshd.inventory_line("target"));
     check_timeout(&t, 9732);
 }
 
-/// Starts `oplay run` on `t`'s playbook, waits until `marker` runs on the
-/// host, interrupts it `signals` times and returns its exit code, output and
-/// how long it took after the first signal.
-fn interrupt(t: &Test, marker: &str, signals: usize) -> (i32, String, String, Duration) {
-    let child = Command::new(env!("CARGO_BIN_EXE_oplay"))
+/// Starts `oplay run site.yml -i hosts` in `t`'s directory.
+fn start(t: &Test) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_oplay"))
         .current_dir(t.dir())
         .env("NO_COLOR", "1")
         .args(["run", "site.yml", "-i", "hosts"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("run oplay");
+        .expect("run oplay")
+}
+
+/// Starts `oplay run` on `t`'s playbook, waits until `marker` runs on the
+/// host, interrupts it `signals` times and returns its exit code, output and
+/// how long it took after the first signal.
+fn interrupt(t: &Test, marker: &str, signals: usize) -> (i32, String, String, Duration) {
+    let child = start(t);
     assert!(wait_for(30, || running(marker)), "{marker} never started");
     let sent = Instant::now();
     for _ in 0..signals {
@@ -172,7 +167,7 @@ fn ctrl_c_stops_the_command_prints_the_recap_and_exits_130_over_ssh() {
     let sshd = Sshd::start();
     let t = Test::new()
         .playbook(&INTERRUPTED.replace("MARK", "9742"))
-        .inventory(&ssh_inventory(&sshd));
+        .inventory(&sshd.inventory_line("target"));
     check_interrupted(&t, "9742");
 }
 
@@ -217,15 +212,8 @@ fn a_session_that_dies_under_a_task_makes_the_host_unreachable() {
         .playbook(
             "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: sleep 9751\n    - command: \"true\"\n",
         )
-        .inventory(&ssh_inventory(&sshd));
-    let child = Command::new(env!("CARGO_BIN_EXE_oplay"))
-        .current_dir(t.dir())
-        .env("NO_COLOR", "1")
-        .args(["run", "site.yml", "-i", "hosts"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .inventory(&sshd.inventory_line("target"));
+    let child = start(&t);
     assert!(wait_for(30, || running("sleep 9751")));
     // Every process of the connection (the session's sshd and what it
     // runs) dies at once, as when the host goes down.
@@ -242,15 +230,8 @@ fn a_host_that_stops_answering_is_unreachable_within_45_seconds() {
     let sshd = Sshd::start();
     let t = Test::new()
         .playbook("- hosts: all\n  gather_facts: false\n  tasks:\n    - command: sleep 9752\n")
-        .inventory(&ssh_inventory(&sshd));
-    let child = Command::new(env!("CARGO_BIN_EXE_oplay"))
-        .current_dir(t.dir())
-        .env("NO_COLOR", "1")
-        .args(["run", "site.yml", "-i", "hosts"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .inventory(&sshd.inventory_line("target"));
+    let child = start(&t);
     assert!(wait_for(30, || running("sleep 9752")));
     // A partition: the connection stays open and nothing answers.
     let chain = session_chain(&sshd, "sleep 9752");

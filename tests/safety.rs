@@ -82,16 +82,6 @@ fn sudo_rule() {
     }
 }
 
-fn ssh_inventory(s: &Sshd) -> String {
-    format!(
-        "target ansible_host=127.0.0.1 ansible_port={} ansible_user={} ansible_ssh_private_key_file={} ansible_ssh_known_hosts_file={}\n",
-        s.port,
-        s.user,
-        s.client_key.display(),
-        s.known_hosts.display()
-    )
-}
-
 #[test]
 fn a_private_file_is_never_readable_by_others_while_it_is_written_through_become() {
     if !Path::new("/usr/bin/sudo").exists() {
@@ -104,7 +94,7 @@ fn a_private_file_is_never_readable_by_others_while_it_is_written_through_become
         .playbook(
             &SECRET_WRITES.replace("gather_facts: false", "gather_facts: false\n  become: true"),
         )
-        .inventory(&ssh_inventory(&sshd));
+        .inventory(&sshd.inventory_line("target"));
     let child = spy(t.dir());
     for _ in 0..2 {
         t.run().code(0);
@@ -231,7 +221,7 @@ fn a_revoked_host_key_is_refused_even_when_another_line_accepts_it() {
     std::fs::write(&sshd.known_hosts, format!("{line}\n@revoked * {key}\n")).unwrap();
     let out = Test::new()
         .playbook("- hosts: all\n  gather_facts: false\n  tasks:\n    - command: \"true\"\n")
-        .inventory(&ssh_inventory(&sshd))
+        .inventory(&sshd.inventory_line("target"))
         .run();
     out.code(4).stdout_has(&format!(
         "the host key of [127.0.0.1]:{} is revoked: the server offered ssh-ed25519 SHA256:",

@@ -125,6 +125,17 @@ impl Sshd {
         std::fs::write(path, format!("{}\n", self.known_hosts_line())).expect("known_hosts");
     }
 
+    /// An INI inventory line for a host `name` that logs in to this server.
+    pub fn inventory_line(&self, name: &str) -> String {
+        format!(
+            "{name} ansible_host=127.0.0.1 ansible_port={} ansible_user={} ansible_ssh_private_key_file={} ansible_ssh_known_hosts_file={}\n",
+            self.port,
+            self.user,
+            self.client_key.display(),
+            self.known_hosts.display()
+        )
+    }
+
     /// The listening server's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
