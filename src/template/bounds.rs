@@ -69,7 +69,12 @@ pub(crate) fn check_format(format: &str, braces: bool) -> Result<(), Error> {
     for c in format.chars().chain(std::iter::once('\0')) {
         if let Some(d) = c.to_digit(10) {
             if in_spec {
-                number = Some(number.unwrap_or(0).saturating_mul(10) + u64::from(d));
+                number = Some(
+                    number
+                        .unwrap_or(0)
+                        .saturating_mul(10)
+                        .saturating_add(u64::from(d)),
+                );
             }
             just_opened = false;
             continue;
@@ -188,7 +193,12 @@ mod tests {
         for bad in ["%0100000000000d", "%.99999s", "%-99999s"] {
             assert!(check_format(bad, false).is_err(), "{bad}");
         }
-        for bad in ["{:>100000000000}", "{0:99999}", "{:.99999f}"] {
+        for bad in [
+            "{:>100000000000}",
+            "{0:99999}",
+            "{:.99999f}",
+            "{:55555555555555555555555}",
+        ] {
             assert!(check_format(bad, true).is_err(), "{bad}");
         }
     }
