@@ -83,6 +83,19 @@ impl Graph {
         self.host_index.get(name).copied()
     }
 
+    /// Refuses names that would take the inventory past
+    /// [`MAX_HOSTS`](super::MAX_HOSTS) hosts.
+    pub fn check_room(&self, names: &[String]) -> Result<(), String> {
+        let new = names.iter().filter(|n| self.host_id(n).is_none()).count();
+        if self.hosts.len() + new > super::MAX_HOSTS {
+            return Err(format!(
+                "the inventory would hold more than {} hosts",
+                super::MAX_HOSTS
+            ));
+        }
+        Ok(())
+    }
+
     /// The group's id, creating the group if it is new.
     pub fn add_group(&mut self, name: &str) -> usize {
         if let Some(id) = self.group_id(name) {
@@ -150,7 +163,8 @@ impl Graph {
     }
 
     fn join(&mut self, host: usize, group: usize) {
-        if !self.groups[group].hosts.contains(&host) {
+        // A host is in few groups, a group may hold 100,000 hosts.
+        if !self.hosts[host].groups.contains(&group) {
             self.groups[group].hosts.push(host);
             self.hosts[host].groups.push(group);
         }
@@ -210,15 +224,21 @@ impl Graph {
                 self.groups[id].parents.push(ALL);
             }
         }
+        let mut leave_ungrouped = std::collections::HashSet::new();
         for host in 0..self.hosts.len() {
             let groups = &self.hosts[host].groups;
             let elsewhere = groups.iter().any(|g| *g != ALL && *g != UNGROUPED);
             if elsewhere && groups.contains(&UNGROUPED) {
                 self.hosts[host].groups.retain(|g| *g != UNGROUPED);
-                self.groups[UNGROUPED].hosts.retain(|h| *h != host);
+                leave_ungrouped.insert(host);
             } else if !elsewhere {
                 self.join(host, UNGROUPED);
             }
+        }
+        if !leave_ungrouped.is_empty() {
+            self.groups[UNGROUPED]
+                .hosts
+                .retain(|h| !leave_ungrouped.contains(h));
         }
         self.settle_depths();
         self.hosts

@@ -200,6 +200,9 @@ impl IniParser<'_> {
             };
             vars.push((key.to_string(), parse_value(value)));
         }
+        self.graph
+            .check_room(&names)
+            .map_err(|m| Diagnostic::new(m, Some(entry_span.clone())))?;
         for name in names {
             let host = self.graph.add_host(&name, self.group, port, &self.origin);
             for (key, value) in &vars {

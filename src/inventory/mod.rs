@@ -45,6 +45,9 @@ use graph::{ALL, Graph};
 use pattern::LOCALHOST;
 use vars_dirs::{Vars, VarsDir};
 
+/// How many hosts one inventory may hold (each takes about 2 KiB).
+pub const MAX_HOSTS: usize = 200_000;
+
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
     #[error("{0}")]

@@ -648,3 +648,26 @@ fn vars_file_and_io_errors() {
         "inventory missing: No such file or directory (os error 2)"
     );
 }
+
+#[test]
+fn an_inventory_holds_at_most_max_hosts() {
+    let graph = super::graph::Graph::default();
+    let names: Vec<String> = (0..=super::MAX_HOSTS).map(|i| format!("h{i}")).collect();
+    assert_eq!(
+        graph.check_room(&names).unwrap_err(),
+        "the inventory would hold more than 200000 hosts"
+    );
+    assert!(graph.check_room(&names[1..]).is_ok());
+}
+
+#[test]
+fn a_big_group_loads_in_linear_time() {
+    let started = std::time::Instant::now();
+    let inv = Fixture::with(&[("h", "[web]\nweb[0:49999]\n[db]\nweb[0:49999]\n")]).load(&["h"]);
+    assert_eq!(inv.host_names().len(), 50_000);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -154,6 +154,7 @@ impl YamlParser<'_> {
                 )
             })?,
         };
+        self.graph.check_room(&names).map_err(|m| error(m, key))?;
         for name in names {
             let host = self.graph.add_host(&name, group, port, &self.origin);
             for (k, v) in vars {
