@@ -63,35 +63,37 @@ impl IniDoc {
             self.append_section(name, new);
             return Ok(true);
         }
-        let (mut kept, unmatched) = self.match_existing(section, key, &mut remaining);
+        let (_, unmatched) = self.match_existing(section, key, &mut remaining);
         let mut changed = false;
         if opts.exclusive {
             // Other lines take the remaining values in place; the rest go.
-            let mut doomed = Vec::new();
-            for i in unmatched {
-                if remaining.is_empty() {
-                    doomed.push(i);
-                    continue;
+            // Edits are made from the last line up: replacing an option
+            // drops its continuation lines, which moves the lines below.
+            let mut edits: Vec<(usize, Option<Option<String>>)> = unmatched
+                .into_iter()
+                .map(|i| (i, (!remaining.is_empty()).then(|| remaining.remove(0))))
+                .collect();
+            edits.sort_by(|a, b| b.0.cmp(&a.0));
+            let deleted = edits.iter().any(|(_, e)| e.is_none());
+            changed = !edits.is_empty();
+            for (i, edit) in edits {
+                match edit {
+                    Some(v) => {
+                        let indent = indent_of(&self.lines[i].text).to_string();
+                        self.replace_line(i, self.option_line(&indent, key, v.as_deref(), opts));
+                    }
+                    None => self.delete_option_line(i),
                 }
-                let v = remaining.remove(0);
-                let indent = indent_of(&self.lines[i].text).to_string();
-                self.replace_line(i, self.option_line(&indent, key, v.as_deref(), opts));
-                kept.push(i);
-                changed = true;
             }
-            if !doomed.is_empty() {
-                for i in doomed.into_iter().rev() {
-                    self.delete_option_line(i);
-                }
+            if deleted {
                 return Ok(true);
             }
-        } else {
-            kept.extend(unmatched);
         }
         if remaining.is_empty() {
             return Ok(changed);
         }
-        self.insert_values(section, key, remaining, kept.into_iter().max(), opts);
+        let last = self.option_lines(section, key).into_iter().max();
+        self.insert_values(section, key, remaining, last, opts);
         Ok(true)
     }
 
@@ -404,5 +406,15 @@ mod tests {
             Err(IniError::BadValue(_))
         ));
         assert_eq!(doc.render(), "");
+    }
+
+    #[test]
+    fn a_repeated_option_with_continuation_lines_is_set_once() {
+        // Found by the ini_edit fuzzer: replacing the first line dropped
+        // its continuation line, and the second line was deleted by an
+        // index that no longer pointed at it.
+        let mut doc = IniDoc::parse("[DEFAULT]\ndebug = false\n  more\nother = 1\ndebug = no\n");
+        assert!(doc.set(Some("DEFAULT"), "debug", "true").unwrap());
+        assert_eq!(doc.render(), "[DEFAULT]\ndebug = true\nother = 1\n");
     }
 }

@@ -126,10 +126,13 @@ impl Templar {
         }
         let _guard = RenderGuard::enter(self);
         let name = format!("{INLINE}{text}");
-        self.env
-            .get_template(&name)
-            .and_then(|t| t.render(ctx))
-            .map_err(|e| convert_error(e, text))
+        // minijinja panics on some inputs (an overflow in `[1] * n * m`
+        // where debug assertions are on); a panic must not end the run.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.env.get_template(&name).and_then(|t| t.render(ctx))
+        }))
+        .map_err(|_| engine_failed(text))?
+        .map_err(|e| convert_error(e, text))
     }
 
     /// Renders every string in a value. A string that is a single
@@ -241,15 +244,13 @@ impl Templar {
             });
         }
         // minijinja panics on some inputs; a panic must not end the run.
-        let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.env.compile_expression(expr)
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.env
+                .compile_expression(expr)
+                .and_then(|compiled| compiled.eval(ctx))
         }))
-        .map_err(|_| TemplateError::Render {
-            source_text: expr.to_string(),
-            message: "the template engine failed on this expression".into(),
-        })?
-        .map_err(|e| convert_error(e, expr))?;
-        compiled.eval(ctx).map_err(|e| convert_error(e, expr))
+        .map_err(|_| engine_failed(expr))?
+        .map_err(|e| convert_error(e, expr))
     }
 }
 
@@ -364,6 +365,13 @@ fn undefined_error(source: &str) -> TemplateError {
         )
     });
     TemplateError::Undefined { name, context }
+}
+
+fn engine_failed(source: &str) -> TemplateError {
+    TemplateError::Render {
+        source_text: source.to_string(),
+        message: "the template engine failed on this template".into(),
+    }
 }
 
 fn convert_error(e: minijinja::Error, source: &str) -> TemplateError {

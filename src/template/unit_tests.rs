@@ -841,3 +841,13 @@ fn a_closing_brace_pair_inside_an_expression_is_an_error_not_a_panic() {
         json!({"a": {"b": 1}})
     );
 }
+
+#[test]
+fn a_panic_inside_minijinja_is_an_error() {
+    let t = Templar::new(TemplarOptions::default());
+    let ctx = scope(json!({}));
+    // Overflows minijinja's length arithmetic (a panic with debug
+    // assertions, a wrapped length without).
+    let text = "{{ [1] * 100000000000 * 10000000000 }}.";
+    assert!(t.render_str(text, &ctx).is_err());
+}
