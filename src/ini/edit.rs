@@ -73,7 +73,7 @@ impl IniDoc {
                 .into_iter()
                 .map(|i| (i, (!remaining.is_empty()).then(|| remaining.remove(0))))
                 .collect();
-            edits.sort_by(|a, b| b.0.cmp(&a.0));
+            edits.sort_by_key(|e| std::cmp::Reverse(e.0));
             let deleted = edits.iter().any(|(_, e)| e.is_none());
             changed = !edits.is_empty();
             for (i, edit) in edits {
