@@ -4,37 +4,8 @@
 
 mod support;
 
-use std::net::TcpListener;
-
 use support::Test;
-
-/// A listening port that counts the connections it accepts.
-struct Watch {
-    listener: TcpListener,
-}
-
-impl Watch {
-    fn new() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        Watch { listener }
-    }
-
-    fn port(&self) -> u16 {
-        self.listener.local_addr().unwrap().port()
-    }
-
-    fn inventory(&self) -> String {
-        format!(
-            "[web]\nweb1 ansible_host=127.0.0.1 ansible_port={} ansible_user=root\n",
-            self.port()
-        )
-    }
-
-    fn assert_untouched(&self) {
-        assert!(self.listener.accept().is_err(), "a connection was opened");
-    }
-}
+use support::watch::Watch;
 
 fn case(playbook: &str, expected_stderr: &str) {
     case_with(&[], playbook, expected_stderr);

@@ -6,34 +6,10 @@
 
 mod support;
 
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
+use support::watch::Watch;
 use support::{Output, Test};
-
-/// A listening port that counts the connections it accepts.
-struct Watch {
-    listener: TcpListener,
-}
-
-impl Watch {
-    fn new() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        Watch { listener }
-    }
-
-    fn inventory(&self) -> String {
-        format!(
-            "[web]\nweb1 ansible_host=127.0.0.1 ansible_port={} ansible_user=root\n",
-            self.listener.local_addr().unwrap().port()
-        )
-    }
-
-    fn assert_untouched(&self) {
-        assert!(self.listener.accept().is_err(), "a connection was opened");
-    }
-}
 
 /// Runs the test against a watched host, with a time limit, and returns
 /// what it printed after checking the host was never contacted.

@@ -7,6 +7,7 @@
 pub mod fixture;
 pub mod sshd;
 pub mod terminal;
+pub mod watch;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
