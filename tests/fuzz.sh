@@ -7,9 +7,9 @@
 #                                         installs cargo-fuzz if needed, runs
 #                                         libFuzzer on the stable toolchain
 #                                         (RUSTC_BOOTSTRAP), 1 GiB per input,
-#                                         new inputs in fuzz/work/TARGET, crashes
+#                                         new inputs in fuzz/found/TARGET, crashes
 #                                         in fuzz/artifacts/TARGET
-#   bash tests/fuzz.sh --minimize TARGET  merges fuzz/work/TARGET into the kept
+#   bash tests/fuzz.sh --minimize TARGET  merges fuzz/found/TARGET into the kept
 #                                         corpus: a small set of inputs with
 #                                         the same edge coverage
 #
@@ -30,7 +30,7 @@ if [[ $1 == --minimize ]]; then
     target=$2
     kept=corpus/$target
     fresh=$(mktemp -d)
-    cargo fuzz run -s none -a "$target" "$fresh" "$kept" "work/$target" -- \
+    cargo fuzz run -s none -a "$target" "$fresh" "$kept" "found/$target" -- \
         -set_cover_merge=1 -use_counters=0 -rss_limit_mb=1024
     # The inputs that once crashed a target, or reproduce a fixed bug, stay.
     find "$kept" -maxdepth 1 \( -name 'crash-*' -o -name 'repro-*' \) -exec cp {} "$fresh" \;
@@ -40,6 +40,6 @@ if [[ $1 == --minimize ]]; then
 fi
 target=$1
 seconds=${2:-600}
-mkdir -p "work/$target"
-exec cargo fuzz run -s none -a "$target" "work/$target" "corpus/$target" -- \
+mkdir -p "found/$target"
+exec cargo fuzz run -s none -a "$target" "found/$target" "corpus/$target" -- \
     -max_total_time="$seconds" -rss_limit_mb=1024 -timeout=10 -max_len=8192 -print_final_stats=1
