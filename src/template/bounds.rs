@@ -64,6 +64,13 @@ fn walk(value: &Value, budget: &mut usize, depth: usize) -> Result<(), Error> {
 /// `str.format` one (`{:>10}`, `braces` true) asks for a width or
 /// precision beyond [`MAX_WIDTH`].
 pub(crate) fn check_format(format: &str, braces: bool) -> Result<(), Error> {
+    if !braces && non_ascii_key(format) {
+        // minijinja slices such a key by bytes and panics.
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "a `%(key)` format whose key is not ASCII is not supported",
+        ));
+    }
     let (mut in_spec, mut in_braces, mut just_opened) = (false, false, false);
     let mut number: Option<u64> = None;
     for c in format.chars().chain(std::iter::once('\0')) {
@@ -100,6 +107,25 @@ pub(crate) fn check_format(format: &str, braces: bool) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Whether a printf-style format names a key (`%(key)s`) that holds a
+/// character outside ASCII, up to its `)` or the end.
+fn non_ascii_key(format: &str) -> bool {
+    let mut rest = format;
+    while let Some(at) = rest.find('%') {
+        rest = &rest[at + 1..];
+        if let Some(after) = rest.strip_prefix('%') {
+            rest = after;
+        } else if let Some(key) = rest.strip_prefix('(') {
+            let end = key.find(')').unwrap_or(key.len());
+            if !key[..end].is_ascii() {
+                return true;
+            }
+            rest = &key[end..];
+        }
+    }
+    false
 }
 
 /// Whether an expression holds a `}}` outside strings and brackets with
@@ -200,6 +226,16 @@ mod tests {
             "{:55555555555555555555555}",
         ] {
             assert!(check_format(bad, true).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn non_ascii_keys_are_refused() {
+        for bad in ["%(kéy)s", "%(é", "a %s %(ü)d", "%%%(é)s"] {
+            assert!(check_format(bad, false).is_err(), "{bad}");
+        }
+        for ok in ["%(key)s é", "%%(é)s", "é %s", "%(a)s%(b)d"] {
+            assert!(check_format(ok, false).is_ok(), "{ok}");
         }
     }
 
