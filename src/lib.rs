@@ -14,6 +14,7 @@
 //! | `openstack` | the Keystone session and REST helpers |
 //! | `scripting` | Rhai script modules |
 //! | `output` | the `Reporter` trait; human and JSON output |
+//! | `vault` | the Ansible Vault format, read and written |
 //!
 //! Each layer depends only on the layers below it: modules never see the
 //! executor, and the executor never knows a module's name.
@@ -36,6 +37,7 @@ pub mod secret;
 pub mod source;
 pub mod template;
 pub mod value;
+pub mod vault;
 
 /// The unit tests count memory per thread as the binary does (the memory
 /// limit of script modules reads the count).
