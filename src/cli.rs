@@ -46,6 +46,8 @@ pub enum Command {
     Inventory(InventoryArgs),
     /// Show the documentation of a module.
     Doc(DocArgs),
+    /// Encrypt, decrypt, view and edit Ansible Vault files.
+    Vault(VaultArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -146,4 +148,116 @@ pub struct DocArgs {
     /// Folders with script modules (repeatable).
     #[arg(short = 'M', long = "module-path", value_name = "DIR")]
     pub module_path: Vec<PathBuf>,
+}
+
+/// `oplay vault`: the verbs of `ansible-vault`.
+#[derive(Debug, Args)]
+pub struct VaultArgs {
+    #[command(subcommand)]
+    pub action: VaultAction,
+    #[command(flatten)]
+    pub secrets: VaultSecretArgs,
+}
+
+/// Where vault passwords come from (shared by `run` and `vault`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct VaultSecretArgs {
+    /// A vault password: `[label@]FILE` (an executable file is run) or
+    /// `[label@]prompt` (repeatable).
+    #[arg(long = "vault-id", value_name = "ID", global = true)]
+    pub vault_id: Vec<String>,
+    /// A file holding the vault password, or an executable printing it
+    /// (repeatable; default $OPLAY_VAULT_PASSWORD_FILE or
+    /// $ANSIBLE_VAULT_PASSWORD_FILE).
+    #[arg(
+        long = "vault-password-file",
+        alias = "vault-pass-file",
+        value_name = "FILE",
+        global = true
+    )]
+    pub vault_password_file: Vec<PathBuf>,
+    /// Ask for the vault password on the terminal.
+    #[arg(
+        short = 'J',
+        long = "ask-vault-password",
+        alias = "ask-vault-pass",
+        global = true
+    )]
+    pub ask_vault_pass: bool,
+}
+
+/// What `oplay vault` does.
+#[derive(Debug, Subcommand)]
+pub enum VaultAction {
+    /// Create a new encrypted file with $EDITOR.
+    Create(VaultFile),
+    /// Encrypt files in place (or to --output).
+    Encrypt(VaultFiles),
+    /// Decrypt files in place (or to --output).
+    Decrypt(VaultFiles),
+    /// Print the decrypted content of files.
+    View(VaultFiles),
+    /// Edit an encrypted file with $EDITOR; no plaintext is left behind.
+    Edit(VaultFile),
+    /// Encrypt files again with a new password.
+    Rekey(VaultRekey),
+    /// Encrypt a string for use as an inline `!vault` value in YAML.
+    #[command(name = "encrypt_string", alias = "encrypt-string")]
+    EncryptString(VaultString),
+}
+
+/// One vaulted file.
+#[derive(Debug, Args)]
+pub struct VaultFile {
+    /// The file.
+    pub file: PathBuf,
+    /// The vault id to encrypt with (the first password when not given).
+    #[arg(long = "encrypt-vault-id", value_name = "LABEL")]
+    pub encrypt_vault_id: Option<String>,
+}
+
+/// Files to encrypt, decrypt or view.
+#[derive(Debug, Args)]
+pub struct VaultFiles {
+    /// The files (`-` or none: standard input).
+    pub files: Vec<PathBuf>,
+    /// Write the result here (`-`: standard output) instead of in place.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// The vault id to encrypt with (the first password when not given).
+    #[arg(long = "encrypt-vault-id", value_name = "LABEL")]
+    pub encrypt_vault_id: Option<String>,
+}
+
+/// `oplay vault rekey`.
+#[derive(Debug, Args)]
+pub struct VaultRekey {
+    /// The files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The new password's file (or executable).
+    #[arg(long = "new-vault-password-file", value_name = "FILE")]
+    pub new_vault_password_file: Option<PathBuf>,
+    /// The new password, as `[label@]source`.
+    #[arg(long = "new-vault-id", value_name = "ID")]
+    pub new_vault_id: Option<String>,
+    /// The vault id to encrypt with (the first new password when not given).
+    #[arg(long = "encrypt-vault-id", value_name = "LABEL")]
+    pub encrypt_vault_id: Option<String>,
+}
+
+/// `oplay vault encrypt_string`.
+#[derive(Debug, Args)]
+pub struct VaultString {
+    /// The strings (none: read standard input).
+    pub strings: Vec<String>,
+    /// The variable name(s) to print before each value (repeatable).
+    #[arg(short = 'n', long = "name", value_name = "NAME")]
+    pub name: Vec<String>,
+    /// The variable name for the value read from standard input.
+    #[arg(long = "stdin-name", value_name = "NAME")]
+    pub stdin_name: Option<String>,
+    /// The vault id to encrypt with (the first password when not given).
+    #[arg(long = "encrypt-vault-id", value_name = "LABEL")]
+    pub encrypt_vault_id: Option<String>,
 }

@@ -5,6 +5,7 @@ pub mod doc;
 pub mod inventory;
 pub mod prompt;
 pub mod run;
+pub mod vault;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ pub async fn dispatch(cli: Cli) -> i32 {
         Command::Run(args) => run::run(*args).await,
         Command::Inventory(args) => inventory::run(args),
         Command::Doc(args) => doc::run(args),
+        Command::Vault(args) => vault::run(args),
     }
 }
 

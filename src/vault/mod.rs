@@ -14,6 +14,8 @@
 //! Not for: where vaulted data is accepted or how passwords are found; this
 //! file only turns bytes and a password into bytes.
 
+pub mod secrets;
+
 use aes::Aes256;
 use ctr::cipher::{KeyIvInit, StreamCipher};
 use hmac::{Hmac, Mac};
@@ -139,8 +141,7 @@ fn decrypt_body(body: &[u8], password: &[u8]) -> Result<Vec<u8>, VaultError> {
         .map_err(|_| VaultError::Mismatch)?;
     keys.cipher().apply_keystream(&mut text);
     let pad = usize::from(*text.last().unwrap_or(&0));
-    let padded = pad >= 1
-        && pad <= 16
+    let padded = (1..=16).contains(&pad)
         && text[text.len() - pad..]
             .iter()
             .all(|&b| usize::from(b) == pad);
