@@ -136,10 +136,18 @@ fn load_secrets(args: &VaultSecretArgs, confirm: bool) -> Result<VaultSecrets, F
     Ok(secrets)
 }
 
+/// The password to encrypt with: the one labelled `label`; without a
+/// label, the only one (ansible-vault asks to choose among several).
 fn pick<'a>(
     secrets: &'a VaultSecrets,
     label: Option<&str>,
 ) -> Result<&'a vault::secrets::VaultSecret, Failure> {
+    if label.is_none() && secrets.labels().len() > 1 {
+        return Err(Failure::Usage(format!(
+            "the vault ids {} can encrypt: choose one with --encrypt-vault-id",
+            secrets.labels().join(", ")
+        )));
+    }
     secrets.for_encrypt(label).ok_or_else(|| {
         Failure::Usage(format!(
             "no vault password has the vault id `{}`",
@@ -246,17 +254,21 @@ fn create(f: &VaultFile, secrets: &VaultSecrets) -> Result<(), Failure> {
 
 fn edit(f: &VaultFile, secrets: &VaultSecrets) -> Result<(), Failure> {
     let old = read(&f.file)?;
-    let plain = open(secrets, &old, &f.file)?;
+    let (plain, opener) = secrets
+        .decrypt_with(&old)
+        .map_err(|source| Failure::Vault {
+            path: shown(&f.file),
+            source,
+        })?;
     let edited = with_editor(&f.file, &plain)?;
     if edited == plain {
         return Ok(());
     }
-    let envelope = vault::parse_envelope(&old).map_err(|source| Failure::Vault {
-        path: shown(&f.file),
-        source,
-    })?;
-    let label = f.encrypt_vault_id.clone().or(envelope.label);
-    let secret = pick(secrets, label.as_deref()).or_else(|_| pick(secrets, None))?;
+    // Encrypted again with the password that opened it, as ansible-vault.
+    let secret = match f.encrypt_vault_id.as_deref() {
+        Some(label) => pick(secrets, Some(label))?,
+        None => opener,
+    };
     write(
         &f.file,
         vault::encrypt(&edited, secret.password(), Some(&secret.label)).as_bytes(),

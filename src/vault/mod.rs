@@ -55,6 +55,9 @@ pub enum VaultError {
     /// truncated or was edited.
     #[error("the vault data is damaged: {0}")]
     Damaged(&'static str),
+    /// The body ends before the salt, HMAC and ciphertext are whole.
+    #[error("the vault data is cut short (a truncated file?)")]
+    Truncated,
     /// The HMAC does not match: the password is not this vault's, or the
     /// ciphertext or its HMAC was changed after encryption.
     #[error(
@@ -117,24 +120,24 @@ pub fn decrypt(data: &[u8], password: &[u8]) -> Result<Vec<u8>, VaultError> {
 }
 
 fn decrypt_body(body: &[u8], password: &[u8]) -> Result<Vec<u8>, VaultError> {
+    if body.len() % 2 != 0 {
+        return Err(VaultError::Truncated);
+    }
     let inner =
         hex::decode(body).map_err(|_| VaultError::Damaged("the body is not hexadecimal"))?;
     let mut parts = inner.splitn(3, |&b| b == b'\n');
     let (Some(salt), Some(mac), Some(ciphertext)) = (parts.next(), parts.next(), parts.next())
     else {
-        return Err(VaultError::Damaged(
-            "the salt, HMAC or ciphertext is missing",
-        ));
+        return Err(VaultError::Truncated);
     };
     let salt = hex::decode(salt).map_err(|_| VaultError::Damaged("the salt is not hexadecimal"))?;
     let mac = hex::decode(mac).map_err(|_| VaultError::Damaged("the HMAC is not hexadecimal"))?;
+    // Whole AES blocks of 16 bytes, each two hex digits.
+    if salt.is_empty() || ciphertext.is_empty() || ciphertext.len() % 32 != 0 {
+        return Err(VaultError::Truncated);
+    }
     let mut text = hex::decode(ciphertext)
         .map_err(|_| VaultError::Damaged("the ciphertext is not hexadecimal"))?;
-    if salt.is_empty() || text.is_empty() || text.len() % 16 != 0 {
-        return Err(VaultError::Damaged(
-            "the ciphertext is not whole AES blocks",
-        ));
-    }
     let keys = Keys::derive(password, &salt);
     keys.mac(&text)
         .verify_slice(&mac)

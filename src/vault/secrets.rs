@@ -81,6 +81,11 @@ impl VaultSecrets {
         self.secrets.is_empty()
     }
 
+    /// The labels of the passwords, in order.
+    pub fn labels(&self) -> Vec<&str> {
+        self.secrets.iter().map(|s| s.label.as_str()).collect()
+    }
+
     /// Adds one password.
     pub fn push(&mut self, secret: VaultSecret) {
         self.secrets.push(secret);
@@ -116,13 +121,18 @@ impl VaultSecrets {
     /// Decrypts vaulted data: the passwords whose label is the vault's id
     /// are tried first, then the others, as ansible-core does by default.
     pub fn decrypt(&self, data: &[u8]) -> Result<Vec<u8>, VaultError> {
+        self.decrypt_with(data).map(|(plain, _)| plain)
+    }
+
+    /// [`VaultSecrets::decrypt`], also saying which password opened it.
+    pub fn decrypt_with(&self, data: &[u8]) -> Result<(Vec<u8>, &VaultSecret), VaultError> {
         let envelope = parse_envelope(data)?;
         let label = envelope.label.as_deref().unwrap_or(DEFAULT_ID);
         let (first, rest): (Vec<_>, Vec<_>) = self.secrets.iter().partition(|s| s.label == label);
         let mut last = VaultError::Mismatch;
         for secret in first.into_iter().chain(rest) {
             match decrypt(data, &secret.password) {
-                Ok(plain) => return Ok(plain),
+                Ok(plain) => return Ok((plain, secret)),
                 Err(e) => last = e,
             }
         }
