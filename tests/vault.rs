@@ -186,7 +186,7 @@ fn faults_are_named_and_nothing_is_written() {
         + 1;
     let at = (last..good.len() - 2)
         .step_by(2)
-        .find(|&i| good[i] == b'3' && (b'0'..b'9').contains(&good[i + 1]))
+        .find(|&i| good[i] == b'3' && (b'0'..=b'8').contains(&good[i + 1]))
         .unwrap();
     flipped[at + 1] += 1;
     let cases: [(&str, Vec<u8>, &str); 5] = [
