@@ -156,22 +156,40 @@ impl Outcome {
     }
 }
 
-/// What a query found.
-#[derive(Debug)]
+/// What a query found, and what to do about it.
+///
+/// The plan a query makes travels inside the variant as an [`Apply`]
+/// value: only what a query returned can be applied, so the order of the
+/// two steps is kept by the types, not checked at run time.
 pub enum Query {
     /// The host is already as wanted; nothing will be applied.
     Unchanged(Outcome),
     /// Something would change. In check mode the executor stops here and
-    /// reports `changed` with these diffs.
-    Change(Change),
+    /// reports `changed` with these diffs; otherwise it applies the plan.
+    Change(Change, Box<dyn Apply>),
     /// The module cannot know without doing it (a `command` without
-    /// `creates`): in check mode the task is reported as skipped.
-    Unknowable,
+    /// `creates`): in check mode the task is reported as skipped;
+    /// otherwise the plan is applied.
+    Unknowable(Box<dyn Apply>),
 }
 
+impl std::fmt::Debug for Query {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Query::Unchanged(o) => f.debug_tuple("Unchanged").field(o).finish(),
+            Query::Change(c, _) => f.debug_tuple("Change").field(c).finish(),
+            Query::Unknowable(_) => f.write_str("Unknowable"),
+        }
+    }
+}
+
+/// What a query says would change: reported as is in check mode.
 #[derive(Debug, Default)]
 pub struct Change {
+    /// The message reported in check mode.
     pub msg: Option<String>,
+    /// The diffs shown with `--diff` (in check mode, and after an apply
+    /// that reports none of its own).
     pub diffs: Vec<Diff>,
     /// Fields to report in check mode (what would be created, say).
     pub data: Map<String, Value>,
@@ -281,21 +299,111 @@ impl ModuleCtx<'_> {
 }
 
 /// A module: a name, documented parameters, and a way to make an action.
+///
+/// An implementation must:
+/// - return the same [`ModuleSpec`] from every call of [`Module::spec`];
+///   load-time validation, `oplay doc` and the did-you-mean hints read it;
+/// - check the templated arguments in [`Module::action`] and fail there
+///   with [`ModuleError::Params`] for anything the spec cannot express.
+///
+/// An implementation must not touch the host, the network or the run's
+/// services in [`Module::action`]: it runs for every host before the
+/// host is looked at, and it runs in check mode too.
 #[async_trait]
 pub trait Module: Send + Sync {
+    /// The module's name, documentation and parameters.
     fn spec(&self) -> &ModuleSpec;
 
     /// Checks the templated arguments and builds the action for one host.
     fn action(&self, args: &Map<String, Value>) -> Result<Box<dyn Action>, ModuleError>;
 }
 
-/// One task on one host: query first, apply only when needed.
+/// One task on one host, before the host has been looked at.
+///
+/// [`invoke`] drives it: [`Action::prepare`] once, then
+/// [`Action::query`], which consumes the action and returns the plan as
+/// a [`Query`]. Whether the plan is applied (never in check mode) and
+/// which diffs are shown (only with `--diff`) is decided by [`invoke`]
+/// alone.
+///
+/// An implementation of `query` must:
+/// - only look: read files, list objects, run commands that change
+///   nothing. It runs in check mode exactly as outside it;
+/// - return [`Query::Unchanged`] with the task's full result when the
+///   host is already as wanted;
+/// - otherwise return [`Query::Change`] with what would change (the
+///   message, diffs and fields check mode reports) and the [`Apply`]
+///   value that carries everything the apply needs (what was found,
+///   the connection it was found with), so the apply asks nothing again;
+/// - return [`Query::Unknowable`] only when the result cannot be known
+///   without doing the work (check mode then skips the task).
+///
+/// An implementation must not change the host in `query`, nor filter
+/// diffs or test `ctx.check` to decide what to report: check and diff
+/// modes belong to [`invoke`].
 #[async_trait]
 pub trait Action: Send {
-    async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError>;
+    /// Gets ready to look, before [`Action::query`]; called once, in check
+    /// mode too. The default does nothing.
+    ///
+    /// Override it only for work the module needs before it can look at
+    /// all (updating a package cache, which is a change and so is skipped
+    /// here in check mode). It must not do what `query` or the apply are
+    /// for: deciding what would change, or changing it.
+    async fn prepare(&mut self, _ctx: &ModuleCtx<'_>) -> Result<(), ModuleError> {
+        Ok(())
+    }
 
-    /// Makes the change that `query` found. Never called in check mode.
-    async fn apply(&mut self, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError>;
+    /// Looks at the host and says what would change; see the trait docs.
+    async fn query(self: Box<Self>, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError>;
+}
+
+/// The plan a [`Query`] returned, ready to be carried out.
+///
+/// An implementation must make the change the query described and return
+/// the task's result. It is called at most once, never in check mode.
+/// It may return diffs of its own (they replace the query's); whether
+/// any diff is shown is decided by [`invoke`], not here.
+#[async_trait]
+pub trait Apply: Send {
+    /// Makes the change and returns the task's result.
+    async fn apply(self: Box<Self>, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError>;
+}
+
+/// An action that carries out a plan its query made: the usual way to
+/// write an [`Apply`] without a struct of its own (see [`Planned`]).
+#[async_trait]
+pub trait ApplyPlan: Send + Sized + 'static {
+    /// What the query found and decided.
+    type Plan: Send + 'static;
+
+    /// Makes the change `plan` describes; the contract of [`Apply::apply`].
+    async fn apply_plan(
+        self,
+        plan: Self::Plan,
+        ctx: &ModuleCtx<'_>,
+    ) -> Result<Outcome, ModuleError>;
+}
+
+/// An action together with the plan its query made.
+pub struct Planned<A: ApplyPlan> {
+    action: A,
+    plan: A::Plan,
+}
+
+impl<A: ApplyPlan> Planned<A> {
+    /// The apply of `action` with `plan`, for a [`Query`].
+    pub fn boxed(action: A, plan: A::Plan) -> Box<dyn Apply> {
+        Box::new(Planned { action, plan })
+    }
+}
+
+#[async_trait]
+impl<A: ApplyPlan> Apply for Planned<A> {
+    async fn apply(self: Box<Self>, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
+        let Planned { action, plan } = *self;
+        action.apply_plan(plan, ctx).await
+    }
 }
 
 /// Deserializes a module's typed parameters from templated arguments.
@@ -315,22 +423,23 @@ pub async fn invoke(
         .check_exclusive(args.keys().map(String::as_str))
         .map_err(ModuleError::Params)?;
     let mut action = module.action(args)?;
+    action.prepare(ctx).await?;
     match action.query(ctx).await? {
         Query::Unchanged(outcome) => Ok(outcome),
-        Query::Unknowable if ctx.check => Ok(Outcome {
+        Query::Unknowable(_) if ctx.check => Ok(Outcome {
             skipped: true,
             msg: Some("skipped in check mode: the module cannot predict its result".into()),
             ..Default::default()
         }),
-        Query::Change(change) if ctx.check => Ok(Outcome {
+        Query::Change(change, _) if ctx.check => Ok(Outcome {
             changed: true,
             msg: change.msg,
             data: change.data,
             diffs: if ctx.diff { change.diffs } else { Vec::new() },
             ..Default::default()
         }),
-        Query::Change(change) => {
-            let mut outcome = action.apply(ctx).await?;
+        Query::Change(change, plan) => {
+            let mut outcome = plan.apply(ctx).await?;
             if outcome.diffs.is_empty() {
                 outcome.diffs = change.diffs;
             }
@@ -339,8 +448,8 @@ pub async fn invoke(
             }
             Ok(outcome)
         }
-        Query::Unknowable => {
-            let mut outcome = action.apply(ctx).await?;
+        Query::Unknowable(plan) => {
+            let mut outcome = plan.apply(ctx).await?;
             if !ctx.diff {
                 outcome.diffs.clear();
             }

@@ -66,12 +66,8 @@ impl FailAction {
 
 #[async_trait]
 impl Action for FailAction {
-    async fn query(&mut self, _ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
+    async fn query(self: Box<Self>, _ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
         Ok(Query::Unchanged(self.outcome()))
-    }
-
-    async fn apply(&mut self, _ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
-        Ok(self.outcome())
     }
 }
 

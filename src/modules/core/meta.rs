@@ -122,12 +122,8 @@ impl MetaRun {
 
 #[async_trait]
 impl Action for MetaRun {
-    async fn query(&mut self, _ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
+    async fn query(self: Box<Self>, _ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
         Ok(Query::Unchanged(self.outcome()))
-    }
-
-    async fn apply(&mut self, _ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
-        Ok(self.outcome())
     }
 }
 

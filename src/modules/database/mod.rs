@@ -12,6 +12,7 @@ pub mod grants;
 mod live_tests;
 pub mod mysql_db;
 pub mod mysql_user;
+pub mod params;
 
 use std::sync::Arc;
 

@@ -72,20 +72,6 @@ pub fn sha1_hex(data: &[u8]) -> String {
     Algo::Sha1.hex(data)
 }
 
-/// serde helper: an owner or group given as a name or a number (`owner: 0`).
-pub fn de_opt_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    use serde::Deserialize;
-    let v = Value::deserialize(d)?;
-    match &v {
-        Value::Null => Ok(None),
-        Value::String(_) | Value::Number(_) => Ok(crate::value::scalar_to_string(&v)),
-        other => Err(serde::de::Error::custom(format!(
-            "expected a user or group name or id, found {}",
-            crate::value::describe(other)
-        ))),
-    }
-}
-
 /// A user or group as the host knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ident {

@@ -7,6 +7,7 @@ pub mod get_url;
 pub mod ids;
 pub mod ini_set;
 pub mod lineinfile;
+pub mod params;
 pub mod template;
 pub mod write;
 

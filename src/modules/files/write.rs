@@ -9,7 +9,9 @@ use super::common::{
     content_diff, note_diff, parent_of, predicted_file, probe,
 };
 use crate::connection::{FileAttrs, FileKind, shell_quote};
-use crate::modules::{Change, ModuleCtx, ModuleError, Outcome, Query};
+use async_trait::async_trait;
+
+use crate::modules::{Apply, Change, ModuleCtx, ModuleError, Outcome, Query};
 
 /// What a [`ContentWrite`] writes.
 pub enum Source {
@@ -110,9 +112,9 @@ pub struct ContentWrite {
     pub dir_name: Option<String>,
     /// Reported as `src`.
     pub src: Option<String>,
-    plan: Option<Plan>,
 }
 
+/// What the query found and decided; the apply carries it out.
 struct Plan {
     probe: Probe,
     wanted: Wanted,
@@ -132,7 +134,6 @@ impl ContentWrite {
             validate: None,
             dir_name: None,
             src: None,
-            plan: None,
         }
     }
 
@@ -148,7 +149,9 @@ impl ContentWrite {
         probe(ctx, &req).await
     }
 
-    pub async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
+    /// Compares the file on the host with what is wanted; the plan in a
+    /// [`Query::Change`] writes only what differs.
+    pub async fn query(mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
         let make_parent = self.dest.ends_with('/');
         if make_parent {
             let name = self.dir_name.clone().ok_or_else(|| self.dir_dest_error())?;
@@ -204,14 +207,17 @@ impl ContentWrite {
         if let Some(d) = changes.diff(&self.dest) {
             change = change.with_diff(d);
         }
-        self.plan = Some(Plan {
+        let plan = Plan {
             probe: pr,
             wanted,
             write,
             make_parent,
             changes,
-        });
-        Ok(Query::Change(change))
+        };
+        Ok(Query::Change(
+            change,
+            Box::new(PlannedWrite { write: self, plan }),
+        ))
     }
 
     async fn content_diff(
@@ -249,12 +255,24 @@ impl ContentWrite {
         }
         out
     }
+}
 
-    pub async fn apply(&mut self, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
-        let plan = self
-            .plan
-            .take()
-            .ok_or_else(|| ModuleError::failed("apply called before query"))?;
+/// A [`ContentWrite`] with the plan its query made.
+struct PlannedWrite {
+    write: ContentWrite,
+    plan: Plan,
+}
+
+#[async_trait]
+impl Apply for PlannedWrite {
+    async fn apply(self: Box<Self>, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
+        let PlannedWrite { write, plan } = *self;
+        write.apply(ctx, plan).await
+    }
+}
+
+impl ContentWrite {
+    async fn apply(&self, ctx: &ModuleCtx<'_>, plan: Plan) -> Result<Outcome, ModuleError> {
         let mut out = self.base_outcome(Outcome::changed());
         if !plan.write {
             if let Some(cmd) = plan.changes.command(&self.dest, false, false) {

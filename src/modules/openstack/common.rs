@@ -48,6 +48,44 @@ macro_rules! os_params {
 }
 pub(crate) use os_params;
 
+/// Adds what every simple Keystone object takes (`description`, `state`,
+/// `interface`, and `enabled` with `with enabled`) to a `Params` struct,
+/// on top of [`os_params!`]'s connection parameters.
+macro_rules! keystone_params {
+    ($(#[$m:meta])* pub struct $name:ident { $($fields:tt)* }) => {
+        $crate::modules::openstack::common::keystone_params!(@emit [$(#[$m])*] $name [$($fields)*]);
+    };
+    ($(#[$m:meta])* pub struct $name:ident with enabled { $($fields:tt)* }) => {
+        $crate::modules::openstack::common::keystone_params!(@emit [$(#[$m])*] $name [
+            $($fields)*
+            /// Whether it is enabled (default yes on creation; an existing
+            /// object is left alone unless given).
+            #[serde(default, deserialize_with = "crate::value::de_opt_bool")]
+            #[serde(alias = "is_enabled")]
+            #[schemars(extend("x-aliases" = ["is_enabled"]))]
+            enabled: Option<bool>,
+        ]);
+    };
+    (@emit [$($m:tt)*] $name:ident [$($fields:tt)*]) => {
+        $crate::modules::openstack::common::os_params! {
+            $($m)*
+            pub struct $name {
+                $($fields)*
+                /// A description.
+                #[serde(default)]
+                description: Option<String>,
+                /// `present` or `absent`.
+                #[serde(default)]
+                state: $crate::modules::openstack::common::State,
+                /// The catalog interface to reach Keystone through (default `public`).
+                #[serde(default)]
+                interface: Option<$crate::modules::openstack::common::Interface>,
+            }
+        }
+    };
+}
+pub(crate) use keystone_params;
+
 /// The catalog interface to talk to services through.
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]

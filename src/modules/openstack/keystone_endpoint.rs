@@ -11,7 +11,8 @@ use serde_json::{Map, Value, json};
 
 use super::common::{Api, Interface, State, cloud_request, connect, diff, id_of, os_params};
 use crate::modules::{
-    Action, Change, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Query, parse_params,
+    Action, ApplyPlan, Change, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Planned, Query,
+    parse_params,
 };
 
 os_params! {
@@ -46,11 +47,10 @@ os_params! {
         /// Whether the endpoint is enabled (default yes on creation).
         #[serde(default, deserialize_with = "crate::value::de_opt_bool")]
         #[serde(alias = "is_enabled")]
-        #[schemars(with = "Option<bool>", extend("x-aliases" = ["is_enabled"]))]
+        #[schemars(extend("x-aliases" = ["is_enabled"]))]
         enabled: Option<bool>,
         /// Delete the extra endpoints found for the same service, interface and region.
         #[serde(default, deserialize_with = "crate::value::de_bool")]
-        #[schemars(with = "bool")]
         remove_duplicates: bool,
         /// `present` or `absent`.
         #[serde(default)]
@@ -102,7 +102,6 @@ impl Module for EndpointModule {
         Ok(Box::new(EndpointAction {
             p,
             wanted,
-            api: None,
             ops: Vec::new(),
             kept: Vec::new(),
             warnings: Vec::new(),
@@ -125,7 +124,7 @@ enum Op {
 struct EndpointAction {
     p: EndpointParams,
     wanted: Vec<(Interface, Option<String>)>,
-    api: Option<Api>,
+    /// The changes the query planned, run by the apply in order.
     ops: Vec<Op>,
     /// Endpoints already right, for the result.
     kept: Vec<Value>,
@@ -258,7 +257,7 @@ impl EndpointAction {
 
 #[async_trait]
 impl Action for EndpointAction {
-    async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
+    async fn query(mut self: Box<Self>, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
         let p = &self.p;
         let api = connect(ctx, cloud_request(&p.auth, &p.cloud, &p.region_name, None)).await?;
         let svc = match (find_service(&api, &self.p.service).await?, self.p.state) {
@@ -293,7 +292,6 @@ impl Action for EndpointAction {
                 .collect();
             self.plan(&svc, iface, url.as_deref(), same_region);
         }
-        self.api = Some(api);
         if ctx.check {
             for w in &self.warnings {
                 ctx.services.notes.warn(ctx.host, w);
@@ -304,13 +302,17 @@ impl Action for EndpointAction {
             out.warnings = self.warnings.clone();
             return Ok(Query::Unchanged(out));
         }
-        Ok(Query::Change(self.change()))
+        let change = self.change();
+        Ok(Query::Change(change, Planned::boxed(*self, api)))
     }
+}
 
-    async fn apply(&mut self, _ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
-        let Some(api) = &self.api else {
-            return Err(ModuleError::failed("internal error: apply without a query"));
-        };
+#[async_trait]
+impl ApplyPlan for EndpointAction {
+    /// The session the query looked through; the plan itself is `ops`.
+    type Plan = Api;
+
+    async fn apply_plan(self, api: Api, _ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
         let mut endpoints = self.kept.clone();
         for op in &self.ops {
             match op {

@@ -45,7 +45,6 @@ pub struct WaitForParams {
     pub host: String,
     /// The TCP port to wait for.
     #[serde(default, deserialize_with = "crate::value::de_opt_int")]
-    #[schemars(with = "Option<i64>")]
     pub port: Option<i64>,
     /// The file to wait for.
     #[serde(default, alias = "dest")]
@@ -59,19 +58,15 @@ pub struct WaitForParams {
     pub search_regex: Option<String>,
     /// Seconds to wait at most, delay included (default 300).
     #[serde(default = "three_hundred", deserialize_with = "de_seconds")]
-    #[schemars(with = "f64")]
     pub timeout: f64,
     /// Seconds to wait before the first check (default 0).
     #[serde(default, deserialize_with = "de_seconds")]
-    #[schemars(with = "f64")]
     pub delay: f64,
     /// Seconds between checks (default 1).
     #[serde(default = "one", deserialize_with = "de_seconds")]
-    #[schemars(with = "f64")]
     pub sleep: f64,
     /// Seconds to wait for one connection attempt (default 5).
     #[serde(default = "five", deserialize_with = "de_seconds")]
-    #[schemars(with = "f64")]
     pub connect_timeout: f64,
     /// The message on timeout, instead of the default one.
     #[serde(default)]
@@ -205,12 +200,8 @@ struct Found {
 
 #[async_trait]
 impl Action for WaitForAction {
-    async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
+    async fn query(self: Box<Self>, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
         self.run(ctx).await.map(Query::Unchanged)
-    }
-
-    async fn apply(&mut self, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
-        self.run(ctx).await
     }
 }
 
