@@ -26,6 +26,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -407,9 +408,13 @@ impl<A: ApplyPlan> Apply for Planned<A> {
 }
 
 /// Deserializes a module's typed parameters from templated arguments.
-pub fn parse_params<P: DeserializeOwned>(args: &Map<String, Value>) -> Result<P, ModuleError> {
-    serde_json::from_value(Value::Object(args.clone()))
-        .map_err(|e| ModuleError::Params(e.to_string()))
+/// Aliases (declared once, as the fields' `x-aliases`) are read as the
+/// parameters they stand for.
+pub fn parse_params<P: DeserializeOwned + JsonSchema + 'static>(
+    args: &Map<String, Value>,
+) -> Result<P, ModuleError> {
+    let args = spec::canonical_args::<P>(args).map_err(ModuleError::Params)?;
+    serde_json::from_value(Value::Object(args)).map_err(|e| ModuleError::Params(e.to_string()))
 }
 
 /// The query-then-apply protocol. Check and diff modes live here and only here.

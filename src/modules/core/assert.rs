@@ -32,7 +32,7 @@ pub struct AssertParams {
     pub that: Vec<String>,
     /// The message when a condition is false (default "Assertion failed").
     /// A list is printed one item per line.
-    #[serde(default, alias = "msg")]
+    #[serde(default)]
     #[schemars(extend("x-aliases" = ["msg"]))]
     pub fail_msg: Option<Value>,
     /// The message when all conditions hold (default "All assertions passed").

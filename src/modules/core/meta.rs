@@ -32,7 +32,6 @@ use crate::modules::{
 #[serde(deny_unknown_fields)]
 pub struct MetaParams {
     /// What to do. The free form `meta: end_play` sets it.
-    #[serde(alias = "_raw_params", alias = "free_form")]
     #[schemars(extend("x-aliases" = ["_raw_params", "free_form"]))]
     pub action: MetaAction,
 }

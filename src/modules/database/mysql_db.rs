@@ -50,7 +50,7 @@ mysql_params! {
     /// `db` (names separated by spaces), `db_list` and `executed_commands`.
     pub struct MysqlDbParams {
         /// Name of the database, or a list of names (`all` with dump/import).
-        #[serde(alias = "db", deserialize_with = "crate::value::de_string_list")]
+        #[serde(deserialize_with = "crate::value::de_string_list")]
         #[schemars(extend("x-aliases" = ["db"]))]
         pub name: Vec<String>,
         /// `present` (default), `absent`, `dump` (to `target`) or `import` (from `target`).

@@ -58,7 +58,6 @@ mysql_params! {
     /// Results: `user`, `host`, `password_changed` and `executed_commands`.
     pub struct MysqlUserParams {
         /// The user name.
-        #[serde(alias = "user")]
         #[schemars(extend("x-aliases" = ["user"]))]
         pub name: String,
         /// The host part of the account (default `localhost`; `%` is any host).

@@ -31,7 +31,6 @@ file_params! {
     /// link at `path` is followed for `file`, `directory` and `touch`.
     pub struct FileParams {
         /// The path to manage.
-        #[serde(alias = "dest", alias = "name")]
         #[schemars(extend("x-aliases" = ["dest", "name"]))]
         pub path: String,
         /// What the path should be.

@@ -58,7 +58,6 @@ file_params! {
     /// are not supported (a symbolic link is always followed).
     pub struct IniSetParams with backup {
         /// The INI file to edit.
-        #[serde(alias = "dest")]
         #[schemars(extend("x-aliases" = ["dest"]))]
         pub path: String,
         /// The section. Omit it (or give null) for the lines before the first

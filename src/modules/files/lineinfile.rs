@@ -40,21 +40,20 @@ file_params! {
     /// final newline keeps lacking one.
     pub struct LineinfileParams with backup {
         /// The file to edit.
-        #[serde(alias = "dest", alias = "destfile", alias = "name")]
         #[schemars(extend("x-aliases" = ["dest", "destfile", "name"]))]
         pub path: String,
         /// `present` (default) or `absent`.
         #[serde(default)]
         pub state: LineState,
         /// A regular expression finding the line to replace or remove.
-        #[serde(default, alias = "regex")]
+        #[serde(default)]
         #[schemars(extend("x-aliases" = ["regex"]))]
         pub regexp: Option<String>,
         /// A literal string finding the line to replace or remove.
         #[serde(default)]
         pub search_string: Option<String>,
         /// The line to put in the file.
-        #[serde(default, alias = "value")]
+        #[serde(default)]
         #[schemars(extend("x-aliases" = ["value"]))]
         pub line: Option<String>,
         /// Add the line after the last line matching this regex, or at `EOF`.

@@ -61,7 +61,6 @@ macro_rules! keystone_params {
             /// Whether it is enabled (default yes on creation; an existing
             /// object is left alone unless given).
             #[serde(default, deserialize_with = "crate::value::de_opt_bool")]
-            #[serde(alias = "is_enabled")]
             #[schemars(extend("x-aliases" = ["is_enabled"]))]
             enabled: Option<bool>,
         ]);

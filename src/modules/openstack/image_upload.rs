@@ -62,7 +62,7 @@ os_params! {
         /// The image's name.
         name: String,
         /// The data: a file on the control node.
-        #[serde(default, alias = "filename")]
+        #[serde(default)]
         #[schemars(extend("x-aliases" = ["filename"]))]
         file: Option<String>,
         /// The data: a file on the target host.
@@ -99,14 +99,14 @@ os_params! {
         #[serde(default)]
         tags: Option<Vec<String>>,
         /// Whether the image is protected from deletion.
-        #[serde(default, alias = "is_protected", deserialize_with = "crate::value::de_opt_bool")]
+        #[serde(default, deserialize_with = "crate::value::de_opt_bool")]
         #[schemars(extend("x-aliases" = ["is_protected"]))]
         protected: Option<bool>,
         /// Replace an image of that name whose data differs.
         #[serde(default, deserialize_with = "crate::value::de_bool")]
         replace: bool,
         /// Seconds to wait for the image to become `active` after the upload.
-        #[serde(default = "default_wait", alias = "timeout", deserialize_with = "crate::value::de_int")]
+        #[serde(default = "default_wait", deserialize_with = "crate::value::de_int")]
         #[schemars(extend("x-aliases" = ["timeout"]))]
         wait_timeout: i64,
         /// `present` or `absent`.

@@ -32,7 +32,7 @@ os_params! {
         /// The service, by id, name or type.
         service: String,
         /// `public`, `internal` or `admin` (with `url`).
-        #[serde(default, alias = "interface")]
+        #[serde(default)]
         #[schemars(extend("x-aliases" = ["interface"]))]
         endpoint_interface: Option<Interface>,
         /// The endpoint's URL (with `endpoint_interface`).
@@ -46,7 +46,6 @@ os_params! {
         region: Option<String>,
         /// Whether the endpoint is enabled (default yes on creation).
         #[serde(default, deserialize_with = "crate::value::de_opt_bool")]
-        #[serde(alias = "is_enabled")]
         #[schemars(extend("x-aliases" = ["is_enabled"]))]
         enabled: Option<bool>,
         /// Delete the extra endpoints found for the same service, interface and region.

@@ -29,7 +29,7 @@ keystone_params! {
         /// The project's name (or id, to find an existing one).
         name: String,
         /// The domain, by name or id.
-        #[serde(default = "default_domain", alias = "domain_id")]
+        #[serde(default = "default_domain")]
         #[schemars(extend("x-aliases" = ["domain_id"]))]
         domain: String,
         /// A parent project (name or id) in the same domain; only used on creation.

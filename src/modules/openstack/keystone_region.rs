@@ -26,11 +26,10 @@ keystone_params! {
     /// endpoints or child regions cannot be deleted (Keystone answers 403).
     pub struct RegionParams {
         /// The region's id.
-        #[serde(alias = "name")]
         #[schemars(extend("x-aliases" = ["name"]))]
         id: String,
         /// The parent region's id.
-        #[serde(default, alias = "parent_region", alias = "parent_region_id")]
+        #[serde(default)]
         #[schemars(extend("x-aliases" = ["parent_region", "parent_region_id"]))]
         parent: Option<String>,
     }

@@ -29,7 +29,7 @@ keystone_params! {
         /// The service's name, e.g. `glance`.
         name: String,
         /// The service type, e.g. `image`.
-        #[serde(rename = "type", alias = "service_type")]
+        #[serde(rename = "type")]
         #[schemars(extend("x-aliases" = ["service_type"]))]
         service_type: String,
     }

@@ -215,7 +215,7 @@ impl<R> ResourceModule<R> {
     }
 }
 
-impl<R: Resource + DeserializeOwned + 'static> Module for ResourceModule<R> {
+impl<R: Resource + DeserializeOwned + schemars::JsonSchema + 'static> Module for ResourceModule<R> {
     fn spec(&self) -> &ModuleSpec {
         &self.spec
     }

@@ -64,7 +64,7 @@ use backend::{Backend, Plan};
 #[serde(deny_unknown_fields)]
 pub struct PackageParams {
     /// The package name or a list of them (`name=version` with apt).
-    #[serde(alias = "pkg", deserialize_with = "crate::value::de_string_list")]
+    #[serde(deserialize_with = "crate::value::de_string_list")]
     #[schemars(extend("x-aliases" = ["pkg"]))]
     pub name: Vec<String>,
     /// present (or installed), absent (or removed), or latest.

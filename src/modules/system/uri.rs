@@ -70,11 +70,11 @@ pub struct UriParams {
     #[serde(default = "yes", deserialize_with = "crate::value::de_bool")]
     pub validate_certs: bool,
     /// User name for HTTP basic authentication.
-    #[serde(default, alias = "user")]
+    #[serde(default)]
     #[schemars(extend("x-aliases" = ["user"]))]
     pub url_username: Option<String>,
     /// Password for HTTP basic authentication.
-    #[serde(default, alias = "password")]
+    #[serde(default)]
     #[schemars(extend("x-aliases" = ["password"]))]
     pub url_password: Option<Secret>,
     /// Send the credentials with the first request instead of waiting

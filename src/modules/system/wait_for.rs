@@ -47,7 +47,7 @@ pub struct WaitForParams {
     #[serde(default, deserialize_with = "crate::value::de_opt_int")]
     pub port: Option<i64>,
     /// The file to wait for.
-    #[serde(default, alias = "dest")]
+    #[serde(default)]
     #[schemars(extend("x-aliases" = ["dest"]))]
     pub path: Option<String>,
     /// What to wait for (default started).
