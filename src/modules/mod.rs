@@ -44,16 +44,22 @@ pub enum ModuleError {
     /// The arguments, once templated, do not fit the module's parameters.
     #[error("invalid parameters: {0}")]
     Params(String),
+    /// The host's connection failed (unreachable, or lost mid-task).
     #[error(transparent)]
     Connection(#[from] ConnectionError),
+    /// A template in the arguments or a file could not be rendered.
     #[error(transparent)]
     Template(#[from] TemplateError),
     /// An HTTP API answered with an error. Never carries a token.
     #[error("{method} {url} returned {status}: {message}")]
     Http {
+        /// The HTTP method.
         method: String,
+        /// The URL called.
         url: String,
+        /// The HTTP status code.
         status: u16,
+        /// The API's own error message.
         message: String,
     },
     /// The module's own failure, in its own words.
@@ -62,6 +68,7 @@ pub enum ModuleError {
 }
 
 impl ModuleError {
+    /// A [`ModuleError::Failed`] with this message.
     pub fn failed(msg: impl Into<String>) -> Self {
         ModuleError::Failed(msg.into())
     }
@@ -77,17 +84,24 @@ impl ModuleError {
 pub struct Diff {
     /// What the diff is about, e.g. the file's path.
     pub header: String,
+    /// The text before the change (empty for a new object).
     pub before: String,
+    /// The text after the change (empty for a removed object).
     pub after: String,
 }
 
 /// What the executor should do after this task, beyond reporting it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Control {
+    /// Run the handlers notified so far (`meta: flush_handlers`).
     FlushHandlers,
+    /// Stop the play for every host (`meta: end_play`).
     EndPlay,
+    /// Stop the play for this host (`meta: end_host`).
     EndHost,
+    /// Forget the host's gathered facts (`meta: clear_facts`).
     ClearFacts,
+    /// Nothing beyond reporting (`meta: noop`).
     Noop,
 }
 
@@ -95,25 +109,35 @@ pub enum Control {
 /// `register` exposes them together with `changed`, `failed` and `msg`.
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
+    /// Whether the host was changed (or, in check mode, would be).
     pub changed: bool,
+    /// Whether the task failed on this host.
     pub failed: bool,
+    /// Whether the task was skipped (in check mode, say).
     pub skipped: bool,
+    /// The message shown with the result.
     pub msg: Option<String>,
+    /// Module-specific result fields.
     pub data: Map<String, Value>,
+    /// Diffs shown with `--diff`.
     pub diffs: Vec<Diff>,
+    /// Warnings shown with the result.
     pub warnings: Vec<String>,
     /// Facts to set on the host (`set_fact`), merged by the executor.
     pub facts: Option<Map<String, Value>>,
+    /// What the executor should do next, if anything special.
     pub control: Option<Control>,
     /// Show the result even without `-v` (what `debug` prints).
     pub show: bool,
 }
 
 impl Outcome {
+    /// An unchanged, successful result.
     pub fn ok() -> Self {
         Outcome::default()
     }
 
+    /// A changed, successful result.
     pub fn changed() -> Self {
         Outcome {
             changed: true,
@@ -121,16 +145,19 @@ impl Outcome {
         }
     }
 
+    /// Sets the message.
     pub fn with_msg(mut self, msg: impl Into<String>) -> Self {
         self.msg = Some(msg.into());
         self
     }
 
+    /// Adds a module-specific field.
     pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.data.insert(key.to_string(), value.into());
         self
     }
 
+    /// Adds a diff.
     pub fn with_diff(mut self, diff: Diff) -> Self {
         self.diffs.push(diff);
         self
@@ -194,23 +221,31 @@ pub struct Change {
     pub diffs: Vec<Diff>,
     /// Fields to report in check mode (what would be created, say).
     pub data: Map<String, Value>,
+    /// Warnings about what was found, shown at once in check mode (where
+    /// no apply runs to report them). Outside check mode the apply's
+    /// result carries its own warnings.
+    pub warnings: Vec<String>,
 }
 
 impl Change {
+    /// An empty change.
     pub fn new() -> Self {
         Change::default()
     }
 
+    /// Sets the message reported in check mode.
     pub fn with_msg(mut self, msg: impl Into<String>) -> Self {
         self.msg = Some(msg.into());
         self
     }
 
+    /// Adds a diff.
     pub fn with_diff(mut self, diff: Diff) -> Self {
         self.diffs.push(diff);
         self
     }
 
+    /// Adds a field reported in check mode.
     pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.data.insert(key.to_string(), value.into());
         self
@@ -220,7 +255,9 @@ impl Change {
 /// Where modules' own log lines and warnings go (the run's reporter,
 /// through its redaction).
 pub trait Notes: Send + Sync {
+    /// A log line about the host, shown with `-v`.
     fn log(&self, host: &str, msg: &str);
+    /// A warning about the host, shown at once.
     fn warn(&self, host: &str, msg: &str);
 }
 
@@ -235,10 +272,15 @@ impl Notes for NoNotes {
 /// The run-wide services a module may use, shared by all hosts.
 #[derive(Clone)]
 pub struct Services {
+    /// The HTTP client every module shares (connection pools, TLS).
     pub http: reqwest::Client,
+    /// Redacts the run's secrets from anything shown.
     pub redactor: Redactor,
+    /// Every module, for script modules that call others.
     pub registry: Arc<Registry>,
+    /// The Keystone sessions, shared by all tasks with the same credentials.
     pub openstack: crate::openstack::Sessions,
+    /// Where log lines and warnings go.
     pub notes: Arc<dyn Notes>,
     /// User and group names per connection, for the file modules.
     pub ids: Arc<files::ids::IdCache>,
@@ -248,18 +290,25 @@ pub struct Services {
 pub struct ModuleCtx<'a> {
     /// The inventory name of the host.
     pub host: &'a str,
+    /// The host's connection.
     pub conn: &'a Arc<dyn Connection>,
+    /// How to become another user, when the task asks.
     pub become_: Option<Become>,
+    /// Check mode: report what would change, change nothing.
     pub check: bool,
+    /// Diff mode: show what changes.
     pub diff: bool,
+    /// How many `-v` were given.
     pub verbosity: u8,
     /// The task's `environment`.
     pub env: &'a [(String, String)],
     /// Everything templates can see for this task on this host.
     pub vars: &'a minijinja::Value,
+    /// Renders templates with the task's variables.
     pub templar: &'a Templar,
     /// Where `src:` of copy/template and lookups are searched, in order.
     pub search_paths: &'a [PathBuf],
+    /// The run-wide services.
     pub services: &'a Services,
     /// The facts gathered for the host (or an empty map).
     pub facts: &'a Map<String, Value>,
@@ -335,13 +384,17 @@ pub trait Module: Send + Sync {
 /// - otherwise return [`Query::Change`] with what would change (the
 ///   message, diffs and fields check mode reports) and the [`Apply`]
 ///   value that carries everything the apply needs (what was found,
-///   the connection it was found with), so the apply asks nothing again;
+///   the connection it was found through), so the apply asks nothing
+///   again;
 /// - return [`Query::Unknowable`] only when the result cannot be known
 ///   without doing the work (check mode then skips the task).
 ///
-/// An implementation must not change the host in `query`, nor filter
-/// diffs or test `ctx.check` to decide what to report: check and diff
-/// modes belong to [`invoke`].
+/// An implementation must not change the host in `query` or `prepare`
+/// outside what `prepare`'s docs allow, and must not filter diffs: check
+/// and diff modes belong to [`invoke`]. It may read `ctx.diff` to skip
+/// building a diff nobody will see, and `ctx.check` to avoid work that
+/// the apply would repeat (a script's `run`) or to report in check mode
+/// what the apply would report.
 #[async_trait]
 pub trait Action: Send {
     /// Gets ready to look, before [`Action::query`]; called once, in check
@@ -436,13 +489,18 @@ pub async fn invoke(
             msg: Some("skipped in check mode: the module cannot predict its result".into()),
             ..Default::default()
         }),
-        Query::Change(change, _) if ctx.check => Ok(Outcome {
-            changed: true,
-            msg: change.msg,
-            data: change.data,
-            diffs: if ctx.diff { change.diffs } else { Vec::new() },
-            ..Default::default()
-        }),
+        Query::Change(change, _) if ctx.check => {
+            for w in &change.warnings {
+                ctx.services.notes.warn(ctx.host, w);
+            }
+            Ok(Outcome {
+                changed: true,
+                msg: change.msg,
+                data: change.data,
+                diffs: if ctx.diff { change.diffs } else { Vec::new() },
+                ..Default::default()
+            })
+        }
         Query::Change(change, plan) => {
             let mut outcome = plan.apply(ctx).await?;
             if outcome.diffs.is_empty() {

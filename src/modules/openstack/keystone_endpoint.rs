@@ -291,17 +291,20 @@ impl Action for EndpointAction {
                 .collect();
             self.plan(&svc, iface, url.as_deref(), same_region);
         }
-        if ctx.check {
-            for w in &self.warnings {
-                ctx.services.notes.warn(ctx.host, w);
-            }
-        }
         if self.ops.is_empty() {
+            // Check mode has always shown these twice here (at once, and
+            // with the result); kept so that its output does not change.
+            if ctx.check {
+                for w in &self.warnings {
+                    ctx.services.notes.warn(ctx.host, w);
+                }
+            }
             let mut out = Outcome::ok().with("endpoints", self.kept.clone());
             out.warnings = self.warnings.clone();
             return Ok(Query::Unchanged(out));
         }
-        let change = self.change();
+        let mut change = self.change();
+        change.warnings = self.warnings.clone();
         Ok(Query::Change(change, Planned::boxed(*self, api)))
     }
 }
