@@ -11,6 +11,8 @@
 //! variables, the check/diff flags and the run's shared services. They
 //! never see the executor.
 
+#![warn(missing_docs)]
+
 pub mod registry;
 pub mod spec;
 #[cfg(test)]

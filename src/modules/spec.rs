@@ -19,25 +19,35 @@ use crate::source::{Diagnostic, did_you_mean};
 /// Where a module comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ModuleOrigin {
+    /// Built into oplay, declared by a `Params` type.
     Native,
     /// A Rhai script, with the file it was loaded from.
     Script(std::path::PathBuf),
 }
 
+/// The type of a parameter, as `oplay doc` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParamKind {
+    /// A string.
     Str,
+    /// An integer.
     Int,
+    /// A number.
     Float,
+    /// A yes/no boolean.
     Bool,
+    /// A list.
     List,
+    /// A mapping.
     Dict,
+    /// A path (a string).
     Path,
     /// Anything: a string, a list or a mapping.
     Any,
 }
 
 impl ParamKind {
+    /// The name `oplay doc` shows.
     pub fn name(self) -> &'static str {
         match self {
             ParamKind::Str => "str",
@@ -51,6 +61,7 @@ impl ParamKind {
         }
     }
 
+    /// The kind a script module's declaration names (`str`, `int`, ...).
     pub fn parse(name: &str) -> Option<Self> {
         Some(match name {
             "str" | "string" => ParamKind::Str,
@@ -66,34 +77,48 @@ impl ParamKind {
     }
 }
 
+/// One parameter of a module, as validation and `oplay doc` see it.
 #[derive(Debug, Clone)]
 pub struct ParamSpec {
+    /// The parameter's name.
     pub name: String,
+    /// Its type.
     pub kind: ParamKind,
+    /// Whether a task must give it.
     pub required: bool,
+    /// The value used when it is not given.
     pub default: Option<Value>,
+    /// The values it accepts, when only some are.
     pub choices: Vec<String>,
+    /// Other names it may be given under.
     pub aliases: Vec<String>,
     /// Redacted in every output.
     pub secret: bool,
     /// Not templated by the executor: the module evaluates it itself
     /// (`assert`'s `that`, `debug`'s `var`).
     pub raw: bool,
+    /// Its documentation.
     pub doc: String,
 }
 
+/// A module's documentation and parameters.
 #[derive(Debug, Clone)]
 pub struct ModuleSpec {
+    /// The module's name, its key in a task.
     pub name: String,
     /// The first line of the documentation.
     pub summary: String,
+    /// The documentation (the `Params` type's doc comment).
     pub doc: String,
+    /// The parameters.
     pub params: Vec<ParamSpec>,
     /// The parameter that takes the free-form text of `command: ls -l`.
     pub free_form: Option<String>,
     /// Groups of parameters of which exactly one... at most one may be given.
     pub exclusive: Vec<Vec<String>>,
+    /// Example tasks, for `oplay doc`.
     pub examples: String,
+    /// Where the module comes from.
     pub origin: ModuleOrigin,
     /// Any parameter name is accepted (`set_fact`: every key is a fact).
     pub open_params: bool,
@@ -138,6 +163,7 @@ impl ModuleSpec {
         }
     }
 
+    /// Names the parameter that takes the free-form text.
     pub fn with_free_form(mut self, param: &str) -> Self {
         self.free_form = Some(param.to_string());
         self
@@ -149,11 +175,13 @@ impl ModuleSpec {
         self
     }
 
+    /// Adds example tasks.
     pub fn with_examples(mut self, examples: &str) -> Self {
         self.examples = examples.to_string();
         self
     }
 
+    /// The parameter with this name or alias.
     pub fn param(&self, name: &str) -> Option<&ParamSpec> {
         self.params
             .iter()

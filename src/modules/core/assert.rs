@@ -78,10 +78,12 @@ fn message_text(msg: &Option<Value>, default: &str) -> String {
     }
 }
 
+/// The `assert` module.
 pub struct AssertModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     vec![Arc::new(AssertModule {
         spec: ModuleSpec::native::<AssertParams>("assert").with_examples(

@@ -63,11 +63,13 @@ enum Flavor {
     Shell,
 }
 
+/// The `command` and `shell` modules.
 pub struct CommandModule {
     spec: ModuleSpec,
     flavor: Flavor,
 }
 
+/// Both modules, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     let shell_doc = "Runs a command line through `/bin/sh`, with pipes, redirections and variables.\n\n\
         Takes the same parameters as `command`; `executable` picks another shell.";

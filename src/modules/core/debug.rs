@@ -41,10 +41,12 @@ pub struct DebugParams {
     pub verbosity: Option<i64>,
 }
 
+/// The `debug` module.
 pub struct DebugModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     let mut spec = ModuleSpec::native::<DebugParams>("debug").with_examples(
         "- debug:\n    msg: \"keystone listens on {{ keystone_port }}\"\n\n- debug:\n    var: nova_cells.stdout_lines\n    verbosity: 1",

@@ -23,10 +23,12 @@ pub struct FailParams {
     pub msg: Option<Value>,
 }
 
+/// The `fail` module.
 pub struct FailModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     vec![Arc::new(FailModule {
         spec: ModuleSpec::native::<FailParams>("fail").with_examples(

@@ -36,16 +36,25 @@ pub struct MetaParams {
     pub action: MetaAction,
 }
 
+/// What `meta:` does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MetaAction {
+    /// Run the handlers notified so far.
     FlushHandlers,
+    /// End the play for every host.
     EndPlay,
+    /// End the play for this host.
     EndHost,
+    /// Forget the host's facts.
     ClearFacts,
+    /// Nothing.
     Noop,
+    /// Does nothing in oplay, and says so in a warning.
     RefreshInventory,
+    /// Does nothing in oplay, and says so in a warning.
     ResetConnection,
+    /// Does nothing in oplay, and says so in a warning.
     ClearHostErrors,
 }
 
@@ -82,10 +91,12 @@ impl MetaAction {
     }
 }
 
+/// The `meta` module.
 pub struct MetaModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     vec![Arc::new(MetaModule {
         spec: ModuleSpec::native::<MetaParams>("meta")

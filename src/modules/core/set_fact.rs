@@ -27,10 +27,12 @@ pub struct SetFactParams {
     pub cacheable: bool,
 }
 
+/// The `set_fact` module.
 pub struct SetFactModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     vec![Arc::new(SetFactModule {
         spec: ModuleSpec::native::<SetFactParams>("set_fact")

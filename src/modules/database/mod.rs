@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use super::Module;
 
+/// Every database module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     vec![mysql_db::module(), mysql_user::module()]
 }
@@ -29,7 +30,9 @@ pub fn modules() -> Vec<Arc<dyn Module>> {
 /// hold it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stmt {
+    /// The statement to run.
     pub sql: String,
+    /// The statement as results, diffs and errors show it.
     pub shown: String,
 }
 

@@ -71,13 +71,18 @@ mysql_params! {
     }
 }
 
+/// `state:` of mysql_db.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DbState {
+    /// The databases exist, with the wanted encoding and collation.
     #[default]
     Present,
+    /// The databases do not exist.
     Absent,
+    /// Dump the databases to `target`.
     Dump,
+    /// Load `target` into the databases.
     Import,
 }
 
@@ -85,6 +90,7 @@ struct MysqlDbModule {
     spec: ModuleSpec,
 }
 
+/// The `mysql_db` module, for the registry.
 pub fn module() -> Arc<dyn Module> {
     Arc::new(MysqlDbModule {
         spec: ModuleSpec::native::<MysqlDbParams>("mysql_db").with_examples(

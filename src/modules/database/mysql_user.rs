@@ -92,19 +92,25 @@ fn localhost() -> String {
     "localhost".into()
 }
 
+/// `update_password:` of mysql_user.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UpdatePassword {
+    /// Set the password whenever it differs.
     #[default]
     Always,
+    /// Set the password only when the user is created.
     OnCreate,
 }
 
+/// `state:` of mysql_user.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UserState {
+    /// The user exists.
     #[default]
     Present,
+    /// The user does not exist (on any of the hosts).
     Absent,
 }
 
@@ -112,6 +118,7 @@ struct MysqlUserModule {
     spec: ModuleSpec,
 }
 
+/// The `mysql_user` module, for the registry.
 pub fn module() -> Arc<dyn Module> {
     Arc::new(MysqlUserModule {
         spec: ModuleSpec::native::<MysqlUserParams>("mysql_user").with_examples(

@@ -50,10 +50,12 @@ fn yes() -> bool {
     true
 }
 
+/// The `copy` module.
 pub struct CopyModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     vec![Arc::new(CopyModule {
         spec: ModuleSpec::native::<CopyParams>("copy").with_examples(

@@ -49,21 +49,30 @@ file_params! {
     }
 }
 
+/// `state:` of file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FileState {
+    /// A regular file (which must exist).
     File,
+    /// A directory, created with its parents.
     Directory,
+    /// Nothing: removed, recursively for a directory.
     Absent,
+    /// A file, created empty if missing; its times are updated.
     Touch,
+    /// A symbolic link to `src`.
     Link,
+    /// A hard link to `src`.
     Hard,
 }
 
+/// The `file` module.
 pub struct FileModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     vec![Arc::new(FileModule {
         spec: ModuleSpec::native::<FileParams>("file").with_examples(

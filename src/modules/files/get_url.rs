@@ -84,10 +84,12 @@ fn yes() -> bool {
     true
 }
 
+/// The `get_url` module.
 pub struct GetUrlModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     vec![Arc::new(GetUrlModule {
         spec: ModuleSpec::native::<GetUrlParams>("get_url").with_examples(

@@ -112,11 +112,14 @@ fn yes() -> bool {
     true
 }
 
+/// `state:` of ini_set.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum IniState {
+    /// The option (or section) is there.
     #[default]
     Present,
+    /// The option (or section) is not there.
     Absent,
 }
 
@@ -161,10 +164,12 @@ impl Edit {
     }
 }
 
+/// The `ini_set` module.
 pub struct IniSetModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     let mut spec = ModuleSpec::native::<IniSetParams>("ini_set").with_examples(EXAMPLES);
     spec.exclusive = vec![

@@ -78,18 +78,23 @@ file_params! {
     }
 }
 
+/// `state:` of lineinfile.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LineState {
+    /// The line is in the file.
     #[default]
     Present,
+    /// No line matches.
     Absent,
 }
 
+/// The `lineinfile` module.
 pub struct LineinfileModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     vec![Arc::new(LineinfileModule {
         spec: ModuleSpec::native::<LineinfileParams>("lineinfile").with_examples(
@@ -102,20 +107,30 @@ pub fn modules() -> Vec<Arc<dyn Module>> {
 /// Where a line goes when nothing matched.
 #[derive(Debug)]
 pub enum Anchor {
+    /// At the start of the file (`BOF`).
     Start,
+    /// At the end of the file (`EOF`).
     End,
+    /// After the last (or first) line matching.
     After(Regex),
+    /// Before the last (or first) line matching.
     Before(Regex),
 }
 
 /// How the present/absent edit finds lines.
 #[derive(Debug)]
 pub struct LineSpec {
+    /// The regular expression finding the line.
     pub regexp: Option<Regex>,
+    /// The literal text finding the line.
     pub search: Option<Vec<u8>>,
+    /// The line to put in the file.
     pub line: Vec<u8>,
+    /// Where the line goes when nothing matched.
     pub anchor: Anchor,
+    /// Expand `regexp`'s groups into `line`.
     pub backrefs: bool,
+    /// Use the first match instead of the last.
     pub firstmatch: bool,
 }
 

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use super::Module;
 
+/// Every file module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     let mut all = Vec::new();
     all.extend(copy::modules());

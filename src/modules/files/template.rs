@@ -42,10 +42,12 @@ fn yes() -> bool {
     true
 }
 
+/// The `template` module.
 pub struct TemplateModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     vec![Arc::new(TemplateModule {
         spec: ModuleSpec::native::<TemplateParams>("template").with_examples(

@@ -15,11 +15,15 @@ use crate::modules::{Apply, Change, ModuleCtx, ModuleError, Outcome, Query};
 
 /// What a [`ContentWrite`] writes.
 pub enum Source {
+    /// Bytes in memory.
     Bytes(Vec<u8>),
     /// A file on the control node, streamed rather than loaded when large.
     Local {
+        /// The file.
         path: PathBuf,
+        /// Its size.
         size: u64,
+        /// Its SHA-1, hex.
         sha1: String,
     },
 }
@@ -73,6 +77,7 @@ impl Source {
         }
     }
 
+    /// Writes the bytes to `path` on the host with `attrs`.
     pub async fn write_to(
         &self,
         ctx: &ModuleCtx<'_>,
@@ -101,11 +106,17 @@ impl Source {
 /// Compares wanted content and attributes with a file on the host and
 /// writes only what differs. Shared by `copy` and `template`.
 pub struct ContentWrite {
+    /// The file on the host.
     pub dest: String,
+    /// What to write.
     pub source: Source,
+    /// The wanted mode, owner and group.
     pub attrs: FileAttrs,
+    /// Keep a backup of a file that is replaced.
     pub backup: bool,
+    /// Replace a file whose content differs (`false`: only create).
     pub force: bool,
+    /// A command that checks the new file first (`%s` is its path).
     pub validate: Option<String>,
     /// The name to use inside `dest` when it is a directory; `None` makes
     /// a directory `dest` an error (as for `content`).
@@ -124,6 +135,7 @@ struct Plan {
 }
 
 impl ContentWrite {
+    /// A write of `source` to `dest`, forced, without backup or validation.
     pub fn new(dest: &str, source: Source, attrs: FileAttrs) -> Self {
         ContentWrite {
             dest: dest.to_string(),

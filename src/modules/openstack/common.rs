@@ -89,12 +89,16 @@ pub(crate) use keystone_params;
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
 pub enum Interface {
+    /// The public endpoints.
     Public,
+    /// The internal endpoints.
     Internal,
+    /// The admin endpoints.
     Admin,
 }
 
 impl Interface {
+    /// The name Keystone's catalog uses.
     pub fn as_str(self) -> &'static str {
         match self {
             Interface::Public => "public",
@@ -108,8 +112,10 @@ impl Interface {
 #[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
+    /// The object exists (created or updated as needed).
     #[default]
     Present,
+    /// The object does not exist (deleted if it did).
     Absent,
 }
 
@@ -136,8 +142,11 @@ pub fn cloud_request(
 
 /// A task's handle on OpenStack: the shared session plus where to send.
 pub struct Api {
+    /// The run's session for these credentials.
     pub session: Arc<KeystoneSession>,
+    /// The catalog interface to use.
     pub interface: String,
+    /// The region whose endpoints are used (`None`: any).
     pub region: Option<String>,
 }
 
@@ -167,6 +176,7 @@ pub async fn connect(ctx: &ModuleCtx<'_>, req: CloudRequest) -> Result<Api, Modu
 }
 
 impl Api {
+    /// Where to send requests for a service type.
     pub fn target(&self, service_type: &str) -> Target {
         Target {
             service_type: service_type.to_string(),

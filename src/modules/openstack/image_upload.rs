@@ -23,9 +23,13 @@ use crate::openstack::stream::{Checksum, Digests};
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Visibility {
+    /// Every project sees it.
     Public,
+    /// Only the owner's project sees it.
     Private,
+    /// The owner's project and the projects it is shared with.
     Shared,
+    /// Every project sees it, without it being listed by default.
     Community,
 }
 
@@ -130,10 +134,12 @@ fn default_wait() -> i64 {
     180
 }
 
+/// The `image_upload` module.
 pub struct ImageModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn module() -> Arc<dyn Module> {
     let mut spec = ModuleSpec::native::<ImageParams>("image_upload").with_examples(
         "- image_upload:\n    cloud: mycloud\n    name: cirros\n    url: http://mirror/cirros-0.6.2-x86_64-disk.img\n    checksum: sha256:...\n    visibility: public\n\n- image_upload:\n    cloud: mycloud\n    name: debian-12\n    remote_file: /srv/images/debian-12.qcow2\n    properties:\n      hw_disk_bus: scsi",

@@ -31,6 +31,7 @@ keystone_params! {
     }
 }
 
+/// The `keystone_domain` module, for the registry.
 pub fn module() -> Arc<dyn Module> {
     Arc::new(ResourceModule::<DomainParams>::new(ModuleSpec::native::<DomainParams>("keystone_domain").with_examples(
             "- keystone_domain:\n    cloud: mycloud\n    name: heat\n    description: Stacks' projects and users",

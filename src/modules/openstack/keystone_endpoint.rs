@@ -57,10 +57,12 @@ os_params! {
     }
 }
 
+/// The `keystone_endpoint` module.
 pub struct EndpointModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn module() -> Arc<dyn Module> {
     let mut spec = ModuleSpec::native::<EndpointParams>("keystone_endpoint").with_examples(
         "- keystone_endpoint:\n    cloud: mycloud\n    service: glance\n    region: RegionOne\n    interfaces:\n      public: http://controller:9292\n      internal: http://controller:9292\n      admin: http://controller:9292\n\n- keystone_endpoint:\n    cloud: mycloud\n    service: placement\n    endpoint_interface: public\n    url: http://controller:8778\n    region: RegionOne",

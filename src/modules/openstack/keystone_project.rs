@@ -42,6 +42,7 @@ fn default_domain() -> String {
     "default".into()
 }
 
+/// The `keystone_project` module, for the registry.
 pub fn module() -> Arc<dyn Module> {
     Arc::new(ResourceModule::<ProjectParams>::new(ModuleSpec::native::<ProjectParams>("keystone_project").with_examples(
             "- keystone_project:\n    cloud: mycloud\n    name: service\n    description: Service Project",

@@ -35,6 +35,7 @@ keystone_params! {
     }
 }
 
+/// The `keystone_region` module, for the registry.
 pub fn module() -> Arc<dyn Module> {
     Arc::new(ResourceModule::<RegionParams>::new(ModuleSpec::native::<RegionParams>("keystone_region").with_examples(
             "- keystone_region:\n    cloud: mycloud\n    id: RegionTwo\n    description: Second site",

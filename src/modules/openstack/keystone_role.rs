@@ -28,6 +28,7 @@ keystone_params! {
     }
 }
 
+/// The `keystone_role` module, for the registry.
 pub fn module() -> Arc<dyn Module> {
     Arc::new(ResourceModule::<RoleParams>::new(
         ModuleSpec::native::<RoleParams>("keystone_role")

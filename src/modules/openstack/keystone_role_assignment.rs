@@ -60,10 +60,12 @@ os_params! {
     }
 }
 
+/// The `keystone_role_assignment` module.
 pub struct RoleAssignmentModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn module() -> Arc<dyn Module> {
     let mut spec = ModuleSpec::native::<RoleAssignmentParams>("keystone_role_assignment")
         .with_examples(

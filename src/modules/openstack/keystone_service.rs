@@ -35,6 +35,7 @@ keystone_params! {
     }
 }
 
+/// The `keystone_service` module, for the registry.
 pub fn module() -> Arc<dyn Module> {
     Arc::new(ResourceModule::<ServiceParams>::new(ModuleSpec::native::<ServiceParams>("keystone_service").with_examples(
             "- keystone_service:\n    cloud: mycloud\n    name: glance\n    type: image\n    description: OpenStack Image",

@@ -23,8 +23,10 @@ const KIND: Kind = Kind {
 #[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum UpdatePassword {
+    /// Only when the user is created.
     #[default]
     OnCreate,
+    /// Whenever the password does not work for the user.
     Always,
 }
 
@@ -65,6 +67,7 @@ fn default_domain() -> String {
     "default".into()
 }
 
+/// The `keystone_user` module, for the registry.
 pub fn module() -> Arc<dyn Module> {
     Arc::new(ResourceModule::<UserParams>::new(ModuleSpec::native::<UserParams>("keystone_user").with_examples(
             "- keystone_user:\n    cloud: mycloud\n    name: glance\n    password: \"{{ glance_password }}\"\n    update_password: always\n    default_project: service",

@@ -109,21 +109,31 @@ fn default_lock_timeout() -> i64 {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PackageState {
+    /// Installed (any version).
     #[default]
     Present,
+    /// As `present`.
     Installed,
+    /// Not installed.
     Absent,
+    /// As `absent`.
     Removed,
+    /// Installed, at the newest version available.
     Latest,
 }
 
+/// `use:` of package: the package manager to drive.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PackageManager {
+    /// Detected on the host.
     #[default]
     Auto,
+    /// apt (Debian, Ubuntu).
     Apt,
+    /// dnf.
     Dnf,
+    /// yum.
     Yum,
 }
 
@@ -135,10 +145,12 @@ pub(crate) enum Wanted {
     Latest,
 }
 
+/// The `package` module.
 pub struct PackageModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     let spec = ModuleSpec::native::<PackageParams>("package").with_examples(
         "- package:\n    name: [keystone, apache2, libapache2-mod-wsgi-py3]\n    update_cache: true\n    cache_valid_time: 3600\n\n\

@@ -120,32 +120,44 @@ fn default_stop_timeout() -> i64 {
     10
 }
 
+/// `state:` of service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ServiceState {
+    /// Running (started if it is not).
     Started,
+    /// Not running (stopped if it is).
     Stopped,
+    /// Restarted, whatever it was.
     Restarted,
+    /// Reloaded if running, else started.
     Reloaded,
 }
 
+/// `use:` of service: the init system to drive.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ServiceManager {
+    /// Detected on the host.
     #[default]
     Auto,
+    /// systemd (`systemctl`).
     Systemd,
+    /// SysV init scripts (`/etc/init.d`).
     Sysvinit,
+    /// OpenRC (`rc-service`).
     Openrc,
 }
 
 /// How many lines of the service's log a failure shows.
 const LOG_LINES: usize = 20;
 
+/// The `service` module.
 pub struct ServiceModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     let spec = ModuleSpec::native::<ServiceParams>("service").with_examples(
         "- service:\n    name: nova-compute\n    state: started\n    enabled: true\n\n\

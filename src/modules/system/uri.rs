@@ -87,25 +87,36 @@ pub struct UriParams {
     pub follow_redirects: FollowRedirects,
 }
 
+/// `body_format:` of uri.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum BodyFormat {
+    /// The body is sent as given.
     #[default]
     Raw,
+    /// The body is sent as JSON.
     Json,
+    /// The body (a mapping) is sent as an HTML form.
     FormUrlencoded,
 }
 
+/// `follow_redirects:` of uri.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FollowRedirects {
+    /// Follow every redirect.
     All,
+    /// Follow no redirect.
     #[serde(rename = "none")]
     Never,
+    /// Follow redirects of GET and HEAD only.
     #[default]
     Safe,
+    /// As `safe` (Ansible's old name).
     Urllib2,
+    /// As `all`.
     Yes,
+    /// As `none`.
     No,
 }
 
@@ -159,10 +170,12 @@ fn de_follow<'de, D: Deserializer<'de>>(d: D) -> Result<FollowRedirects, D::Erro
     }
 }
 
+/// The `uri` module.
 pub struct UriModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     vec![Arc::new(UriModule {
         spec: ModuleSpec::native::<UriParams>("uri").with_examples(

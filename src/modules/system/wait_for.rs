@@ -73,13 +73,19 @@ pub struct WaitForParams {
     pub msg: Option<String>,
 }
 
+/// `state:` of wait_for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum WaitState {
+    /// The port accepts connections, or the path exists (with
+    /// `search_regex` matching, if given).
     #[default]
     Started,
+    /// As `started`.
     Present,
+    /// The port refuses connections.
     Stopped,
+    /// The port refuses connections, or the path does not exist.
     Absent,
 }
 
@@ -127,10 +133,12 @@ pub(crate) fn de_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Erro
     })
 }
 
+/// The `wait_for` module.
 pub struct WaitForModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     vec![Arc::new(WaitForModule {
         spec: ModuleSpec::native::<WaitForParams>("wait_for").with_examples(
