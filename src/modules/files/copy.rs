@@ -23,7 +23,7 @@ file_params! {
     /// differ they are changed in place. The parent directory of `dest` must
     /// exist unless `dest` ends with `/`. Copying a directory `src` is not
     /// supported.
-    pub struct CopyParams with backup {
+    pub struct CopyParams with backup, force {
         /// The file to copy: on the control node, or on the host with `remote_src`.
         #[serde(default)]
         pub src: Option<String>,
@@ -32,10 +32,6 @@ file_params! {
         pub content: Option<Value>,
         /// Where to put the file on the host.
         pub dest: String,
-        /// Replace a file whose content differs (default yes); `no` only
-        /// creates a missing file.
-        #[serde(default = "yes", deserialize_with = "crate::value::de_bool")]
-        pub force: bool,
         /// `src` is a path on the host rather than on the control node.
         #[serde(default, deserialize_with = "crate::value::de_bool")]
         pub remote_src: bool,
@@ -44,10 +40,6 @@ file_params! {
         #[serde(default)]
         pub validate: Option<String>,
     }
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// The `copy` module.

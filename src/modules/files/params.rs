@@ -9,12 +9,13 @@
 use serde_json::Value;
 
 /// Declares a file module's `Params` struct: its own fields, then `mode`,
-/// `owner` and `group` (and `backup` with `with backup`). Derives what a
-/// `Params` struct needs, and `file_attrs()`, the attributes as the
-/// connection takes them.
+/// `owner` and `group`; `with backup` adds `backup`, and `with backup,
+/// force` also `force` as the modules that write whole files (`copy`,
+/// `template`) mean it. Derives what a `Params` struct needs, and
+/// `file_attrs()`, the attributes as the connection takes them.
 ///
-/// `force` is not part of the group: what it forces differs per module
-/// (replacing content, replacing a file by a link, downloading again).
+/// `file` and `get_url` declare their own `force`: what it forces there
+/// differs (replacing a file by a link, downloading again).
 macro_rules! file_params {
     ($(#[$m:meta])* pub struct $name:ident { $($fields:tt)* }) => {
         $crate::modules::files::params::file_params!(@emit [$(#[$m])*] $name [$($fields)*] []);
@@ -25,6 +26,21 @@ macro_rules! file_params {
             /// before changing it.
             #[serde(default, deserialize_with = "crate::value::de_bool")]
             pub backup: bool,
+        ]);
+    };
+    ($(#[$m:meta])* pub struct $name:ident with backup, force { $($fields:tt)* }) => {
+        $crate::modules::files::params::file_params!(@emit [$(#[$m])*] $name [$($fields)*] [
+            /// Keep a timestamped copy of the old file (`PATH.PID.DATE@TIME~`)
+            /// before changing it.
+            #[serde(default, deserialize_with = "crate::value::de_bool")]
+            pub backup: bool,
+            /// Replace a file whose content differs (default yes); `no` only
+            /// creates a missing file.
+            #[serde(
+                default = "crate::modules::files::params::yes",
+                deserialize_with = "crate::value::de_bool"
+            )]
+            pub force: bool,
         ]);
     };
     (@emit [$($m:tt)*] $name:ident [$($fields:tt)*] [$($extra:tt)*]) => {
@@ -60,6 +76,11 @@ macro_rules! file_params {
     };
 }
 pub(crate) use file_params;
+
+/// serde default for a yes/no parameter that defaults to yes.
+pub fn yes() -> bool {
+    true
+}
 
 /// serde helper: an owner or group given as a name or a number (`owner: 0`).
 pub fn de_opt_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {

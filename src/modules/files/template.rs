@@ -22,24 +22,16 @@ file_params! {
     /// An unchanged result is not rewritten; when only `mode`, `owner` or
     /// `group` differ they are changed in place. Options of Ansible's template
     /// engine (`trim_blocks`, `newline_sequence`, ...) are not supported.
-    pub struct TemplateParams with backup {
+    pub struct TemplateParams with backup, force {
         /// The template on the control node.
         pub src: String,
         /// Where to put the rendered file on the host.
         pub dest: String,
-        /// Replace a file whose content differs (default yes); `no` only
-        /// creates a missing file.
-        #[serde(default = "yes", deserialize_with = "crate::value::de_bool")]
-        pub force: bool,
         /// A command that checks the new file before it replaces `dest`; `%s`
         /// is the file's temporary path.
         #[serde(default)]
         pub validate: Option<String>,
     }
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// The `template` module.
