@@ -13,6 +13,7 @@ use crate::source::did_you_mean;
 /// Prefixes that Ansible playbooks put before module names.
 const COLLECTION_PREFIXES: &[&str] = &["ansible.builtin.", "ansible.legacy."];
 
+/// Every module of a run, native and script, by name.
 #[derive(Clone, Default)]
 pub struct Registry {
     modules: BTreeMap<String, Arc<dyn Module>>,
@@ -69,10 +70,12 @@ impl Registry {
         }
     }
 
+    /// The modules' names, sorted.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.modules.keys().map(String::as_str)
     }
 
+    /// The modules, sorted by name.
     pub fn all(&self) -> impl Iterator<Item = &Arc<dyn Module>> {
         self.modules.values()
     }

@@ -5,10 +5,13 @@
 //! in the script. Both end up as a [`ModuleSpec`], which is what load-time
 //! validation and `oplay doc` read, so the two kinds behave the same.
 
+use std::any::TypeId;
+use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use schemars::JsonSchema;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::source::yaml::{Node, NodeKind};
 use crate::source::{Diagnostic, did_you_mean};
@@ -16,25 +19,35 @@ use crate::source::{Diagnostic, did_you_mean};
 /// Where a module comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ModuleOrigin {
+    /// Built into oplay, declared by a `Params` type.
     Native,
     /// A Rhai script, with the file it was loaded from.
     Script(std::path::PathBuf),
 }
 
+/// The type of a parameter, as `oplay doc` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParamKind {
+    /// A string.
     Str,
+    /// An integer.
     Int,
+    /// A number.
     Float,
+    /// A yes/no boolean.
     Bool,
+    /// A list.
     List,
+    /// A mapping.
     Dict,
+    /// A path (a string).
     Path,
     /// Anything: a string, a list or a mapping.
     Any,
 }
 
 impl ParamKind {
+    /// The name `oplay doc` shows.
     pub fn name(self) -> &'static str {
         match self {
             ParamKind::Str => "str",
@@ -48,6 +61,7 @@ impl ParamKind {
         }
     }
 
+    /// The kind a script module's declaration names (`str`, `int`, ...).
     pub fn parse(name: &str) -> Option<Self> {
         Some(match name {
             "str" | "string" => ParamKind::Str,
@@ -63,34 +77,48 @@ impl ParamKind {
     }
 }
 
+/// One parameter of a module, as validation and `oplay doc` see it.
 #[derive(Debug, Clone)]
 pub struct ParamSpec {
+    /// The parameter's name.
     pub name: String,
+    /// Its type.
     pub kind: ParamKind,
+    /// Whether a task must give it.
     pub required: bool,
+    /// The value used when it is not given.
     pub default: Option<Value>,
+    /// The values it accepts, when only some are.
     pub choices: Vec<String>,
+    /// Other names it may be given under.
     pub aliases: Vec<String>,
     /// Redacted in every output.
     pub secret: bool,
     /// Not templated by the executor: the module evaluates it itself
     /// (`assert`'s `that`, `debug`'s `var`).
     pub raw: bool,
+    /// Its documentation.
     pub doc: String,
 }
 
+/// A module's documentation and parameters.
 #[derive(Debug, Clone)]
 pub struct ModuleSpec {
+    /// The module's name, its key in a task.
     pub name: String,
     /// The first line of the documentation.
     pub summary: String,
+    /// The documentation (the `Params` type's doc comment).
     pub doc: String,
+    /// The parameters.
     pub params: Vec<ParamSpec>,
     /// The parameter that takes the free-form text of `command: ls -l`.
     pub free_form: Option<String>,
     /// Groups of parameters of which exactly one... at most one may be given.
     pub exclusive: Vec<Vec<String>>,
+    /// Example tasks, for `oplay doc`.
     pub examples: String,
+    /// Where the module comes from.
     pub origin: ModuleOrigin,
     /// Any parameter name is accepted (`set_fact`: every key is a fact).
     pub open_params: bool,
@@ -100,10 +128,7 @@ impl ModuleSpec {
     /// Builds the spec of a native module from its `Params` type. The type's
     /// doc comment is the module's documentation.
     pub fn native<P: JsonSchema>(name: &str) -> Self {
-        let settings = schemars::generate::SchemaSettings::draft2020_12().with(|s| {
-            s.inline_subschemas = true;
-        });
-        let schema = settings.into_generator().into_root_schema_for::<P>();
+        let schema = root_schema::<P>();
         let root = schema.as_value();
         let doc = root
             .get("description")
@@ -138,6 +163,7 @@ impl ModuleSpec {
         }
     }
 
+    /// Names the parameter that takes the free-form text.
     pub fn with_free_form(mut self, param: &str) -> Self {
         self.free_form = Some(param.to_string());
         self
@@ -149,11 +175,13 @@ impl ModuleSpec {
         self
     }
 
+    /// Adds example tasks.
     pub fn with_examples(mut self, examples: &str) -> Self {
         self.examples = examples.to_string();
         self
     }
 
+    /// The parameter with this name or alias.
     pub fn param(&self, name: &str) -> Option<&ParamSpec> {
         self.params
             .iter()
@@ -319,6 +347,66 @@ impl ModuleSpec {
         }
         out
     }
+}
+
+/// The JSON schema of a native `Params` type, subschemas inlined.
+fn root_schema<P: JsonSchema>() -> schemars::Schema {
+    let settings = schemars::generate::SchemaSettings::draft2020_12().with(|s| {
+        s.inline_subschemas = true;
+    });
+    settings.into_generator().into_root_schema_for::<P>()
+}
+
+/// Alias → parameter name, for one `Params` type.
+type AliasMap = HashMap<String, String>;
+
+/// The aliases a native `Params` type declares, as alias → parameter
+/// name. A field's aliases are declared once, as `x-aliases` in its
+/// `#[schemars(extend(...))]`: `oplay doc` and validation read them from
+/// the schema, and [`canonical_args`] turns them into the parameter's
+/// name before serde sees the arguments. Computed once per type.
+fn aliases_of<P: JsonSchema + 'static>() -> Arc<AliasMap> {
+    static CACHE: OnceLock<Mutex<HashMap<TypeId, Arc<AliasMap>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut cache = cache.lock().unwrap_or_else(PoisonError::into_inner);
+    cache
+        .entry(TypeId::of::<P>())
+        .or_insert_with(|| {
+            let schema = root_schema::<P>();
+            let props = schema
+                .as_value()
+                .get("properties")
+                .and_then(Value::as_object);
+            let aliases = props.into_iter().flatten().flat_map(|(name, prop)| {
+                let list = prop.get("x-aliases").and_then(Value::as_array);
+                list.into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(move |a| (a.to_string(), name.clone()))
+            });
+            Arc::new(aliases.collect())
+        })
+        .clone()
+}
+
+/// A task's arguments with every alias of `P`'s parameters replaced by the
+/// parameter's name, as serde's `alias` would have read them. Giving a
+/// parameter twice (under its name and an alias) fails as serde does.
+pub(crate) fn canonical_args<P: JsonSchema + 'static>(
+    args: &Map<String, Value>,
+) -> Result<Map<String, Value>, String> {
+    let aliases = aliases_of::<P>();
+    if aliases.is_empty() {
+        return Ok(args.clone());
+    }
+    let mut out = Map::new();
+    for (key, value) in args {
+        let name = aliases.get(key).unwrap_or(key);
+        if out.insert(name.clone(), value.clone()).is_some() {
+            return Err(format!("duplicate field `{name}`"));
+        }
+    }
+    Ok(out)
 }
 
 fn is_template(node: &Node) -> bool {
@@ -548,5 +636,19 @@ mod tests {
                 .unwrap_err()
                 .contains("must be one of present, absent, found 'gone'")
         );
+    }
+
+    #[test]
+    fn aliases_are_read_as_the_parameter_they_stand_for() {
+        let args = |v: serde_json::Value| v.as_object().cloned().unwrap_or_default();
+        let p = crate::modules::parse_params::<Demo>(&args(serde_json::json!({"path": "/x"})));
+        assert_eq!(p.map(|d| d.dest).ok().as_deref(), Some("/x"));
+        let twice = args(serde_json::json!({"dest": "/x", "path": "/y"}));
+        assert_eq!(
+            canonical_args::<Demo>(&twice),
+            Err("duplicate field `dest`".to_string())
+        );
+        let unknown = args(serde_json::json!({"dset": "/x"}));
+        assert_eq!(canonical_args::<Demo>(&unknown), Ok(unknown.clone()));
     }
 }

@@ -12,17 +12,26 @@ use crate::template::{Layer, Templar, TemplarOptions, VarScope};
 
 /// Everything a [`ModuleCtx`] borrows, owned in one place.
 pub struct TestHost {
+    /// The local connection.
     pub conn: Arc<dyn crate::connection::Connection>,
+    /// The templar, with the default options.
     pub templar: Templar,
+    /// What templates see.
     pub vars: minijinja::Value,
+    /// Run-wide services that go nowhere.
     pub services: Services,
+    /// Where `src:` files are looked up.
     pub search_paths: Vec<PathBuf>,
+    /// The host's facts.
     pub facts: Map<String, Value>,
+    /// Check mode.
     pub check: bool,
+    /// Diff mode (on by default).
     pub diff: bool,
 }
 
 impl TestHost {
+    /// A local host with no variables.
     pub fn new() -> Self {
         TestHost::with_vars(Value::Object(Map::new()))
     }
@@ -51,6 +60,7 @@ impl TestHost {
         }
     }
 
+    /// The context a module sees, borrowing from this host.
     pub fn ctx(&self) -> ModuleCtx<'_> {
         ModuleCtx {
             host: "testhost",

@@ -18,7 +18,7 @@ use super::api::{Api, HostApi};
 use super::error::{ScriptError, runtime};
 use super::limits;
 use super::module::Script;
-use crate::modules::{Action, Change, Diff, ModuleCtx, ModuleError, Outcome, Query};
+use crate::modules::{Action, Apply, Change, Diff, ModuleCtx, ModuleError, Outcome, Query};
 
 /// Which functions a script implements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,13 +186,13 @@ fn diff_from(d: &Map<String, Value>) -> Diff {
     }
 }
 
-fn to_query(o: Outcome) -> Query {
+fn to_query(o: Outcome, plan: Box<dyn Apply>) -> Query {
     if o.changed {
         let mut c = Change::new();
         c.msg = o.msg;
         c.diffs = o.diffs;
         c.data = o.data;
-        Query::Change(c)
+        Query::Change(c, plan)
     } else {
         Query::Unchanged(o)
     }
@@ -200,13 +200,13 @@ fn to_query(o: Outcome) -> Query {
 
 #[async_trait]
 impl Action for ScriptAction {
-    async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
+    async fn query(mut self: Box<Self>, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
         match self.script.protocol {
             // Outside check mode, `run` is called once, in `apply`.
-            Protocol::Run if !ctx.check => Ok(Query::Change(Change::new())),
+            Protocol::Run if !ctx.check => Ok(Query::Change(Change::new(), self)),
             Protocol::Run => {
                 let (map, warnings) = self.call(ctx, "run", true, None).await?;
-                Ok(to_query(outcome(map, warnings, false)))
+                Ok(to_query(outcome(map, warnings, false), self))
             }
             Protocol::CheckApply { .. } => {
                 let (map, warnings) = self.call(ctx, "check", ctx.check, None).await?;
@@ -222,12 +222,15 @@ impl Action for ScriptAction {
                     .into());
                 }
                 self.found = map.clone();
-                Ok(to_query(outcome(map, warnings, false)))
+                Ok(to_query(outcome(map, warnings, false), self))
             }
         }
     }
+}
 
-    async fn apply(&mut self, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
+#[async_trait]
+impl Apply for ScriptAction {
+    async fn apply(mut self: Box<Self>, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
         let found = std::mem::take(&mut self.found);
         let (map, warnings) = match self.script.protocol {
             Protocol::CheckApply { apply_gets_found } => {

@@ -28,11 +28,11 @@ use crate::modules::{
 pub struct AssertParams {
     /// The conditions that must all be true.
     #[serde(deserialize_with = "de_conditions")]
-    #[schemars(with = "Vec<String>", extend("x-raw" = true))]
+    #[schemars(extend("x-raw" = true))]
     pub that: Vec<String>,
     /// The message when a condition is false (default "Assertion failed").
     /// A list is printed one item per line.
-    #[serde(default, alias = "msg")]
+    #[serde(default)]
     #[schemars(extend("x-aliases" = ["msg"]))]
     pub fail_msg: Option<Value>,
     /// The message when all conditions hold (default "All assertions passed").
@@ -40,7 +40,6 @@ pub struct AssertParams {
     pub success_msg: Option<Value>,
     /// Do not show the result unless it fails.
     #[serde(default, deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
     pub quiet: bool,
 }
 
@@ -79,10 +78,12 @@ fn message_text(msg: &Option<Value>, default: &str) -> String {
     }
 }
 
+/// The `assert` module.
 pub struct AssertModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     vec![Arc::new(AssertModule {
         spec: ModuleSpec::native::<AssertParams>("assert").with_examples(
@@ -138,12 +139,8 @@ impl AssertAction {
 
 #[async_trait]
 impl Action for AssertAction {
-    async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
+    async fn query(self: Box<Self>, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
         self.run(ctx).map(Query::Unchanged)
-    }
-
-    async fn apply(&mut self, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
-        self.run(ctx)
     }
 }
 

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::connection::{ExecRequest, shell_glob, shell_quote};
 use crate::modules::{
-    Action, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Query, parse_params,
+    Action, Apply, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Query, parse_params,
 };
 
 /// Runs a command on the host, without a shell.
@@ -43,11 +43,9 @@ pub struct CommandParams {
     pub stdin: Option<String>,
     /// Add a newline after `stdin` (default yes).
     #[serde(default = "yes", deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
     pub stdin_add_newline: bool,
     /// Strip trailing newlines from stdout and stderr (default yes).
     #[serde(default = "yes", deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
     pub strip_empty_ends: bool,
     /// shell only: the shell to run the command with.
     #[serde(default)]
@@ -65,11 +63,13 @@ enum Flavor {
     Shell,
 }
 
+/// The `command` and `shell` modules.
 pub struct CommandModule {
     spec: ModuleSpec,
     flavor: Flavor,
 }
 
+/// Both modules, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     let shell_doc = "Runs a command line through `/bin/sh`, with pipes, redirections and variables.\n\n\
         Takes the same parameters as `command`; `executable` picks another shell.";
@@ -138,7 +138,7 @@ struct CommandAction {
 
 #[async_trait]
 impl Action for CommandAction {
-    async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
+    async fn query(self: Box<Self>, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
         if let Some(path) = &self.p.creates {
             if exists(ctx, path, self.p.chdir.as_deref()).await? {
                 return Ok(Query::Unchanged(
@@ -147,7 +147,7 @@ impl Action for CommandAction {
                         .with("rc", 0),
                 ));
             }
-            return Ok(Query::Change(crate::modules::Change::new()));
+            return Ok(Query::Change(crate::modules::Change::new(), self));
         }
         if let Some(path) = &self.p.removes {
             if !exists(ctx, path, self.p.chdir.as_deref()).await? {
@@ -157,12 +157,15 @@ impl Action for CommandAction {
                         .with("rc", 0),
                 ));
             }
-            return Ok(Query::Change(crate::modules::Change::new()));
+            return Ok(Query::Change(crate::modules::Change::new(), self));
         }
-        Ok(Query::Unknowable)
+        Ok(Query::Unknowable(self))
     }
+}
 
-    async fn apply(&mut self, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
+#[async_trait]
+impl Apply for CommandAction {
+    async fn apply(self: Box<Self>, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
         let stdin = self.p.stdin.as_ref().map(|s| {
             let mut s = s.clone();
             if self.p.stdin_add_newline {

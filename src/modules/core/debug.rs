@@ -38,14 +38,15 @@ pub struct DebugParams {
     pub var: Option<Value>,
     /// The `-v` level needed to show this (default 0: always shown).
     #[serde(default, deserialize_with = "crate::value::de_opt_int")]
-    #[schemars(with = "Option<i64>")]
     pub verbosity: Option<i64>,
 }
 
+/// The `debug` module.
 pub struct DebugModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     let mut spec = ModuleSpec::native::<DebugParams>("debug").with_examples(
         "- debug:\n    msg: \"keystone listens on {{ keystone_port }}\"\n\n- debug:\n    var: nova_cells.stdout_lines\n    verbosity: 1",
@@ -118,12 +119,8 @@ fn show_var(var: &Value, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
 
 #[async_trait]
 impl Action for DebugAction {
-    async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
+    async fn query(self: Box<Self>, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
         self.run(ctx).map(Query::Unchanged)
-    }
-
-    async fn apply(&mut self, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
-        self.run(ctx)
     }
 }
 

@@ -23,10 +23,12 @@ pub struct FailParams {
     pub msg: Option<Value>,
 }
 
+/// The `fail` module.
 pub struct FailModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     vec![Arc::new(FailModule {
         spec: ModuleSpec::native::<FailParams>("fail").with_examples(
@@ -66,12 +68,8 @@ impl FailAction {
 
 #[async_trait]
 impl Action for FailAction {
-    async fn query(&mut self, _ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
+    async fn query(self: Box<Self>, _ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
         Ok(Query::Unchanged(self.outcome()))
-    }
-
-    async fn apply(&mut self, _ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
-        Ok(self.outcome())
     }
 }
 

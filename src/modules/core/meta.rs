@@ -32,21 +32,29 @@ use crate::modules::{
 #[serde(deny_unknown_fields)]
 pub struct MetaParams {
     /// What to do. The free form `meta: end_play` sets it.
-    #[serde(alias = "_raw_params", alias = "free_form")]
     #[schemars(extend("x-aliases" = ["_raw_params", "free_form"]))]
     pub action: MetaAction,
 }
 
+/// What `meta:` does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MetaAction {
+    /// Run the handlers notified so far.
     FlushHandlers,
+    /// End the play for every host.
     EndPlay,
+    /// End the play for this host.
     EndHost,
+    /// Forget the host's facts.
     ClearFacts,
+    /// Nothing.
     Noop,
+    /// Does nothing in oplay, and says so in a warning.
     RefreshInventory,
+    /// Does nothing in oplay, and says so in a warning.
     ResetConnection,
+    /// Does nothing in oplay, and says so in a warning.
     ClearHostErrors,
 }
 
@@ -83,10 +91,12 @@ impl MetaAction {
     }
 }
 
+/// The `meta` module.
 pub struct MetaModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     vec![Arc::new(MetaModule {
         spec: ModuleSpec::native::<MetaParams>("meta")
@@ -122,12 +132,8 @@ impl MetaRun {
 
 #[async_trait]
 impl Action for MetaRun {
-    async fn query(&mut self, _ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
+    async fn query(self: Box<Self>, _ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
         Ok(Query::Unchanged(self.outcome()))
-    }
-
-    async fn apply(&mut self, _ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
-        Ok(self.outcome())
     }
 }
 

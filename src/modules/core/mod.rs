@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use super::Module;
 
+/// Every core module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     let mut all = Vec::new();
     all.extend(command::modules());

@@ -24,14 +24,15 @@ use crate::modules::{Action, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome
 pub struct SetFactParams {
     /// Accepted for compatibility and ignored: oplay has no fact cache.
     #[serde(default, deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
     pub cacheable: bool,
 }
 
+/// The `set_fact` module.
 pub struct SetFactModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     vec![Arc::new(SetFactModule {
         spec: ModuleSpec::native::<SetFactParams>("set_fact")
@@ -96,12 +97,8 @@ impl SetFactAction {
 
 #[async_trait]
 impl Action for SetFactAction {
-    async fn query(&mut self, _ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
+    async fn query(self: Box<Self>, _ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
         Ok(Query::Unchanged(self.outcome()))
-    }
-
-    async fn apply(&mut self, _ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
-        Ok(self.outcome())
     }
 }
 

@@ -41,26 +41,47 @@ const DEFAULT_SOCKETS: &[&str] = &["/run/mysqld/mysqld.sock", "/var/run/mysqld/m
 /// Errors from logging in or running SQL. Never hold a password.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
+    /// The host's connection could not open a tunnel to the server.
     #[error("cannot reach MySQL at {target}: {source}")]
     Tunnel {
+        /// The server's socket or address.
         target: String,
+        /// Why the tunnel failed.
         #[source]
         source: ConnectionError,
     },
+    /// The server refused the login.
     #[error("cannot connect to MySQL at {target} as `{user}`: {message}")]
     Connect {
+        /// The server's socket or address.
         target: String,
+        /// The account logged in as.
         user: String,
+        /// The server's message.
         message: String,
     },
+    /// The server did not answer within `connect_timeout`.
     #[error("cannot connect to MySQL at {target}: no answer within {secs} s (connect_timeout)")]
-    Timeout { target: String, secs: u64 },
+    Timeout {
+        /// The server's socket or address.
+        target: String,
+        /// How long oplay waited.
+        secs: u64,
+    },
+    /// The local end of the tunnel could not be made.
     #[error("local socket for the MySQL tunnel: {0}")]
     LocalSocket(#[source] std::io::Error),
+    /// The session was used after it was closed.
     #[error("the MySQL connection is already closed")]
     Closed,
+    /// A statement failed.
     #[error("query `{sql}` failed: {message}")]
-    Query { sql: String, message: String },
+    Query {
+        /// The statement, as shown (without secrets).
+        sql: String,
+        /// The server's message.
+        message: String,
+    },
 }
 
 impl From<DbError> for ModuleError {
@@ -79,19 +100,32 @@ impl From<DbError> for ModuleError {
 /// The login parameters shared by the MySQL modules, as given.
 #[derive(Debug, Clone, Default)]
 pub struct LoginArgs {
+    /// `login_host`.
     pub host: Option<String>,
+    /// `login_port`.
     pub port: Option<i64>,
+    /// `login_user`.
     pub user: Option<String>,
+    /// `login_password`.
     pub password: Option<Secret>,
+    /// `login_unix_socket`.
     pub unix_socket: Option<String>,
+    /// `connect_timeout`, in seconds.
     pub connect_timeout: Option<i64>,
 }
 
 /// Where the server is, seen from the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
+    /// A unix socket on the host.
     Socket(String),
-    Tcp { host: String, port: u16 },
+    /// A TCP address, as seen from the host.
+    Tcp {
+        /// The host name or address.
+        host: String,
+        /// The port.
+        port: u16,
+    },
 }
 
 impl Endpoint {
@@ -132,8 +166,11 @@ impl std::fmt::Display for Endpoint {
 pub struct Login {
     /// `None` means "the default": Debian's socket if it exists, else TCP.
     pub endpoint: Option<Endpoint>,
+    /// The account to log in as.
     pub user: String,
+    /// Its password, if any.
     pub password: Option<Secret>,
+    /// How long to wait for the login.
     pub timeout: Duration,
 }
 
@@ -206,6 +243,7 @@ pub struct Db {
     session: Option<Session>,
     /// Whether the server is MariaDB (account syntax differs from MySQL's).
     pub mariadb: bool,
+    /// Where the server was reached.
     pub endpoint: Endpoint,
 }
 

@@ -18,7 +18,9 @@ use super::{Stmt, quote_ident};
 /// What a grant applies to: `*.*`, `db.*` or `db.table` (`None` is `*`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Object {
+    /// The database (`None`: every database).
     pub db: Option<String>,
+    /// The table (`None`: every table).
     pub table: Option<String>,
 }
 
@@ -35,9 +37,11 @@ impl Object {
 pub struct Privs {
     /// Normalised names, e.g. `SELECT`, `ALL PRIVILEGES`, ``SELECT (`a`)``.
     pub set: BTreeSet<String>,
+    /// Whether `WITH GRANT OPTION` is held.
     pub grant_option: bool,
 }
 
+/// The privileges held, by object.
 pub type PrivMap = BTreeMap<Object, Privs>;
 
 const ALL: &str = "ALL PRIVILEGES";

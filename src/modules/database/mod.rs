@@ -12,11 +12,13 @@ pub mod grants;
 mod live_tests;
 pub mod mysql_db;
 pub mod mysql_user;
+pub mod params;
 
 use std::sync::Arc;
 
 use super::Module;
 
+/// Every database module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     vec![mysql_db::module(), mysql_user::module()]
 }
@@ -28,7 +30,9 @@ pub fn modules() -> Vec<Arc<dyn Module>> {
 /// hold it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stmt {
+    /// The statement to run.
     pub sql: String,
+    /// The statement as results, diffs and errors show it.
     pub shown: String,
 }
 

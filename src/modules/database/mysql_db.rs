@@ -12,92 +12,77 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::conn::{self, Db, Endpoint, Login, LoginArgs};
+use super::conn::{self, Db, Endpoint, Login};
+use super::params::mysql_params;
 use super::{Stmt, check_name, quote_ident};
 use crate::connection::{ExecRequest, shell_quote};
 use crate::modules::{
-    Action, Change, Diff, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Query, parse_params,
+    Action, ApplyPlan, Change, Diff, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Planned,
+    Query, parse_params,
 };
 use crate::secret::Secret;
 
-/// Creates, removes, dumps or imports MariaDB/MySQL databases.
-///
-/// Works like community.mysql.mysql_db, but oplay speaks SQL itself from
-/// the control node, through the host's connection (a tunnel to the
-/// server's socket or port): the host needs no Python and no PyMySQL.
-/// Without any `login_*` parameter it logs in as `root` through
-/// `/run/mysqld/mysqld.sock` (then `/var/run/mysqld/mysqld.sock`), which
-/// is how Debian's root (unix_socket authentication) gets in; that works
-/// when the connection's user is root (locally, or SSH as root). If no
-/// socket exists, it tries `127.0.0.1:3306`.
-///
-/// `state: present` creates missing databases and, unlike older Ansible
-/// releases, also changes `encoding`/`collation` of an existing one with
-/// `ALTER DATABASE` (reported as changed). `dump` and `import` run
-/// `mysqldump`/`mysql` on the host (the client package must be installed
-/// there); the login password reaches them on a pipe, never on a command
-/// line or in a file. A `target` ending in `.gz`, `.bz2`, `.xz` or `.zst`
-/// is compressed or decompressed on the host. `name: all` dumps or
-/// imports every database. Check mode runs nothing; dump and import are
-/// then reported as changed.
-///
-/// Differences from Ansible: no `~/.my.cnf` (`config_file`),
-/// `check_implicit_admin`, SSL client certificates or the finer
-/// `mysqldump` options (`single_transaction`, `hex_blob` ...). Results:
-/// `db` (names separated by spaces), `db_list` and `executed_commands`.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MysqlDbParams {
-    /// Name of the database, or a list of names (`all` with dump/import).
-    #[serde(alias = "db", deserialize_with = "crate::value::de_string_list")]
-    #[schemars(with = "Vec<String>", extend("x-aliases" = ["db"]))]
-    pub name: Vec<String>,
-    /// `present` (default), `absent`, `dump` (to `target`) or `import` (from `target`).
-    #[serde(default)]
-    pub state: DbState,
-    /// Default character set, e.g. `utf8mb4`.
-    #[serde(default)]
-    pub encoding: Option<String>,
-    /// Default collation, e.g. `utf8mb4_general_ci`.
-    #[serde(default)]
-    pub collation: Option<String>,
-    /// The dump file on the host, for `dump` and `import`.
-    #[serde(default)]
-    pub target: Option<String>,
-    /// Continue a dump or import after an SQL error (`--force`).
-    #[serde(default, deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
-    pub force: bool,
-    /// Server host name or address, as seen from the host. Setting it (or
-    /// `login_port`) means TCP.
-    #[serde(default)]
-    pub login_host: Option<String>,
-    /// Server TCP port (default 3306).
-    #[serde(default, deserialize_with = "crate::value::de_opt_int")]
-    #[schemars(with = "Option<i64>")]
-    pub login_port: Option<i64>,
-    /// Account to log in as (default `root`).
-    #[serde(default)]
-    pub login_user: Option<String>,
-    /// Password of `login_user`.
-    #[serde(default)]
-    pub login_password: Option<Secret>,
-    /// Server unix socket on the host.
-    #[serde(default)]
-    pub login_unix_socket: Option<String>,
-    /// Seconds to wait for the login (default 30).
-    #[serde(default, deserialize_with = "crate::value::de_opt_int")]
-    #[schemars(with = "Option<i64>")]
-    pub connect_timeout: Option<i64>,
+mysql_params! {
+    /// Creates, removes, dumps or imports MariaDB/MySQL databases.
+    ///
+    /// Works like community.mysql.mysql_db, but oplay speaks SQL itself from
+    /// the control node, through the host's connection (a tunnel to the
+    /// server's socket or port): the host needs no Python and no PyMySQL.
+    /// Without any `login_*` parameter it logs in as `root` through
+    /// `/run/mysqld/mysqld.sock` (then `/var/run/mysqld/mysqld.sock`), which
+    /// is how Debian's root (unix_socket authentication) gets in; that works
+    /// when the connection's user is root (locally, or SSH as root). If no
+    /// socket exists, it tries `127.0.0.1:3306`.
+    ///
+    /// `state: present` creates missing databases and, unlike older Ansible
+    /// releases, also changes `encoding`/`collation` of an existing one with
+    /// `ALTER DATABASE` (reported as changed). `dump` and `import` run
+    /// `mysqldump`/`mysql` on the host (the client package must be installed
+    /// there); the login password reaches them on a pipe, never on a command
+    /// line or in a file. A `target` ending in `.gz`, `.bz2`, `.xz` or `.zst`
+    /// is compressed or decompressed on the host. `name: all` dumps or
+    /// imports every database. Check mode runs nothing; dump and import are
+    /// then reported as changed.
+    ///
+    /// Differences from Ansible: no `~/.my.cnf` (`config_file`),
+    /// `check_implicit_admin`, SSL client certificates or the finer
+    /// `mysqldump` options (`single_transaction`, `hex_blob` ...). Results:
+    /// `db` (names separated by spaces), `db_list` and `executed_commands`.
+    pub struct MysqlDbParams {
+        /// Name of the database, or a list of names (`all` with dump/import).
+        #[serde(deserialize_with = "crate::value::de_string_list")]
+        #[schemars(extend("x-aliases" = ["db"]))]
+        pub name: Vec<String>,
+        /// `present` (default), `absent`, `dump` (to `target`) or `import` (from `target`).
+        #[serde(default)]
+        pub state: DbState,
+        /// Default character set, e.g. `utf8mb4`.
+        #[serde(default)]
+        pub encoding: Option<String>,
+        /// Default collation, e.g. `utf8mb4_general_ci`.
+        #[serde(default)]
+        pub collation: Option<String>,
+        /// The dump file on the host, for `dump` and `import`.
+        #[serde(default)]
+        pub target: Option<String>,
+        /// Continue a dump or import after an SQL error (`--force`).
+        #[serde(default, deserialize_with = "crate::value::de_bool")]
+        pub force: bool,
+    }
 }
 
+/// `state:` of mysql_db.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DbState {
+    /// The databases exist, with the wanted encoding and collation.
     #[default]
     Present,
+    /// The databases do not exist.
     Absent,
+    /// Dump the databases to `target`.
     Dump,
+    /// Load `target` into the databases.
     Import,
 }
 
@@ -105,6 +90,7 @@ struct MysqlDbModule {
     spec: ModuleSpec,
 }
 
+/// The `mysql_db` module, for the registry.
 pub fn module() -> Arc<dyn Module> {
     Arc::new(MysqlDbModule {
         spec: ModuleSpec::native::<MysqlDbParams>("mysql_db").with_examples(
@@ -152,19 +138,10 @@ impl Module for MysqlDbModule {
                 }
             }
         }
-        let login = LoginArgs {
-            host: p.login_host.clone(),
-            port: p.login_port,
-            user: p.login_user.clone(),
-            password: p.login_password.clone(),
-            unix_socket: p.login_unix_socket.clone(),
-            connect_timeout: p.connect_timeout,
-        }
-        .validate()?;
+        let login = p.login_args().validate()?;
         Ok(Box::new(MysqlDbAction {
             p,
             login,
-            db: None,
             stmts: Vec::new(),
             shell: None,
         }))
@@ -174,8 +151,7 @@ impl Module for MysqlDbModule {
 struct MysqlDbAction {
     p: MysqlDbParams,
     login: Login,
-    db: Option<Db>,
-    /// SQL that `apply` runs (create, drop, alter).
+    /// SQL that the apply runs (create, drop, alter).
     stmts: Vec<Stmt>,
     /// The client command for dump/import, run after `stmts`.
     shell: Option<String>,
@@ -213,7 +189,7 @@ fn schema_text(charset: Option<&str>, collation: Option<&str>) -> String {
 
 #[async_trait]
 impl Action for MysqlDbAction {
-    async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
+    async fn query(mut self: Box<Self>, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
         let mut db = conn::connect(ctx, &self.login).await?;
         let mut diffs = Vec::new();
         for name in self.p.name.clone() {
@@ -227,7 +203,6 @@ impl Action for MysqlDbAction {
         if let DbState::Dump | DbState::Import = self.p.state {
             self.shell = Some(self.client_command(ctx, &db.endpoint).await?);
         }
-        self.db = Some(db);
         let commands = self.commands();
         if commands.is_empty() {
             return Ok(Query::Unchanged(self.outcome(false)));
@@ -237,14 +212,17 @@ impl Action for MysqlDbAction {
         for (k, v) in self.outcome(true).data {
             change.data.entry(k).or_insert(v);
         }
-        Ok(Query::Change(change))
+        // The plan is in `stmts` and `shell`; the apply runs it on the
+        // connection the query looked through.
+        Ok(Query::Change(change, Planned::boxed(*self, db)))
     }
+}
 
-    async fn apply(&mut self, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
-        let db = self
-            .db
-            .as_mut()
-            .ok_or_else(|| ModuleError::failed("mysql_db: apply before query"))?;
+#[async_trait]
+impl ApplyPlan for MysqlDbAction {
+    type Plan = Db;
+
+    async fn apply_plan(self, mut db: Db, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
         db.execute_all(&self.stmts).await?;
         if let Some(cmd) = &self.shell {
             let mut req = ExecRequest::shell(cmd.clone());

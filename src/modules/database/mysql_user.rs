@@ -14,119 +14,103 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha1::{Digest, Sha1};
 
-use super::conn::{self, Db, Login, LoginArgs};
+use super::conn::{self, Db, Login};
 use super::grants::{self, PrivMap};
+use super::params::mysql_params;
 use super::{Stmt, account, check_name};
 use crate::modules::{
-    Action, Change, Diff, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Query, parse_params,
+    Action, ApplyPlan, Change, Diff, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Planned,
+    Query, parse_params,
 };
 use crate::secret::{REDACTED, Secret};
 
-/// Adds or removes a MariaDB/MySQL user, sets its password and privileges.
-///
-/// Works like community.mysql.mysql_user, with SQL spoken from the control
-/// node through the host's connection; the login parameters and their
-/// defaults are those of `mysql_db` (root through Debian's socket when
-/// none is given).
-///
-/// `priv` is `db.table:PRIV1,PRIV2`, several joined by `/`
-/// (`glance.*:ALL/*.*:PROCESS`), or a mapping `{'glance.*': 'ALL'}`. `GRANT`
-/// in the list means `WITH GRANT OPTION`; names may be quoted with
-/// backticks. The current privileges are read from `SHOW GRANTS` and only
-/// the difference is revoked and granted, so a re-run is unchanged. Without
-/// `append_privs`, privileges on objects not named in `priv` are revoked
-/// (as in Ansible); without `priv`, privileges are not touched. Roles,
-/// `PROXY` and routine grants are never touched.
-///
-/// Passwords: the password is hashed on the control node
-/// (`mysql_native_password`: `*` + hex of SHA1(SHA1(password))) and sent
-/// only as that hash (`IDENTIFIED BY PASSWORD` on MariaDB, `IDENTIFIED
-/// WITH mysql_native_password AS` on MySQL); shown statements read
-/// `'********'`. With `update_password: always` (the default, as in
-/// Ansible), a user whose stored hash differs is changed. A user that
-/// authenticates through another plugin (`unix_socket`, `ed25519`,
-/// `caching_sha2_password`) cannot be compared: with `always` it is
-/// reported changed and switched to this password; with `on_create` an
-/// existing user's password is never looked at.
-///
-/// Differences from Ansible: no `config_file`, `check_implicit_admin`,
-/// `plugin*`, `tls_requires`, `resource_limits`, `subtract_privs`,
-/// `session_vars`; `update_password: on_new_username` is not supported.
-/// Results: `user`, `host`, `password_changed` and `executed_commands`.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MysqlUserParams {
-    /// The user name.
-    #[serde(alias = "user")]
-    #[schemars(extend("x-aliases" = ["user"]))]
-    pub name: String,
-    /// The host part of the account (default `localhost`; `%` is any host).
-    #[serde(default = "localhost")]
-    pub host: String,
-    /// Apply to every existing host of this user instead of `host`; cannot create users.
-    #[serde(default, deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
-    pub host_all: bool,
-    /// The user's password.
-    #[serde(default)]
-    pub password: Option<Secret>,
-    /// `password` is already a `mysql_native_password` hash (`*` + 40 hex digits).
-    #[serde(default, deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
-    pub encrypted: bool,
-    /// Privileges: `db.*:SELECT,INSERT/db2.*:ALL` or a mapping `{'db.*': 'ALL'}`.
-    #[serde(default, rename = "priv")]
-    #[schemars(with = "Option<serde_json::Value>")]
-    pub privs: Option<Value>,
-    /// Add `priv` to the current privileges instead of replacing them.
-    #[serde(default, deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
-    pub append_privs: bool,
-    /// `always` (default) sets the password when it differs; `on_create` only for new users.
-    #[serde(default)]
-    pub update_password: UpdatePassword,
-    /// `present` (default) or `absent`.
-    #[serde(default)]
-    pub state: UserState,
-    /// Server host name or address, as seen from the host (means TCP).
-    #[serde(default)]
-    pub login_host: Option<String>,
-    /// Server TCP port (default 3306).
-    #[serde(default, deserialize_with = "crate::value::de_opt_int")]
-    #[schemars(with = "Option<i64>")]
-    pub login_port: Option<i64>,
-    /// Account to log in as (default `root`).
-    #[serde(default)]
-    pub login_user: Option<String>,
-    /// Password of `login_user`.
-    #[serde(default)]
-    pub login_password: Option<Secret>,
-    /// Server unix socket on the host.
-    #[serde(default)]
-    pub login_unix_socket: Option<String>,
-    /// Seconds to wait for the login (default 30).
-    #[serde(default, deserialize_with = "crate::value::de_opt_int")]
-    #[schemars(with = "Option<i64>")]
-    pub connect_timeout: Option<i64>,
+mysql_params! {
+    /// Adds or removes a MariaDB/MySQL user, sets its password and privileges.
+    ///
+    /// Works like community.mysql.mysql_user, with SQL spoken from the control
+    /// node through the host's connection; the login parameters and their
+    /// defaults are those of `mysql_db` (root through Debian's socket when
+    /// none is given).
+    ///
+    /// `priv` is `db.table:PRIV1,PRIV2`, several joined by `/`
+    /// (`glance.*:ALL/*.*:PROCESS`), or a mapping `{'glance.*': 'ALL'}`. `GRANT`
+    /// in the list means `WITH GRANT OPTION`; names may be quoted with
+    /// backticks. The current privileges are read from `SHOW GRANTS` and only
+    /// the difference is revoked and granted, so a re-run is unchanged. Without
+    /// `append_privs`, privileges on objects not named in `priv` are revoked
+    /// (as in Ansible); without `priv`, privileges are not touched. Roles,
+    /// `PROXY` and routine grants are never touched.
+    ///
+    /// Passwords: the password is hashed on the control node
+    /// (`mysql_native_password`: `*` + hex of SHA1(SHA1(password))) and sent
+    /// only as that hash (`IDENTIFIED BY PASSWORD` on MariaDB, `IDENTIFIED
+    /// WITH mysql_native_password AS` on MySQL); shown statements read
+    /// `'********'`. With `update_password: always` (the default, as in
+    /// Ansible), a user whose stored hash differs is changed. A user that
+    /// authenticates through another plugin (`unix_socket`, `ed25519`,
+    /// `caching_sha2_password`) cannot be compared: with `always` it is
+    /// reported changed and switched to this password; with `on_create` an
+    /// existing user's password is never looked at.
+    ///
+    /// Differences from Ansible: no `config_file`, `check_implicit_admin`,
+    /// `plugin*`, `tls_requires`, `resource_limits`, `subtract_privs`,
+    /// `session_vars`; `update_password: on_new_username` is not supported.
+    /// Results: `user`, `host`, `password_changed` and `executed_commands`.
+    pub struct MysqlUserParams {
+        /// The user name.
+        #[schemars(extend("x-aliases" = ["user"]))]
+        pub name: String,
+        /// The host part of the account (default `localhost`; `%` is any host).
+        #[serde(default = "localhost")]
+        pub host: String,
+        /// Apply to every existing host of this user instead of `host`; cannot create users.
+        #[serde(default, deserialize_with = "crate::value::de_bool")]
+        pub host_all: bool,
+        /// The user's password.
+        #[serde(default)]
+        pub password: Option<Secret>,
+        /// `password` is already a `mysql_native_password` hash (`*` + 40 hex digits).
+        #[serde(default, deserialize_with = "crate::value::de_bool")]
+        pub encrypted: bool,
+        /// Privileges: `db.*:SELECT,INSERT/db2.*:ALL` or a mapping `{'db.*': 'ALL'}`.
+        #[serde(default, rename = "priv")]
+        #[schemars(with = "Option<serde_json::Value>")]
+        pub privs: Option<Value>,
+        /// Add `priv` to the current privileges instead of replacing them.
+        #[serde(default, deserialize_with = "crate::value::de_bool")]
+        pub append_privs: bool,
+        /// `always` (default) sets the password when it differs; `on_create` only for new users.
+        #[serde(default)]
+        pub update_password: UpdatePassword,
+        /// `present` (default) or `absent`.
+        #[serde(default)]
+        pub state: UserState,
+    }
 }
 
 fn localhost() -> String {
     "localhost".into()
 }
 
+/// `update_password:` of mysql_user.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UpdatePassword {
+    /// Set the password whenever it differs.
     #[default]
     Always,
+    /// Set the password only when the user is created.
     OnCreate,
 }
 
+/// `state:` of mysql_user.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UserState {
+    /// The user exists.
     #[default]
     Present,
+    /// The user does not exist (on any of the hosts).
     Absent,
 }
 
@@ -134,6 +118,7 @@ struct MysqlUserModule {
     spec: ModuleSpec,
 }
 
+/// The `mysql_user` module, for the registry.
 pub fn module() -> Arc<dyn Module> {
     Arc::new(MysqlUserModule {
         spec: ModuleSpec::native::<MysqlUserParams>("mysql_user").with_examples(
@@ -160,21 +145,12 @@ impl Module for MysqlUserModule {
             Some(pw) if p.encrypted => Some(check_hash(pw.expose())?),
             Some(pw) => Some(native_hash(pw.expose())),
         };
-        let login = LoginArgs {
-            host: p.login_host.clone(),
-            port: p.login_port,
-            user: p.login_user.clone(),
-            password: p.login_password.clone(),
-            unix_socket: p.login_unix_socket.clone(),
-            connect_timeout: p.connect_timeout,
-        }
-        .validate()?;
+        let login = p.login_args().validate()?;
         Ok(Box::new(MysqlUserAction {
             p,
             wanted,
             hash,
             login,
-            db: None,
             plan: Plan::default(),
         }))
     }
@@ -205,7 +181,7 @@ struct MysqlUserAction {
     wanted: Option<PrivMap>,
     hash: Option<String>,
     login: Login,
-    db: Option<Db>,
+    /// Built up by the query, host by host; run by the apply.
     plan: Plan,
 }
 
@@ -227,7 +203,7 @@ struct Account {
 
 #[async_trait]
 impl Action for MysqlUserAction {
-    async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
+    async fn query(mut self: Box<Self>, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
         let mut db = conn::connect(ctx, &self.login).await?;
         let hosts = self.hosts(&mut db).await?;
         for host in &hosts {
@@ -235,7 +211,6 @@ impl Action for MysqlUserAction {
             self.plan_host(&mut db, host, found).await?;
         }
         self.plan.hosts = hosts;
-        self.db = Some(db);
         if self.plan.stmts.is_empty() {
             return Ok(Query::Unchanged(self.outcome(false)));
         }
@@ -243,14 +218,16 @@ impl Action for MysqlUserAction {
         change.diffs = std::mem::take(&mut self.plan.diffs);
         change.data = self.outcome(true).data;
         change.msg = self.msg();
-        Ok(Query::Change(change))
+        // The apply runs the plan on the connection the query looked through.
+        Ok(Query::Change(change, Planned::boxed(*self, db)))
     }
+}
 
-    async fn apply(&mut self, _ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
-        let db = self
-            .db
-            .as_mut()
-            .ok_or_else(|| ModuleError::failed("mysql_user: apply before query"))?;
+#[async_trait]
+impl ApplyPlan for MysqlUserAction {
+    type Plan = Db;
+
+    async fn apply_plan(self, mut db: Db, _ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
         db.execute_all(&self.plan.stmts).await?;
         Ok(self.outcome(true))
     }

@@ -16,15 +16,22 @@ pub const DIFF_MAX: u64 = 104_448;
 /// A hash algorithm, as `checksum: sha256:...` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Algo {
+    /// MD5.
     Md5,
+    /// SHA-1.
     Sha1,
+    /// SHA-224.
     Sha224,
+    /// SHA-256.
     Sha256,
+    /// SHA-384.
     Sha384,
+    /// SHA-512.
     Sha512,
 }
 
 impl Algo {
+    /// The algorithm `checksum:` names (case-insensitive), if known.
     pub fn parse(name: &str) -> Option<Algo> {
         Some(match name.to_ascii_lowercase().as_str() {
             "md5" => Algo::Md5,
@@ -49,6 +56,7 @@ impl Algo {
         }
     }
 
+    /// A fresh hasher for this algorithm.
     pub fn hasher(self) -> Box<dyn sha2::digest::DynDigest + Send> {
         match self {
             Algo::Md5 => Box::new(md5::Md5::default()),
@@ -60,6 +68,7 @@ impl Algo {
         }
     }
 
+    /// The hash of `data`, as lower-case hex.
     pub fn hex(self, data: &[u8]) -> String {
         let mut h = self.hasher();
         h.update(data);
@@ -72,41 +81,38 @@ pub fn sha1_hex(data: &[u8]) -> String {
     Algo::Sha1.hex(data)
 }
 
-/// serde helper: an owner or group given as a name or a number (`owner: 0`).
-pub fn de_opt_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    use serde::Deserialize;
-    let v = Value::deserialize(d)?;
-    match &v {
-        Value::Null => Ok(None),
-        Value::String(_) | Value::Number(_) => Ok(crate::value::scalar_to_string(&v)),
-        other => Err(serde::de::Error::custom(format!(
-            "expected a user or group name or id, found {}",
-            crate::value::describe(other)
-        ))),
-    }
-}
-
 /// A user or group as the host knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ident {
+    /// The name.
     pub name: String,
+    /// The uid or gid.
     pub id: u32,
 }
 
 /// What `stat` says about a path (not following a final symbolic link).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathInfo {
+    /// What the path is.
     pub kind: FileKind,
+    /// The permission bits.
     pub mode: u32,
+    /// The owner's uid.
     pub uid: u32,
+    /// The group's gid.
     pub gid: u32,
+    /// The size in bytes.
     pub size: u64,
+    /// The owner's name (or uid when the host has no name for it).
     pub user: String,
+    /// The group's name (or gid when the host has no name for it).
     pub group: String,
+    /// The modification time, in seconds since the epoch.
     pub mtime: i64,
     /// For a symbolic link: where it points, and the kind of what it
     /// points to (`None` when dangling).
     pub link_target: Option<String>,
+    /// For a symbolic link: the kind of what it points to.
     pub target_kind: Option<FileKind>,
 }
 
@@ -123,10 +129,13 @@ impl PathInfo {
 /// What to learn about a path in one round trip.
 #[derive(Debug, Clone, Default)]
 pub struct ProbeRequest {
+    /// The path to look at.
     pub path: String,
     /// Hash the file's content on the host with this algorithm.
     pub checksum: Option<Algo>,
+    /// The wanted owner (name or uid), to resolve on the host.
     pub owner: Option<String>,
+    /// The wanted group (name or gid), to resolve on the host.
     pub group: Option<String>,
     /// Report on what a final symbolic link points to (`stat -L`) rather
     /// than on the link, unless it dangles.
@@ -139,22 +148,29 @@ pub struct ProbeRequest {
 /// What a [`probe`] found.
 #[derive(Debug, Clone, Default)]
 pub struct Probe {
+    /// What `stat` says, or `None` when the path does not exist.
     pub info: Option<PathInfo>,
+    /// The content's hash, when asked for and the path is a file.
     pub checksum: Option<String>,
     /// Whether the path's parent directory exists.
     pub parent_is_dir: bool,
     /// The wanted owner and group, resolved on the host (`None` when not
     /// asked for or unknown there).
     pub owner: Option<Ident>,
+    /// The wanted group, resolved on the host.
     pub group: Option<Ident>,
     /// The user and group files are created as, and the umask.
     pub me_user: String,
+    /// The group new files are created with.
     pub me_group: String,
+    /// The umask new files are created with.
     pub umask: u32,
+    /// The lines `extra` printed, without their `X:` prefix.
     pub extra: Vec<String>,
 }
 
 impl ProbeRequest {
+    /// A request for `path` and nothing more.
     pub fn new(path: &str) -> Self {
         ProbeRequest {
             path: path.to_string(),
@@ -162,6 +178,7 @@ impl ProbeRequest {
         }
     }
 
+    /// Also resolves the owner and group `attrs` ask for.
     pub fn with_attrs(mut self, attrs: &FileAttrs) -> Self {
         self.owner = attrs.owner.clone();
         self.group = attrs.group.clone();
@@ -385,8 +402,11 @@ fn parse_ident(text: &str, wanted: Option<&str>) -> Option<Ident> {
 /// Mode, owner and group as wanted, with names resolved on the host.
 #[derive(Debug, Clone, Default)]
 pub struct Wanted {
+    /// The permission bits, if given.
     pub mode: Option<u32>,
+    /// The owner, if given.
     pub owner: Option<Ident>,
+    /// The group, if given.
     pub group: Option<Ident>,
 }
 
@@ -446,12 +466,16 @@ impl Wanted {
 /// The attribute changes a path needs: `(before, after)` for each.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AttrChanges {
+    /// The permission bits, before and after.
     pub mode: Option<(u32, u32)>,
+    /// The owner's name before, and the owner after.
     pub owner: Option<(String, Ident)>,
+    /// The group's name before, and the group after.
     pub group: Option<(String, Ident)>,
 }
 
 impl AttrChanges {
+    /// Whether nothing needs to change.
     pub fn is_empty(&self) -> bool {
         self.mode.is_none() && self.owner.is_none() && self.group.is_none()
     }

@@ -5,77 +5,49 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use schemars::JsonSchema;
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::common::base_name;
+use super::params::file_params;
 use super::write::{ContentWrite, Source};
-use crate::connection::FileAttrs;
-use crate::modules::{
-    Action, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Query, parse_params,
-};
+use crate::modules::{Action, Module, ModuleCtx, ModuleError, ModuleSpec, Query, parse_params};
 
-/// Copies a file to the host.
-///
-/// The file comes from `src` (a file on the control node, searched in the
-/// `files/` folders of the role and playbook, or on the host with
-/// `remote_src`) or from `content`. When `dest` ends with `/` or is an
-/// existing directory, the file is put inside it under the name of `src`.
-/// An unchanged file is not rewritten; when only `mode`, `owner` or `group`
-/// differ they are changed in place. The parent directory of `dest` must
-/// exist unless `dest` ends with `/`. Copying a directory `src` is not
-/// supported.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CopyParams {
-    /// The file to copy: on the control node, or on the host with `remote_src`.
-    #[serde(default)]
-    pub src: Option<String>,
-    /// The text to write instead of `src`. A list or mapping is written as JSON.
-    #[serde(default)]
-    pub content: Option<Value>,
-    /// Where to put the file on the host.
-    pub dest: String,
-    /// Permissions, as octal (`'0644'`).
-    #[serde(default, deserialize_with = "crate::value::de_opt_mode")]
-    #[schemars(with = "Option<String>")]
-    pub mode: Option<u32>,
-    /// Owner (name or uid).
-    #[serde(default, deserialize_with = "super::common::de_opt_name")]
-    #[schemars(with = "Option<String>")]
-    pub owner: Option<String>,
-    /// Group (name or gid).
-    #[serde(default, deserialize_with = "super::common::de_opt_name")]
-    #[schemars(with = "Option<String>")]
-    pub group: Option<String>,
-    /// Keep a timestamped copy of the old file before replacing it.
-    #[serde(default, deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
-    pub backup: bool,
-    /// Replace a file whose content differs (default yes); `no` only
-    /// creates a missing file.
-    #[serde(default = "yes", deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
-    pub force: bool,
-    /// `src` is a path on the host rather than on the control node.
-    #[serde(default, deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
-    pub remote_src: bool,
-    /// A command that checks the new file before it replaces `dest`; `%s`
-    /// is the file's temporary path (`visudo -cf %s`).
-    #[serde(default)]
-    pub validate: Option<String>,
+file_params! {
+    /// Copies a file to the host.
+    ///
+    /// The file comes from `src` (a file on the control node, searched in the
+    /// `files/` folders of the role and playbook, or on the host with
+    /// `remote_src`) or from `content`. When `dest` ends with `/` or is an
+    /// existing directory, the file is put inside it under the name of `src`.
+    /// An unchanged file is not rewritten; when only `mode`, `owner` or `group`
+    /// differ they are changed in place. The parent directory of `dest` must
+    /// exist unless `dest` ends with `/`. Copying a directory `src` is not
+    /// supported.
+    pub struct CopyParams with backup, force {
+        /// The file to copy: on the control node, or on the host with `remote_src`.
+        #[serde(default)]
+        pub src: Option<String>,
+        /// The text to write instead of `src`. A list or mapping is written as JSON.
+        #[serde(default)]
+        pub content: Option<Value>,
+        /// Where to put the file on the host.
+        pub dest: String,
+        /// `src` is a path on the host rather than on the control node.
+        #[serde(default, deserialize_with = "crate::value::de_bool")]
+        pub remote_src: bool,
+        /// A command that checks the new file before it replaces `dest`; `%s`
+        /// is the file's temporary path (`visudo -cf %s`).
+        #[serde(default)]
+        pub validate: Option<String>,
+    }
 }
 
-fn yes() -> bool {
-    true
-}
-
+/// The `copy` module.
 pub struct CopyModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     vec![Arc::new(CopyModule {
         spec: ModuleSpec::native::<CopyParams>("copy").with_examples(
@@ -106,13 +78,12 @@ impl Module for CopyModule {
                 "remote_src needs src, not content".into(),
             ));
         }
-        Ok(Box::new(CopyAction { p, write: None }))
+        Ok(Box::new(CopyAction { p }))
     }
 }
 
 struct CopyAction {
     p: CopyParams,
-    write: Option<ContentWrite>,
 }
 
 impl CopyAction {
@@ -152,38 +123,16 @@ impl CopyAction {
 
 #[async_trait]
 impl Action for CopyAction {
-    async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
+    async fn query(self: Box<Self>, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
         let (source, src) = self.source(ctx).await?;
         let name = src.as_deref().map(|s| base_name(s).to_string());
-        let mut write = ContentWrite::new(
-            &self.p.dest,
-            source,
-            attrs_of(&self.p.mode, &self.p.owner, &self.p.group),
-        );
+        let mut write = ContentWrite::new(&self.p.dest, source, self.p.file_attrs());
         write.dir_name = name;
         write.backup = self.p.backup;
         write.force = self.p.force;
         write.validate = self.p.validate.clone();
         write.src = src;
-        let q = write.query(ctx).await?;
-        self.write = Some(write);
-        Ok(q)
-    }
-
-    async fn apply(&mut self, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
-        match self.write.as_mut() {
-            Some(w) => w.apply(ctx).await,
-            None => Err(ModuleError::failed("copy: apply called before query")),
-        }
-    }
-}
-
-/// `FileAttrs` from the common `mode`/`owner`/`group` parameters.
-pub fn attrs_of(mode: &Option<u32>, owner: &Option<String>, group: &Option<String>) -> FileAttrs {
-    FileAttrs {
-        mode: *mode,
-        owner: owner.clone(),
-        group: group.clone(),
+        write.query(ctx).await
     }
 }
 

@@ -11,73 +11,68 @@ use serde_json::{Map, Value};
 use super::common::{
     AttrChanges, PathInfo, Probe, ProbeRequest, Wanted, add_file_fields, mode_str, parent_of, probe,
 };
-use super::copy::attrs_of;
-use crate::connection::{FileKind, shell_quote};
+use super::params::file_params;
+use crate::connection::{FileAttrs, FileKind, shell_quote};
 use crate::modules::{
-    Action, Change, Diff, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Query, parse_params,
+    Action, Apply, Change, Diff, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Query,
+    parse_params,
 };
 
-/// Manages a path: file, directory, symbolic or hard link, or absent.
-///
-/// `state: file` only changes attributes and fails when the file is
-/// missing; `directory` creates missing parents (giving each the wanted
-/// attributes, as Ansible does) and with `recurse` applies owner, group
-/// and mode to the whole tree; `absent` removes files and whole
-/// directories; `touch` creates the file or updates its times and always
-/// reports a change. Without `state`, the current kind of the path is kept.
-/// Only octal modes are supported, not symbolic ones (`u+rwX`). A symbolic
-/// link at `path` is followed for `file`, `directory` and `touch`.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FileParams {
-    /// The path to manage.
-    #[serde(alias = "dest", alias = "name")]
-    #[schemars(extend("x-aliases" = ["dest", "name"]))]
-    pub path: String,
-    /// What the path should be.
-    #[serde(default)]
-    pub state: Option<FileState>,
-    /// The target of the link, for `state: link` or `hard`.
-    #[serde(default)]
-    pub src: Option<String>,
-    /// Permissions, as octal (`'0755'`).
-    #[serde(default, deserialize_with = "crate::value::de_opt_mode")]
-    #[schemars(with = "Option<String>")]
-    pub mode: Option<u32>,
-    /// Owner (name or uid).
-    #[serde(default, deserialize_with = "super::common::de_opt_name")]
-    #[schemars(with = "Option<String>")]
-    pub owner: Option<String>,
-    /// Group (name or gid).
-    #[serde(default, deserialize_with = "super::common::de_opt_name")]
-    #[schemars(with = "Option<String>")]
-    pub group: Option<String>,
-    /// With `state: directory`, apply owner, group and mode to everything inside.
-    #[serde(default, deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
-    pub recurse: bool,
-    /// For links: replace an existing file or empty directory, and link
-    /// to a `src` that does not exist.
-    #[serde(default, deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
-    pub force: bool,
+file_params! {
+    /// Manages a path: file, directory, symbolic or hard link, or absent.
+    ///
+    /// `state: file` only changes attributes and fails when the file is
+    /// missing; `directory` creates missing parents (giving each the wanted
+    /// attributes, as Ansible does) and with `recurse` applies owner, group
+    /// and mode to the whole tree; `absent` removes files and whole
+    /// directories; `touch` creates the file or updates its times and always
+    /// reports a change. Without `state`, the current kind of the path is kept.
+    /// Only octal modes are supported, not symbolic ones (`u+rwX`). A symbolic
+    /// link at `path` is followed for `file`, `directory` and `touch`.
+    pub struct FileParams {
+        /// The path to manage.
+        #[schemars(extend("x-aliases" = ["dest", "name"]))]
+        pub path: String,
+        /// What the path should be.
+        #[serde(default)]
+        pub state: Option<FileState>,
+        /// The target of the link, for `state: link` or `hard`.
+        #[serde(default)]
+        pub src: Option<String>,
+        /// With `state: directory`, apply owner, group and mode to everything inside.
+        #[serde(default, deserialize_with = "crate::value::de_bool")]
+        pub recurse: bool,
+        /// For links: replace an existing file or empty directory, and link
+        /// to a `src` that does not exist.
+        #[serde(default, deserialize_with = "crate::value::de_bool")]
+        pub force: bool,
+    }
 }
 
+/// `state:` of file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FileState {
+    /// A regular file (which must exist).
     File,
+    /// A directory, created with its parents.
     Directory,
+    /// Nothing: removed, recursively for a directory.
     Absent,
+    /// A file, created empty if missing; its times are updated.
     Touch,
+    /// A symbolic link to `src`.
     Link,
+    /// A hard link to `src`.
     Hard,
 }
 
+/// The `file` module.
 pub struct FileModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     vec![Arc::new(FileModule {
         spec: ModuleSpec::native::<FileParams>("file").with_examples(
@@ -112,21 +107,16 @@ impl Module for FileModule {
                 "src is required for creating new links".into(),
             ));
         }
-        Ok(Box::new(FileAction {
-            p,
-            state,
-            plan: None,
-        }))
+        Ok(Box::new(FileAction { p, state }))
     }
 }
 
 struct FileAction {
     p: FileParams,
     state: Option<FileState>,
-    plan: Option<Plan>,
 }
 
-/// What `apply` will run, decided by `query`.
+/// What the apply will run, decided by the query.
 struct Plan {
     /// One shell script doing the whole change.
     script: String,
@@ -168,11 +158,7 @@ impl FileAction {
     }
 
     fn probe_request(&self, state: Option<FileState>) -> ProbeRequest {
-        let mut req = ProbeRequest::new(self.path()).with_attrs(&attrs_of(
-            &self.p.mode,
-            &self.p.owner,
-            &self.p.group,
-        ));
+        let mut req = ProbeRequest::new(self.path()).with_attrs(&self.p.file_attrs());
         req.follow = matches!(
             state,
             Some(FileState::File | FileState::Directory | FileState::Touch)
@@ -226,7 +212,7 @@ impl FileAction {
 
 #[async_trait]
 impl Action for FileAction {
-    async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
+    async fn query(self: Box<Self>, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
         let pr = probe(ctx, &self.probe_request(self.state)).await?;
         let state = self
             .state
@@ -246,27 +232,35 @@ impl Action for FileAction {
         }?;
         match planned {
             Planned::Unchanged(out) => Ok(Query::Unchanged(out)),
-            Planned::Change(change, plan) => {
-                self.plan = Some(plan);
-                Ok(Query::Change(change))
-            }
+            Planned::Change(change, plan) => Ok(Query::Change(
+                change,
+                Box::new(PlannedFile {
+                    path: self.path().to_string(),
+                    plan,
+                }),
+            )),
         }
     }
+}
 
-    async fn apply(&mut self, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
-        let plan = self
-            .plan
-            .take()
-            .ok_or_else(|| ModuleError::failed("file: apply called before query"))?;
-        let out = ctx.exec(plan.script).await?;
+/// The path and the script its query planned.
+struct PlannedFile {
+    path: String,
+    plan: Plan,
+}
+
+#[async_trait]
+impl Apply for PlannedFile {
+    async fn apply(self: Box<Self>, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
+        let out = ctx.exec(self.plan.script).await?;
         if out.rc != 0 {
             return Err(ModuleError::failed(format!(
                 "{}: {}",
-                self.path(),
+                self.path,
                 out.stderr.trim()
             )));
         }
-        Ok(plan.outcome)
+        Ok(self.plan.outcome)
     }
 }
 
@@ -337,7 +331,7 @@ impl FileAction {
                 )));
             }
         };
-        let wanted = Wanted::resolve(&attrs_of(&self.p.mode, &self.p.owner, &self.p.group), pr)?;
+        let wanted = Wanted::resolve(&self.p.file_attrs(), pr)?;
         let changes = wanted.changes(info);
         if changes.is_empty() {
             return Ok(Planned::Unchanged(self.done(Some(info), &wanted)));
@@ -346,7 +340,7 @@ impl FileAction {
     }
 
     fn directory(&self, pr: &Probe) -> Result<Planned, ModuleError> {
-        let wanted = Wanted::resolve(&attrs_of(&self.p.mode, &self.p.owner, &self.p.group), pr)?;
+        let wanted = Wanted::resolve(&self.p.file_attrs(), pr)?;
         let Some(info) = &pr.info else {
             return Ok(self.create_directory(pr, &wanted));
         };
@@ -435,7 +429,7 @@ impl FileAction {
     }
 
     fn touch(&self, pr: &Probe) -> Result<Planned, ModuleError> {
-        let wanted = Wanted::resolve(&attrs_of(&self.p.mode, &self.p.owner, &self.p.group), pr)?;
+        let wanted = Wanted::resolve(&self.p.file_attrs(), pr)?;
         let q = shell_quote(self.path());
         let before = state_name(pr.info.as_ref());
         let touch = (
@@ -473,8 +467,13 @@ impl FileAction {
     fn existing_link(&self, pr: &Probe) -> Result<Planned, ModuleError> {
         match &pr.info {
             Some(i) if i.kind == FileKind::Symlink => {
-                let mut wanted =
-                    Wanted::resolve(&attrs_of(&None, &self.p.owner, &self.p.group), pr)?;
+                let mut wanted = Wanted::resolve(
+                    &FileAttrs {
+                        mode: None,
+                        ..self.p.file_attrs()
+                    },
+                    pr,
+                )?;
                 wanted.mode = None;
                 let changes = wanted.changes(i);
                 if changes.is_empty() {
@@ -491,7 +490,13 @@ impl FileAction {
     fn link(&self, pr: &Probe) -> Result<Planned, ModuleError> {
         let src = self.p.src.clone().unwrap_or_default();
         let path = self.path();
-        let mut wanted = Wanted::resolve(&attrs_of(&None, &self.p.owner, &self.p.group), pr)?;
+        let mut wanted = Wanted::resolve(
+            &FileAttrs {
+                mode: None,
+                ..self.p.file_attrs()
+            },
+            pr,
+        )?;
         wanted.mode = None;
         let q = format!("{} {}", shell_quote(&src), shell_quote(path));
         let ln = match &pr.info {
@@ -560,7 +565,7 @@ impl FileAction {
         if !pr.extra.iter().any(|x| x == "src") {
             return Err(ModuleError::failed(format!("src does not exist: {src}")));
         }
-        let wanted = Wanted::resolve(&attrs_of(&self.p.mode, &self.p.owner, &self.p.group), pr)?;
+        let wanted = Wanted::resolve(&self.p.file_attrs(), pr)?;
         let q = format!("{} {}", shell_quote(&self.src_abs()), shell_quote(path));
         let ln = match &pr.info {
             Some(i) if pr.extra.iter().any(|x| x == "same") => {

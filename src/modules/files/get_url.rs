@@ -13,8 +13,6 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use schemars::JsonSchema;
-use serde::Deserialize;
 use serde_json::{Map, Value};
 use tokio::io::{AsyncRead, ReadBuf};
 
@@ -22,79 +20,60 @@ use super::common::{
     self, Algo, AttrChanges, Probe, ProbeRequest, Wanted, add_file_fields, base_name, parent_of,
     predicted_file, probe,
 };
-use super::copy::attrs_of;
+use super::params::file_params;
 use crate::connection::{FileKind, shell_quote};
 use crate::modules::{
-    Action, Change, Diff, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Query, parse_params,
+    Action, ApplyPlan, Change, Diff, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Planned,
+    Query, parse_params,
 };
 use crate::secret::Secret;
 
-/// Downloads a file from HTTP, HTTPS or FTP-less URLs to the host.
-///
-/// The download runs on the control node and is streamed to the host. With
-/// `checksum` (`sha256:HEX`, also `md5`, `sha1`, `sha224`, `sha384`,
-/// `sha512`, or `sha256:URL` of a checksum file), an existing `dest` with
-/// that checksum is not downloaded again and a download with another
-/// checksum fails, leaving `dest` untouched. Without `checksum`, an
-/// existing `dest` is only downloaded again with `force: yes`, and then
-/// replaced only if the content differs (in check mode that counts as a
-/// change). When `dest` is a directory the file name is the last part of
-/// the URL's path (no `Content-Disposition`). Credentials are sent as HTTP
-/// basic auth on the first request.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GetUrlParams {
-    /// The URL to download.
-    pub url: String,
-    /// Where to put the file on the host (a file, or a directory).
-    pub dest: String,
-    /// `ALGORITHM:HEX` (or `ALGORITHM:URL` of a checksum file) the download must match.
-    #[serde(default)]
-    pub checksum: Option<String>,
-    /// Permissions, as octal (`'0644'`).
-    #[serde(default, deserialize_with = "crate::value::de_opt_mode")]
-    #[schemars(with = "Option<String>")]
-    pub mode: Option<u32>,
-    /// Owner (name or uid).
-    #[serde(default, deserialize_with = "super::common::de_opt_name")]
-    #[schemars(with = "Option<String>")]
-    pub owner: Option<String>,
-    /// Group (name or gid).
-    #[serde(default, deserialize_with = "super::common::de_opt_name")]
-    #[schemars(with = "Option<String>")]
-    pub group: Option<String>,
-    /// Download even when `dest` exists (it is replaced only if different).
-    #[serde(default, deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
-    pub force: bool,
-    /// Keep a timestamped copy of the old file before replacing it.
-    #[serde(default, deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
-    pub backup: bool,
-    /// Seconds to wait for the server to answer, and between two reads (default 10).
-    #[serde(default = "ten", deserialize_with = "crate::value::de_int")]
-    #[schemars(with = "i64")]
-    pub timeout: i64,
-    /// Extra HTTP request headers.
-    #[serde(default)]
-    pub headers: Option<Map<String, Value>>,
-    /// User name for HTTP basic auth.
-    #[serde(default)]
-    pub url_username: Option<String>,
-    /// Password for HTTP basic auth.
-    #[serde(default)]
-    pub url_password: Option<Secret>,
-    /// Check the server's TLS certificate (default yes).
-    #[serde(default = "yes", deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
-    pub validate_certs: bool,
-    /// Accepted for compatibility: credentials are always sent up front.
-    #[serde(default, deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
-    pub force_basic_auth: bool,
-    /// The User-Agent header.
-    #[serde(default)]
-    pub http_agent: Option<String>,
+file_params! {
+    /// Downloads a file from HTTP, HTTPS or FTP-less URLs to the host.
+    ///
+    /// The download runs on the control node and is streamed to the host. With
+    /// `checksum` (`sha256:HEX`, also `md5`, `sha1`, `sha224`, `sha384`,
+    /// `sha512`, or `sha256:URL` of a checksum file), an existing `dest` with
+    /// that checksum is not downloaded again and a download with another
+    /// checksum fails, leaving `dest` untouched. Without `checksum`, an
+    /// existing `dest` is only downloaded again with `force: yes`, and then
+    /// replaced only if the content differs (in check mode that counts as a
+    /// change). When `dest` is a directory the file name is the last part of
+    /// the URL's path (no `Content-Disposition`). Credentials are sent as HTTP
+    /// basic auth on the first request.
+    pub struct GetUrlParams with backup {
+        /// The URL to download.
+        pub url: String,
+        /// Where to put the file on the host (a file, or a directory).
+        pub dest: String,
+        /// `ALGORITHM:HEX` (or `ALGORITHM:URL` of a checksum file) the download must match.
+        #[serde(default)]
+        pub checksum: Option<String>,
+        /// Download even when `dest` exists (it is replaced only if different).
+        #[serde(default, deserialize_with = "crate::value::de_bool")]
+        pub force: bool,
+        /// Seconds to wait for the server to answer, and between two reads (default 10).
+        #[serde(default = "ten", deserialize_with = "crate::value::de_int")]
+        pub timeout: i64,
+        /// Extra HTTP request headers.
+        #[serde(default)]
+        pub headers: Option<Map<String, Value>>,
+        /// User name for HTTP basic auth.
+        #[serde(default)]
+        pub url_username: Option<String>,
+        /// Password for HTTP basic auth.
+        #[serde(default)]
+        pub url_password: Option<Secret>,
+        /// Check the server's TLS certificate (default yes).
+        #[serde(default = "yes", deserialize_with = "crate::value::de_bool")]
+        pub validate_certs: bool,
+        /// Accepted for compatibility: credentials are always sent up front.
+        #[serde(default, deserialize_with = "crate::value::de_bool")]
+        pub force_basic_auth: bool,
+        /// The User-Agent header.
+        #[serde(default)]
+        pub http_agent: Option<String>,
+    }
 }
 
 fn ten() -> i64 {
@@ -105,10 +84,12 @@ fn yes() -> bool {
     true
 }
 
+/// The `get_url` module.
 pub struct GetUrlModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     vec![Arc::new(GetUrlModule {
         spec: ModuleSpec::native::<GetUrlParams>("get_url").with_examples(
@@ -141,7 +122,6 @@ impl Module for GetUrlModule {
             url,
             checksum,
             dest: String::new(),
-            plan: None,
         }))
     }
 }
@@ -192,9 +172,9 @@ struct GetUrlAction {
     checksum: Option<(Algo, Expected)>,
     /// `dest`, with the file name added when it is a directory.
     dest: String,
-    plan: Option<Plan>,
 }
 
+/// What the query found and decided; the apply carries it out.
 struct Plan {
     probe: Probe,
     wanted: Wanted,
@@ -315,8 +295,8 @@ fn find_sum(text: &str, name: &str) -> Option<String> {
 
 #[async_trait]
 impl Action for GetUrlAction {
-    async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
-        let attrs = attrs_of(&self.p.mode, &self.p.owner, &self.p.group);
+    async fn query(mut self: Box<Self>, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
+        let attrs = self.p.file_attrs();
         let expected = self.expected(ctx).await?;
         let pr = self
             .probe_dest(ctx, &attrs, expected.as_ref().map(|(a, _)| *a))
@@ -352,19 +332,18 @@ impl Action for GetUrlAction {
                 change = change.with_diff(d);
             }
             plan.attrs_only = Some(changes);
-            self.plan = Some(plan);
-            return Ok(Query::Change(change));
+            return Ok(Query::Change(change, Planned::boxed(*self, plan)));
         }
         let change = self.download_change(&plan);
-        self.plan = Some(plan);
-        Ok(Query::Change(change))
+        Ok(Query::Change(change, Planned::boxed(*self, plan)))
     }
+}
 
-    async fn apply(&mut self, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
-        let plan = self
-            .plan
-            .take()
-            .ok_or_else(|| ModuleError::failed("get_url: apply called before query"))?;
+#[async_trait]
+impl ApplyPlan for GetUrlAction {
+    type Plan = Plan;
+
+    async fn apply_plan(self, plan: Plan, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
         if let Some(changes) = &plan.attrs_only {
             if let Some(cmd) = changes.command(&self.dest, false, false) {
                 common::run_fix(ctx, &cmd, &self.dest).await?;

@@ -36,8 +36,11 @@ struct Names {
 /// The user and group that new files get, and the umask.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Me {
+    /// The user's name.
     pub user: String,
+    /// The group's name.
     pub group: String,
+    /// The umask, e.g. `0o022`.
     pub umask: u32,
 }
 

@@ -12,130 +12,114 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::params::file_params;
 use crate::connection::{FileAttrs, FileKind, shell_quote};
 use crate::ini::{IniDoc, IniError, SetOptions, is_secret_option, mask_secrets};
 use crate::modules::{
-    Action, Change, Diff, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Query, parse_params,
+    Action, ApplyPlan, Change, Diff, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Planned,
+    Query, parse_params,
 };
 
-/// Sets options in an INI file, keeping every other byte as it was.
-///
-/// Like community.general.ini_file, written for OpenStack's configuration
-/// files. Lines the task does not own stay exactly as they were: comments,
-/// blank lines, order, indentation, CRLF endings, a missing final newline.
-/// A value already in place is not a change, whatever its spacing
-/// (`opt=1` satisfies `opt = 1`). Sections match exactly (case-sensitive);
-/// `debug` in `[DEFAULT]` and `debug` in `[api]` are different options.
-///
-/// Where a new option goes: over the commented `#option = default` line of
-/// its section when there is one (`modify_inactive_option`; OpenStack's
-/// shipped files have one for every option), else after the last option
-/// line of the section (before the comments that lead to the next
-/// section), else right after the section header. A missing section is
-/// appended at the end of the file, after a blank line.
-///
-/// `settings` sets many options with one read and at most one write of the
-/// file: `settings: {SECTION: {OPTION: VALUE}}`. A list value is a
-/// multi-valued option (like `values`), `null` removes the option, and an
-/// empty mapping only makes sure the section exists. The key `""` stands
-/// for the lines before the first section.
-///
-/// With --diff, values of secret-looking options (`password`,
-/// `*_password`, `transport_url`, `connection`, `*secret*`, `*_key`, …)
-/// and the password in any `scheme://user:password@host` URL are shown as
-/// `********`, and the run's known secrets are scrubbed; the diff header
-/// names the secret options that changed.
-///
-/// Differences from community.general.ini_file: booleans are written
-/// `true`/`false` (not Python's `True`/`False`); values are trimmed;
-/// `modify_inactive_option` prefers OpenStack's `#opt = default` line (no
-/// space after `#`) over example lines in help text (`#    opt = x`), and
-/// never uncomments or deletes other commented lines; a new section is
-/// preceded by a blank line; `settings` is new; `follow` and `attributes`
-/// are not supported (a symbolic link is always followed).
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct IniSetParams {
-    /// The INI file to edit.
-    #[serde(alias = "dest")]
-    #[schemars(extend("x-aliases" = ["dest"]))]
-    pub path: String,
-    /// The section. Omit it (or give null) for the lines before the first
-    /// section.
-    #[serde(default)]
-    pub section: Option<String>,
-    /// The option. Without it, `state=present` makes sure the section
-    /// exists and `state=absent` removes the whole section.
-    #[serde(default)]
-    pub option: Option<String>,
-    /// The option's value (strings, numbers and booleans are accepted).
-    #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub value: Option<Value>,
-    /// Several values: the option gets one `option = value` line each
-    /// (oslo.config's MultiStrOpt).
-    #[serde(default)]
-    #[schemars(with = "Option<Vec<String>>")]
-    pub values: Option<Vec<Value>>,
-    /// Many options at once: `{SECTION: {OPTION: VALUE}}`. A list is
-    /// several values, null removes the option. Not combined with
-    /// `section`, `option`, `value` or `values`.
-    #[serde(default)]
-    pub settings: Option<Map<String, Value>>,
-    /// Whether the option (or the section) should be there.
-    #[serde(default)]
-    pub state: IniState,
-    /// present: other lines of the option are replaced or removed, so it
-    /// ends with exactly the given values. absent: all lines of the option
-    /// go, whatever their value (only the given values when false).
-    #[serde(default = "yes", deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
-    pub exclusive: bool,
-    /// Write `option=value` instead of `option = value`.
-    #[serde(default, deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
-    pub no_extra_spaces: bool,
-    /// Create the file (and its directory) when it does not exist;
-    /// when false a missing file fails the task.
-    #[serde(default = "yes", deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
-    pub create: bool,
-    /// Keep a copy of the file (`PATH.PID.DATE@TIME~`) before changing it.
-    #[serde(default, deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
-    pub backup: bool,
-    /// Options without a value (a bare `option` line, as in my.cnf's
-    /// `skip-name-resolve`) may be written when no value is given.
-    #[serde(default, deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
-    pub allow_no_value: bool,
-    /// Replace a commented `#option = default` line of the section in
-    /// place instead of adding a new line.
-    #[serde(default = "yes", deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
-    pub modify_inactive_option: bool,
-    /// The file's mode, e.g. '0640'. By default an existing file keeps its
-    /// mode and owner.
-    #[serde(default, deserialize_with = "crate::value::de_opt_mode")]
-    #[schemars(with = "Option<String>")]
-    pub mode: Option<u32>,
-    /// The file's owner (name or uid).
-    #[serde(default)]
-    pub owner: Option<String>,
-    /// The file's group (name or gid).
-    #[serde(default)]
-    pub group: Option<String>,
+file_params! {
+    /// Sets options in an INI file, keeping every other byte as it was.
+    ///
+    /// Like community.general.ini_file, written for OpenStack's configuration
+    /// files. Lines the task does not own stay exactly as they were: comments,
+    /// blank lines, order, indentation, CRLF endings, a missing final newline.
+    /// A value already in place is not a change, whatever its spacing
+    /// (`opt=1` satisfies `opt = 1`). Sections match exactly (case-sensitive);
+    /// `debug` in `[DEFAULT]` and `debug` in `[api]` are different options.
+    ///
+    /// Where a new option goes: over the commented `#option = default` line of
+    /// its section when there is one (`modify_inactive_option`; OpenStack's
+    /// shipped files have one for every option), else after the last option
+    /// line of the section (before the comments that lead to the next
+    /// section), else right after the section header. A missing section is
+    /// appended at the end of the file, after a blank line.
+    ///
+    /// `settings` sets many options with one read and at most one write of the
+    /// file: `settings: {SECTION: {OPTION: VALUE}}`. A list value is a
+    /// multi-valued option (like `values`), `null` removes the option, and an
+    /// empty mapping only makes sure the section exists. The key `""` stands
+    /// for the lines before the first section.
+    ///
+    /// With --diff, values of secret-looking options (`password`,
+    /// `*_password`, `transport_url`, `connection`, `*secret*`, `*_key`, …)
+    /// and the password in any `scheme://user:password@host` URL are shown as
+    /// `********`, and the run's known secrets are scrubbed; the diff header
+    /// names the secret options that changed.
+    ///
+    /// Differences from community.general.ini_file: booleans are written
+    /// `true`/`false` (not Python's `True`/`False`); values are trimmed;
+    /// `modify_inactive_option` prefers OpenStack's `#opt = default` line (no
+    /// space after `#`) over example lines in help text (`#    opt = x`), and
+    /// never uncomments or deletes other commented lines; a new section is
+    /// preceded by a blank line; `settings` is new; `follow` and `attributes`
+    /// are not supported (a symbolic link is always followed).
+    pub struct IniSetParams with backup {
+        /// The INI file to edit.
+        #[schemars(extend("x-aliases" = ["dest"]))]
+        pub path: String,
+        /// The section. Omit it (or give null) for the lines before the first
+        /// section.
+        #[serde(default)]
+        pub section: Option<String>,
+        /// The option. Without it, `state=present` makes sure the section
+        /// exists and `state=absent` removes the whole section.
+        #[serde(default)]
+        pub option: Option<String>,
+        /// The option's value (strings, numbers and booleans are accepted).
+        #[serde(default)]
+        #[schemars(with = "Option<String>")]
+        pub value: Option<Value>,
+        /// Several values: the option gets one `option = value` line each
+        /// (oslo.config's MultiStrOpt).
+        #[serde(default)]
+        #[schemars(with = "Option<Vec<String>>")]
+        pub values: Option<Vec<Value>>,
+        /// Many options at once: `{SECTION: {OPTION: VALUE}}`. A list is
+        /// several values, null removes the option. Not combined with
+        /// `section`, `option`, `value` or `values`.
+        #[serde(default)]
+        pub settings: Option<Map<String, Value>>,
+        /// Whether the option (or the section) should be there.
+        #[serde(default)]
+        pub state: IniState,
+        /// present: other lines of the option are replaced or removed, so it
+        /// ends with exactly the given values. absent: all lines of the option
+        /// go, whatever their value (only the given values when false).
+        #[serde(default = "yes", deserialize_with = "crate::value::de_bool")]
+        pub exclusive: bool,
+        /// Write `option=value` instead of `option = value`.
+        #[serde(default, deserialize_with = "crate::value::de_bool")]
+        pub no_extra_spaces: bool,
+        /// Create the file (and its directory) when it does not exist;
+        /// when false a missing file fails the task.
+        #[serde(default = "yes", deserialize_with = "crate::value::de_bool")]
+        pub create: bool,
+        /// Options without a value (a bare `option` line, as in my.cnf's
+        /// `skip-name-resolve`) may be written when no value is given.
+        #[serde(default, deserialize_with = "crate::value::de_bool")]
+        pub allow_no_value: bool,
+        /// Replace a commented `#option = default` line of the section in
+        /// place instead of adding a new line.
+        #[serde(default = "yes", deserialize_with = "crate::value::de_bool")]
+        pub modify_inactive_option: bool,
+    }
 }
 
 fn yes() -> bool {
     true
 }
 
+/// `state:` of ini_set.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum IniState {
+    /// The option (or section) is there.
     #[default]
     Present,
+    /// The option (or section) is not there.
     Absent,
 }
 
@@ -180,10 +164,12 @@ impl Edit {
     }
 }
 
+/// The `ini_set` module.
 pub struct IniSetModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     let mut spec = ModuleSpec::native::<IniSetParams>("ini_set").with_examples(EXAMPLES);
     spec.exclusive = vec![
@@ -228,11 +214,7 @@ impl Module for IniSetModule {
         // Catch bad names now rather than on the host.
         apply_all(&mut IniDoc::default(), &edits, &set_options(&p))
             .map_err(|e| ModuleError::Params(e.to_string()))?;
-        Ok(Box::new(IniSetAction {
-            p,
-            edits,
-            plan: None,
-        }))
+        Ok(Box::new(IniSetAction { p, edits }))
     }
 }
 
@@ -404,7 +386,7 @@ fn apply_all(doc: &mut IniDoc, edits: &[Edit], opts: &SetOptions) -> Result<Vec<
     Ok(changed)
 }
 
-/// What the query found, for apply to write.
+/// What the query found, for the apply to write.
 struct Plan {
     /// The real file (a symbolic link resolved).
     path: String,
@@ -420,12 +402,11 @@ struct Plan {
 struct IniSetAction {
     p: IniSetParams,
     edits: Vec<Edit>,
-    plan: Option<Plan>,
 }
 
 #[async_trait]
 impl Action for IniSetAction {
-    async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
+    async fn query(self: Box<Self>, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
         self.remember_secrets(ctx);
         let (path, current) = self.real_path(ctx).await?;
         let become_ = ctx.become_.as_ref();
@@ -468,21 +449,22 @@ impl Action for IniSetAction {
         if text_changes {
             change = change.with_diff(self.diff(ctx, &path, &old, &new, &changed_edits));
         }
-        self.plan = Some(Plan {
+        let plan = Plan {
             path,
             existed,
             text: text_changes.then_some(new),
             changed,
             current,
-        });
-        Ok(Query::Change(change))
+        };
+        Ok(Query::Change(change, Planned::boxed(*self, plan)))
     }
+}
 
-    async fn apply(&mut self, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
-        let plan = self
-            .plan
-            .take()
-            .ok_or_else(|| ModuleError::failed("ini_set: apply without a query"))?;
+#[async_trait]
+impl ApplyPlan for IniSetAction {
+    type Plan = Plan;
+
+    async fn apply_plan(self, plan: Plan, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
         let become_ = ctx.become_.as_ref();
         let mut outcome = Outcome::changed()
             .with_msg(summary(&plan.changed, plan.text.is_none()))
@@ -525,21 +507,13 @@ impl Action for IniSetAction {
 impl IniSetAction {
     /// The task's attributes, completed with the file's current ones.
     fn write_attrs(&self, plan: &Plan) -> FileAttrs {
-        let mut attrs = self.attrs();
+        let mut attrs = self.p.file_attrs();
         if let Some(cur) = &plan.current {
             attrs.mode = attrs.mode.or(cur.mode);
             attrs.owner = attrs.owner.or_else(|| cur.owner.clone());
             attrs.group = attrs.group.or_else(|| cur.group.clone());
         }
         attrs
-    }
-
-    fn attrs(&self) -> FileAttrs {
-        FileAttrs {
-            mode: self.p.mode,
-            owner: self.p.owner.clone(),
-            group: self.p.group.clone(),
-        }
     }
 
     /// Values written to secret-named options join the run's secrets, so

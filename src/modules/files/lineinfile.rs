@@ -17,98 +17,84 @@ use super::common::{
     self, AttrChanges, Probe, ProbeRequest, Wanted, add_file_fields, content_diff, parent_of,
     predicted_file, probe,
 };
-use super::copy::attrs_of;
+use super::params::file_params;
 use super::write::{Source, validated_write};
 use crate::connection::{FileKind, shell_quote};
 use crate::modules::{
-    Action, Change, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Query, parse_params,
+    Action, ApplyPlan, Change, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Planned, Query,
+    parse_params,
 };
 
-/// Ensures a line is present in a file, or that matching lines are absent.
-///
-/// With `regexp` (or `search_string`), the last matching line is replaced
-/// (the first with `firstmatch`); without a match the line is added after
-/// `insertafter` (a regex, or `EOF`, the default) or before `insertbefore`
-/// (a regex, or `BOF`), unless the exact line is already there. `state:
-/// absent` removes every line matching `regexp`, `search_string` or
-/// equal to `line`. Regular expressions use Rust's syntax (no
-/// look-around) and are matched against each line without its line ending;
-/// `backrefs` accepts Python's `\1` and `\g<name>`. Each line keeps its
-/// ending (`\n` or `\r\n`), new lines take the file's, and a file without a
-/// final newline keeps lacking one.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LineinfileParams {
-    /// The file to edit.
-    #[serde(alias = "dest", alias = "destfile", alias = "name")]
-    #[schemars(extend("x-aliases" = ["dest", "destfile", "name"]))]
-    pub path: String,
-    /// `present` (default) or `absent`.
-    #[serde(default)]
-    pub state: LineState,
-    /// A regular expression finding the line to replace or remove.
-    #[serde(default, alias = "regex")]
-    #[schemars(extend("x-aliases" = ["regex"]))]
-    pub regexp: Option<String>,
-    /// A literal string finding the line to replace or remove.
-    #[serde(default)]
-    pub search_string: Option<String>,
-    /// The line to put in the file.
-    #[serde(default, alias = "value")]
-    #[schemars(extend("x-aliases" = ["value"]))]
-    pub line: Option<String>,
-    /// Add the line after the last line matching this regex, or at `EOF`.
-    #[serde(default)]
-    pub insertafter: Option<String>,
-    /// Add the line before the last line matching this regex, or at `BOF`.
-    #[serde(default)]
-    pub insertbefore: Option<String>,
-    /// Create the file (and its folders) when it is missing.
-    #[serde(default, deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
-    pub create: bool,
-    /// Keep a timestamped copy of the old file before changing it.
-    #[serde(default, deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
-    pub backup: bool,
-    /// Expand `regexp`'s groups into `line`; without a match nothing changes.
-    #[serde(default, deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
-    pub backrefs: bool,
-    /// Use the first match of `regexp`/`insertafter`/`insertbefore`, not the last.
-    #[serde(default, deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
-    pub firstmatch: bool,
-    /// A command that checks the new file before it replaces the old; `%s`
-    /// is the file's temporary path.
-    #[serde(default)]
-    pub validate: Option<String>,
-    /// Permissions, as octal (`'0644'`).
-    #[serde(default, deserialize_with = "crate::value::de_opt_mode")]
-    #[schemars(with = "Option<String>")]
-    pub mode: Option<u32>,
-    /// Owner (name or uid).
-    #[serde(default, deserialize_with = "super::common::de_opt_name")]
-    #[schemars(with = "Option<String>")]
-    pub owner: Option<String>,
-    /// Group (name or gid).
-    #[serde(default, deserialize_with = "super::common::de_opt_name")]
-    #[schemars(with = "Option<String>")]
-    pub group: Option<String>,
+file_params! {
+    /// Ensures a line is present in a file, or that matching lines are absent.
+    ///
+    /// With `regexp` (or `search_string`), the last matching line is replaced
+    /// (the first with `firstmatch`); without a match the line is added after
+    /// `insertafter` (a regex, or `EOF`, the default) or before `insertbefore`
+    /// (a regex, or `BOF`), unless the exact line is already there. `state:
+    /// absent` removes every line matching `regexp`, `search_string` or
+    /// equal to `line`. Regular expressions use Rust's syntax (no
+    /// look-around) and are matched against each line without its line ending;
+    /// `backrefs` accepts Python's `\1` and `\g<name>`. Each line keeps its
+    /// ending (`\n` or `\r\n`), new lines take the file's, and a file without a
+    /// final newline keeps lacking one.
+    pub struct LineinfileParams with backup {
+        /// The file to edit.
+        #[schemars(extend("x-aliases" = ["dest", "destfile", "name"]))]
+        pub path: String,
+        /// `present` (default) or `absent`.
+        #[serde(default)]
+        pub state: LineState,
+        /// A regular expression finding the line to replace or remove.
+        #[serde(default)]
+        #[schemars(extend("x-aliases" = ["regex"]))]
+        pub regexp: Option<String>,
+        /// A literal string finding the line to replace or remove.
+        #[serde(default)]
+        pub search_string: Option<String>,
+        /// The line to put in the file.
+        #[serde(default)]
+        #[schemars(extend("x-aliases" = ["value"]))]
+        pub line: Option<String>,
+        /// Add the line after the last line matching this regex, or at `EOF`.
+        #[serde(default)]
+        pub insertafter: Option<String>,
+        /// Add the line before the last line matching this regex, or at `BOF`.
+        #[serde(default)]
+        pub insertbefore: Option<String>,
+        /// Create the file (and its folders) when it is missing.
+        #[serde(default, deserialize_with = "crate::value::de_bool")]
+        pub create: bool,
+        /// Expand `regexp`'s groups into `line`; without a match nothing changes.
+        #[serde(default, deserialize_with = "crate::value::de_bool")]
+        pub backrefs: bool,
+        /// Use the first match of `regexp`/`insertafter`/`insertbefore`, not the last.
+        #[serde(default, deserialize_with = "crate::value::de_bool")]
+        pub firstmatch: bool,
+        /// A command that checks the new file before it replaces the old; `%s`
+        /// is the file's temporary path.
+        #[serde(default)]
+        pub validate: Option<String>,
+    }
 }
 
+/// `state:` of lineinfile.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LineState {
+    /// The line is in the file.
     #[default]
     Present,
+    /// No line matches.
     Absent,
 }
 
+/// The `lineinfile` module.
 pub struct LineinfileModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     vec![Arc::new(LineinfileModule {
         spec: ModuleSpec::native::<LineinfileParams>("lineinfile").with_examples(
@@ -121,20 +107,30 @@ pub fn modules() -> Vec<Arc<dyn Module>> {
 /// Where a line goes when nothing matched.
 #[derive(Debug)]
 pub enum Anchor {
+    /// At the start of the file (`BOF`).
     Start,
+    /// At the end of the file (`EOF`).
     End,
+    /// After the last (or first) line matching.
     After(Regex),
+    /// Before the last (or first) line matching.
     Before(Regex),
 }
 
 /// How the present/absent edit finds lines.
 #[derive(Debug)]
 pub struct LineSpec {
+    /// The regular expression finding the line.
     pub regexp: Option<Regex>,
+    /// The literal text finding the line.
     pub search: Option<Vec<u8>>,
+    /// The line to put in the file.
     pub line: Vec<u8>,
+    /// Where the line goes when nothing matched.
     pub anchor: Anchor,
+    /// Expand `regexp`'s groups into `line`.
     pub backrefs: bool,
+    /// Use the first match instead of the last.
     pub firstmatch: bool,
 }
 
@@ -203,11 +199,7 @@ impl Module for LineinfileModule {
             backrefs: p.backrefs,
             firstmatch: p.firstmatch,
         };
-        Ok(Box::new(LineinfileAction {
-            p,
-            spec,
-            plan: None,
-        }))
+        Ok(Box::new(LineinfileAction { p, spec }))
     }
 }
 
@@ -403,9 +395,9 @@ pub fn absent(lines: &mut Vec<Vec<u8>>, spec: &LineSpec) -> usize {
 struct LineinfileAction {
     p: LineinfileParams,
     spec: LineSpec,
-    plan: Option<Plan>,
 }
 
+/// What the query found and decided; the apply carries it out.
 struct Plan {
     probe: Probe,
     wanted: Wanted,
@@ -453,9 +445,9 @@ impl LineinfileAction {
 
 #[async_trait]
 impl Action for LineinfileAction {
-    async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
+    async fn query(self: Box<Self>, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
         let path = self.p.path.clone();
-        let attrs = attrs_of(&self.p.mode, &self.p.owner, &self.p.group);
+        let attrs = self.p.file_attrs();
         let mut req = ProbeRequest::new(&path).with_attrs(&attrs);
         req.follow = true;
         let pr = probe(ctx, &req).await?;
@@ -508,21 +500,22 @@ impl Action for LineinfileAction {
         if let Some(d) = changes.diff(&path) {
             change = change.with_diff(d);
         }
-        self.plan = Some(Plan {
+        let plan = Plan {
             probe: pr,
             wanted,
             content,
             changes,
             outcome,
-        });
-        Ok(Query::Change(change))
+        };
+        Ok(Query::Change(change, Planned::boxed(*self, plan)))
     }
+}
 
-    async fn apply(&mut self, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
-        let plan = self
-            .plan
-            .take()
-            .ok_or_else(|| ModuleError::failed("lineinfile: apply called before query"))?;
+#[async_trait]
+impl ApplyPlan for LineinfileAction {
+    type Plan = Plan;
+
+    async fn apply_plan(self, plan: Plan, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
         // Like Ansible, a symbolic link is edited through, not replaced.
         let real = match plan.probe.info.as_ref().and_then(|i| i.link_target.clone()) {
             Some(t) if t.starts_with('/') => t,

@@ -7,6 +7,7 @@ pub mod get_url;
 pub mod ids;
 pub mod ini_set;
 pub mod lineinfile;
+pub mod params;
 pub mod template;
 pub mod write;
 
@@ -14,6 +15,7 @@ use std::sync::Arc;
 
 use super::Module;
 
+/// Every file module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     let mut all = Vec::new();
     all.extend(copy::modules());

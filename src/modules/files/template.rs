@@ -4,68 +4,42 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use schemars::JsonSchema;
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::common::base_name;
-use super::copy::{attrs_of, find_local};
+use super::copy::find_local;
+use super::params::file_params;
 use super::write::{ContentWrite, Source};
-use crate::modules::{
-    Action, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Query, parse_params,
-};
+use crate::modules::{Action, Module, ModuleCtx, ModuleError, ModuleSpec, Query, parse_params};
 
-/// Renders a Jinja2 template to a file on the host.
-///
-/// `src` is looked up on the control node in the `templates/` folders of
-/// the role and playbook. The template sees the task's variables plus
-/// `template_path`, `template_fullpath`, `template_host`, `template_uid`,
-/// `template_run_date` and `ansible_managed` (`Ansible managed` unless set).
-/// An unchanged result is not rewritten; when only `mode`, `owner` or
-/// `group` differ they are changed in place. Options of Ansible's template
-/// engine (`trim_blocks`, `newline_sequence`, ...) are not supported.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TemplateParams {
-    /// The template on the control node.
-    pub src: String,
-    /// Where to put the rendered file on the host.
-    pub dest: String,
-    /// Permissions, as octal (`'0644'`).
-    #[serde(default, deserialize_with = "crate::value::de_opt_mode")]
-    #[schemars(with = "Option<String>")]
-    pub mode: Option<u32>,
-    /// Owner (name or uid).
-    #[serde(default, deserialize_with = "super::common::de_opt_name")]
-    #[schemars(with = "Option<String>")]
-    pub owner: Option<String>,
-    /// Group (name or gid).
-    #[serde(default, deserialize_with = "super::common::de_opt_name")]
-    #[schemars(with = "Option<String>")]
-    pub group: Option<String>,
-    /// Keep a timestamped copy of the old file before replacing it.
-    #[serde(default, deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
-    pub backup: bool,
-    /// Replace a file whose content differs (default yes); `no` only
-    /// creates a missing file.
-    #[serde(default = "yes", deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
-    pub force: bool,
-    /// A command that checks the new file before it replaces `dest`; `%s`
-    /// is the file's temporary path.
-    #[serde(default)]
-    pub validate: Option<String>,
+file_params! {
+    /// Renders a Jinja2 template to a file on the host.
+    ///
+    /// `src` is looked up on the control node in the `templates/` folders of
+    /// the role and playbook. The template sees the task's variables plus
+    /// `template_path`, `template_fullpath`, `template_host`, `template_uid`,
+    /// `template_run_date` and `ansible_managed` (`Ansible managed` unless set).
+    /// An unchanged result is not rewritten; when only `mode`, `owner` or
+    /// `group` differ they are changed in place. Options of Ansible's template
+    /// engine (`trim_blocks`, `newline_sequence`, ...) are not supported.
+    pub struct TemplateParams with backup, force {
+        /// The template on the control node.
+        pub src: String,
+        /// Where to put the rendered file on the host.
+        pub dest: String,
+        /// A command that checks the new file before it replaces `dest`; `%s`
+        /// is the file's temporary path.
+        #[serde(default)]
+        pub validate: Option<String>,
+    }
 }
 
-fn yes() -> bool {
-    true
-}
-
+/// The `template` module.
 pub struct TemplateModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     vec![Arc::new(TemplateModule {
         spec: ModuleSpec::native::<TemplateParams>("template").with_examples(
@@ -81,13 +55,12 @@ impl Module for TemplateModule {
 
     fn action(&self, args: &Map<String, Value>) -> Result<Box<dyn Action>, ModuleError> {
         let p: TemplateParams = parse_params(args)?;
-        Ok(Box::new(TemplateAction { p, write: None }))
+        Ok(Box::new(TemplateAction { p }))
     }
 }
 
 struct TemplateAction {
     p: TemplateParams,
-    write: Option<ContentWrite>,
 }
 
 impl TemplateAction {
@@ -128,25 +101,16 @@ fn run_date() -> String {
 
 #[async_trait]
 impl Action for TemplateAction {
-    async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
+    async fn query(self: Box<Self>, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
         let (text, full) = self.render(ctx)?;
-        let attrs = attrs_of(&self.p.mode, &self.p.owner, &self.p.group);
+        let attrs = self.p.file_attrs();
         let mut write = ContentWrite::new(&self.p.dest, Source::Bytes(text.into_bytes()), attrs);
         write.dir_name = Some(base_name(&self.p.src).to_string());
         write.backup = self.p.backup;
         write.force = self.p.force;
         write.validate = self.p.validate.clone();
         write.src = Some(full);
-        let q = write.query(ctx).await?;
-        self.write = Some(write);
-        Ok(q)
-    }
-
-    async fn apply(&mut self, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
-        match self.write.as_mut() {
-            Some(w) => w.apply(ctx).await,
-            None => Err(ModuleError::failed("template: apply called before query")),
-        }
+        write.query(ctx).await
     }
 }
 

@@ -9,15 +9,21 @@ use super::common::{
     content_diff, note_diff, parent_of, predicted_file, probe,
 };
 use crate::connection::{FileAttrs, FileKind, shell_quote};
-use crate::modules::{Change, ModuleCtx, ModuleError, Outcome, Query};
+use async_trait::async_trait;
+
+use crate::modules::{Apply, Change, ModuleCtx, ModuleError, Outcome, Query};
 
 /// What a [`ContentWrite`] writes.
 pub enum Source {
+    /// Bytes in memory.
     Bytes(Vec<u8>),
     /// A file on the control node, streamed rather than loaded when large.
     Local {
+        /// The file.
         path: PathBuf,
+        /// Its size.
         size: u64,
+        /// Its SHA-1, hex.
         sha1: String,
     },
 }
@@ -71,6 +77,7 @@ impl Source {
         }
     }
 
+    /// Writes the bytes to `path` on the host with `attrs`.
     pub async fn write_to(
         &self,
         ctx: &ModuleCtx<'_>,
@@ -99,20 +106,26 @@ impl Source {
 /// Compares wanted content and attributes with a file on the host and
 /// writes only what differs. Shared by `copy` and `template`.
 pub struct ContentWrite {
+    /// The file on the host.
     pub dest: String,
+    /// What to write.
     pub source: Source,
+    /// The wanted mode, owner and group.
     pub attrs: FileAttrs,
+    /// Keep a backup of a file that is replaced.
     pub backup: bool,
+    /// Replace a file whose content differs (`false`: only create).
     pub force: bool,
+    /// A command that checks the new file first (`%s` is its path).
     pub validate: Option<String>,
     /// The name to use inside `dest` when it is a directory; `None` makes
     /// a directory `dest` an error (as for `content`).
     pub dir_name: Option<String>,
     /// Reported as `src`.
     pub src: Option<String>,
-    plan: Option<Plan>,
 }
 
+/// What the query found and decided; the apply carries it out.
 struct Plan {
     probe: Probe,
     wanted: Wanted,
@@ -122,6 +135,7 @@ struct Plan {
 }
 
 impl ContentWrite {
+    /// A write of `source` to `dest`, forced, without backup or validation.
     pub fn new(dest: &str, source: Source, attrs: FileAttrs) -> Self {
         ContentWrite {
             dest: dest.to_string(),
@@ -132,7 +146,6 @@ impl ContentWrite {
             validate: None,
             dir_name: None,
             src: None,
-            plan: None,
         }
     }
 
@@ -148,7 +161,9 @@ impl ContentWrite {
         probe(ctx, &req).await
     }
 
-    pub async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
+    /// Compares the file on the host with what is wanted; the plan in a
+    /// [`Query::Change`] writes only what differs.
+    pub async fn query(mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
         let make_parent = self.dest.ends_with('/');
         if make_parent {
             let name = self.dir_name.clone().ok_or_else(|| self.dir_dest_error())?;
@@ -204,14 +219,17 @@ impl ContentWrite {
         if let Some(d) = changes.diff(&self.dest) {
             change = change.with_diff(d);
         }
-        self.plan = Some(Plan {
+        let plan = Plan {
             probe: pr,
             wanted,
             write,
             make_parent,
             changes,
-        });
-        Ok(Query::Change(change))
+        };
+        Ok(Query::Change(
+            change,
+            Box::new(PlannedWrite { write: self, plan }),
+        ))
     }
 
     async fn content_diff(
@@ -249,12 +267,24 @@ impl ContentWrite {
         }
         out
     }
+}
 
-    pub async fn apply(&mut self, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
-        let plan = self
-            .plan
-            .take()
-            .ok_or_else(|| ModuleError::failed("apply called before query"))?;
+/// A [`ContentWrite`] with the plan its query made.
+struct PlannedWrite {
+    write: ContentWrite,
+    plan: Plan,
+}
+
+#[async_trait]
+impl Apply for PlannedWrite {
+    async fn apply(self: Box<Self>, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
+        let PlannedWrite { write, plan } = *self;
+        write.apply(ctx, plan).await
+    }
+}
+
+impl ContentWrite {
+    async fn apply(&self, ctx: &ModuleCtx<'_>, plan: Plan) -> Result<Outcome, ModuleError> {
         let mut out = self.base_outcome(Outcome::changed());
         if !plan.write {
             if let Some(cmd) = plan.changes.command(&self.dest, false, false) {

@@ -48,16 +48,57 @@ macro_rules! os_params {
 }
 pub(crate) use os_params;
 
+/// Adds what every simple Keystone object takes (`description`, `state`,
+/// `interface`, and `enabled` with `with enabled`) to a `Params` struct,
+/// on top of [`os_params!`]'s connection parameters.
+macro_rules! keystone_params {
+    ($(#[$m:meta])* pub struct $name:ident { $($fields:tt)* }) => {
+        $crate::modules::openstack::common::keystone_params!(@emit [$(#[$m])*] $name [$($fields)*]);
+    };
+    ($(#[$m:meta])* pub struct $name:ident with enabled { $($fields:tt)* }) => {
+        $crate::modules::openstack::common::keystone_params!(@emit [$(#[$m])*] $name [
+            $($fields)*
+            /// Whether it is enabled (default yes on creation; an existing
+            /// object is left alone unless given).
+            #[serde(default, deserialize_with = "crate::value::de_opt_bool")]
+            #[schemars(extend("x-aliases" = ["is_enabled"]))]
+            enabled: Option<bool>,
+        ]);
+    };
+    (@emit [$($m:tt)*] $name:ident [$($fields:tt)*]) => {
+        $crate::modules::openstack::common::os_params! {
+            $($m)*
+            pub struct $name {
+                $($fields)*
+                /// A description.
+                #[serde(default)]
+                description: Option<String>,
+                /// `present` or `absent`.
+                #[serde(default)]
+                state: $crate::modules::openstack::common::State,
+                /// The catalog interface to reach Keystone through (default `public`).
+                #[serde(default)]
+                interface: Option<$crate::modules::openstack::common::Interface>,
+            }
+        }
+    };
+}
+pub(crate) use keystone_params;
+
 /// The catalog interface to talk to services through.
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
 pub enum Interface {
+    /// The public endpoints.
     Public,
+    /// The internal endpoints.
     Internal,
+    /// The admin endpoints.
     Admin,
 }
 
 impl Interface {
+    /// The name Keystone's catalog uses.
     pub fn as_str(self) -> &'static str {
         match self {
             Interface::Public => "public",
@@ -71,8 +112,10 @@ impl Interface {
 #[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
+    /// The object exists (created or updated as needed).
     #[default]
     Present,
+    /// The object does not exist (deleted if it did).
     Absent,
 }
 
@@ -99,8 +142,11 @@ pub fn cloud_request(
 
 /// A task's handle on OpenStack: the shared session plus where to send.
 pub struct Api {
+    /// The run's session for these credentials.
     pub session: Arc<KeystoneSession>,
+    /// The catalog interface to use.
     pub interface: String,
+    /// The region whose endpoints are used (`None`: any).
     pub region: Option<String>,
 }
 
@@ -130,6 +176,7 @@ pub async fn connect(ctx: &ModuleCtx<'_>, req: CloudRequest) -> Result<Api, Modu
 }
 
 impl Api {
+    /// Where to send requests for a service type.
     pub fn target(&self, service_type: &str) -> Target {
         Target {
             service_type: service_type.to_string(),

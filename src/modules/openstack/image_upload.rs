@@ -13,7 +13,8 @@ use serde_json::{Map, Value, json};
 
 use super::common::{Api, Interface, State, cloud_request, connect, diff, id_of, os_params};
 use crate::modules::{
-    Action, Change, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Query, parse_params,
+    Action, ApplyPlan, Change, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Planned, Query,
+    parse_params,
 };
 use crate::openstack::rest::encode;
 use crate::openstack::stream::{Checksum, Digests};
@@ -22,9 +23,13 @@ use crate::openstack::stream::{Checksum, Digests};
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Visibility {
+    /// Every project sees it.
     Public,
+    /// Only the owner's project sees it.
     Private,
+    /// The owner's project and the projects it is shared with.
     Shared,
+    /// Every project sees it, without it being listed by default.
     Community,
 }
 
@@ -61,7 +66,7 @@ os_params! {
         /// The image's name.
         name: String,
         /// The data: a file on the control node.
-        #[serde(default, alias = "filename")]
+        #[serde(default)]
         #[schemars(extend("x-aliases" = ["filename"]))]
         file: Option<String>,
         /// The data: a file on the target host.
@@ -84,15 +89,12 @@ os_params! {
         visibility: Option<Visibility>,
         /// `yes` means `visibility: public`, `no` means `private`.
         #[serde(default, deserialize_with = "crate::value::de_opt_bool")]
-        #[schemars(with = "Option<bool>")]
         is_public: Option<bool>,
         /// Minimum disk size in GB.
         #[serde(default, deserialize_with = "crate::value::de_opt_int")]
-        #[schemars(with = "Option<i64>")]
         min_disk: Option<i64>,
         /// Minimum RAM in MB.
         #[serde(default, deserialize_with = "crate::value::de_opt_int")]
-        #[schemars(with = "Option<i64>")]
         min_ram: Option<i64>,
         /// Extra properties (values are stored as strings).
         #[serde(default)]
@@ -101,16 +103,15 @@ os_params! {
         #[serde(default)]
         tags: Option<Vec<String>>,
         /// Whether the image is protected from deletion.
-        #[serde(default, alias = "is_protected", deserialize_with = "crate::value::de_opt_bool")]
-        #[schemars(with = "Option<bool>", extend("x-aliases" = ["is_protected"]))]
+        #[serde(default, deserialize_with = "crate::value::de_opt_bool")]
+        #[schemars(extend("x-aliases" = ["is_protected"]))]
         protected: Option<bool>,
         /// Replace an image of that name whose data differs.
         #[serde(default, deserialize_with = "crate::value::de_bool")]
-        #[schemars(with = "bool")]
         replace: bool,
         /// Seconds to wait for the image to become `active` after the upload.
-        #[serde(default = "default_wait", alias = "timeout", deserialize_with = "crate::value::de_int")]
-        #[schemars(with = "i64", extend("x-aliases" = ["timeout"]))]
+        #[serde(default = "default_wait", deserialize_with = "crate::value::de_int")]
+        #[schemars(extend("x-aliases" = ["timeout"]))]
         wait_timeout: i64,
         /// `present` or `absent`.
         #[serde(default)]
@@ -133,10 +134,12 @@ fn default_wait() -> i64 {
     180
 }
 
+/// The `image_upload` module.
 pub struct ImageModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn module() -> Arc<dyn Module> {
     let mut spec = ModuleSpec::native::<ImageParams>("image_upload").with_examples(
         "- image_upload:\n    cloud: mycloud\n    name: cirros\n    url: http://mirror/cirros-0.6.2-x86_64-disk.img\n    checksum: sha256:...\n    visibility: public\n\n- image_upload:\n    cloud: mycloud\n    name: debian-12\n    remote_file: /srv/images/debian-12.qcow2\n    properties:\n      hw_disk_bus: scsi",
@@ -176,8 +179,6 @@ impl Module for ImageModule {
             p,
             source,
             checksum,
-            api: None,
-            plan: None,
             known: None,
             temp: None,
         }))
@@ -202,7 +203,7 @@ impl std::fmt::Display for Source {
     }
 }
 
-/// What apply will do.
+/// What the apply will do, decided by the query.
 #[derive(Debug)]
 enum Plan {
     /// Create the record and upload the data.
@@ -238,8 +239,6 @@ struct ImageAction {
     p: ImageParams,
     source: Option<Source>,
     checksum: Option<Checksum>,
-    api: Option<Api>,
-    plan: Option<Plan>,
     /// The data's digests, once computed.
     known: Option<Digests>,
     /// A downloaded URL.
@@ -250,7 +249,7 @@ const JSON_PATCH: &str = "application/openstack-images-v2.1-json-patch";
 
 #[async_trait]
 impl Action for ImageAction {
-    async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
+    async fn query(mut self: Box<Self>, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
         let p = &self.p;
         let api = connect(
             ctx,
@@ -258,7 +257,6 @@ impl Action for ImageAction {
         )
         .await?;
         let image = self.find(&api).await?;
-        self.api = Some(api);
         let name = self.p.name.clone();
         let (plan, msg) = match (self.p.state, image) {
             (State::Absent, None) => {
@@ -283,19 +281,20 @@ impl Action for ImageAction {
             },
         };
         let change = self.describe(&plan).with_msg(msg);
-        self.plan = Some(plan);
-        Ok(Query::Change(change))
+        Ok(Query::Change(change, Planned::boxed(*self, (api, plan))))
     }
+}
 
-    async fn apply(&mut self, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
-        let (Some(api), Some(plan)) = (&self.api, self.plan.take()) else {
-            return Err(ModuleError::failed("internal error: apply without a query"));
-        };
-        let api = Api {
-            session: api.session.clone(),
-            interface: api.interface.clone(),
-            region: api.region.clone(),
-        };
+#[async_trait]
+impl ApplyPlan for ImageAction {
+    /// The session the query looked through, and what it decided.
+    type Plan = (Api, Plan);
+
+    async fn apply_plan(
+        mut self,
+        (api, plan): (Api, Plan),
+        ctx: &ModuleCtx<'_>,
+    ) -> Result<Outcome, ModuleError> {
         match plan {
             Plan::Delete { image } => {
                 delete(&api, &image, false).await?;
@@ -667,8 +666,6 @@ mod tests {
             p,
             source: None,
             checksum: None,
-            api: None,
-            plan: None,
             known: None,
             temp: None,
         };

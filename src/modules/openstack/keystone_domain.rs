@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use super::common::{Api, Interface, State, cloud_request, os_params, put};
+use super::common::{Api, State, cloud_request, keystone_params, put};
 use super::resource::{Kind, Resource, ResourceModule, Wanted};
 use crate::modules::{Module, ModuleError, ModuleSpec};
 use crate::openstack::CloudRequest;
@@ -17,7 +17,7 @@ const KIND: Kind = Kind {
     disable_before_delete: true,
 };
 
-os_params! {
+keystone_params! {
     /// Creates, updates or deletes a Keystone domain.
     ///
     /// Like `openstack.cloud.identity_domain`. A domain is found by name or
@@ -25,26 +25,13 @@ os_params! {
     /// alone on an existing domain unless given. Deleting a domain disables
     /// it first (Keystone refuses to delete an enabled domain), and deletes
     /// everything in it.
-    pub struct DomainParams {
+    pub struct DomainParams with enabled {
         /// The domain's name (or id, to find an existing one).
         name: String,
-        /// A description.
-        #[serde(default)]
-        description: Option<String>,
-        /// Whether the domain is enabled.
-        #[serde(default, deserialize_with = "crate::value::de_opt_bool")]
-        #[serde(alias = "is_enabled")]
-        #[schemars(with = "Option<bool>", extend("x-aliases" = ["is_enabled"]))]
-        enabled: Option<bool>,
-        /// `present` or `absent`.
-        #[serde(default)]
-        state: State,
-        /// The catalog interface to reach Keystone through (default `public`).
-        #[serde(default)]
-        interface: Option<Interface>,
     }
 }
 
+/// The `keystone_domain` module, for the registry.
 pub fn module() -> Arc<dyn Module> {
     Arc::new(ResourceModule::<DomainParams>::new(ModuleSpec::native::<DomainParams>("keystone_domain").with_examples(
             "- keystone_domain:\n    cloud: mycloud\n    name: heat\n    description: Stacks' projects and users",

@@ -11,7 +11,8 @@ use serde_json::{Map, Value, json};
 
 use super::common::{Api, Interface, State, cloud_request, connect, diff, id_of, os_params};
 use crate::modules::{
-    Action, Change, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Query, parse_params,
+    Action, ApplyPlan, Change, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Planned, Query,
+    parse_params,
 };
 
 os_params! {
@@ -31,7 +32,7 @@ os_params! {
         /// The service, by id, name or type.
         service: String,
         /// `public`, `internal` or `admin` (with `url`).
-        #[serde(default, alias = "interface")]
+        #[serde(default)]
         #[schemars(extend("x-aliases" = ["interface"]))]
         endpoint_interface: Option<Interface>,
         /// The endpoint's URL (with `endpoint_interface`).
@@ -45,12 +46,10 @@ os_params! {
         region: Option<String>,
         /// Whether the endpoint is enabled (default yes on creation).
         #[serde(default, deserialize_with = "crate::value::de_opt_bool")]
-        #[serde(alias = "is_enabled")]
-        #[schemars(with = "Option<bool>", extend("x-aliases" = ["is_enabled"]))]
+        #[schemars(extend("x-aliases" = ["is_enabled"]))]
         enabled: Option<bool>,
         /// Delete the extra endpoints found for the same service, interface and region.
         #[serde(default, deserialize_with = "crate::value::de_bool")]
-        #[schemars(with = "bool")]
         remove_duplicates: bool,
         /// `present` or `absent`.
         #[serde(default)]
@@ -58,10 +57,12 @@ os_params! {
     }
 }
 
+/// The `keystone_endpoint` module.
 pub struct EndpointModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn module() -> Arc<dyn Module> {
     let mut spec = ModuleSpec::native::<EndpointParams>("keystone_endpoint").with_examples(
         "- keystone_endpoint:\n    cloud: mycloud\n    service: glance\n    region: RegionOne\n    interfaces:\n      public: http://controller:9292\n      internal: http://controller:9292\n      admin: http://controller:9292\n\n- keystone_endpoint:\n    cloud: mycloud\n    service: placement\n    endpoint_interface: public\n    url: http://controller:8778\n    region: RegionOne",
@@ -102,7 +103,6 @@ impl Module for EndpointModule {
         Ok(Box::new(EndpointAction {
             p,
             wanted,
-            api: None,
             ops: Vec::new(),
             kept: Vec::new(),
             warnings: Vec::new(),
@@ -125,7 +125,7 @@ enum Op {
 struct EndpointAction {
     p: EndpointParams,
     wanted: Vec<(Interface, Option<String>)>,
-    api: Option<Api>,
+    /// The changes the query planned, run by the apply in order.
     ops: Vec<Op>,
     /// Endpoints already right, for the result.
     kept: Vec<Value>,
@@ -258,7 +258,7 @@ impl EndpointAction {
 
 #[async_trait]
 impl Action for EndpointAction {
-    async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
+    async fn query(mut self: Box<Self>, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
         let p = &self.p;
         let api = connect(ctx, cloud_request(&p.auth, &p.cloud, &p.region_name, None)).await?;
         let svc = match (find_service(&api, &self.p.service).await?, self.p.state) {
@@ -293,24 +293,30 @@ impl Action for EndpointAction {
                 .collect();
             self.plan(&svc, iface, url.as_deref(), same_region);
         }
-        self.api = Some(api);
-        if ctx.check {
-            for w in &self.warnings {
-                ctx.services.notes.warn(ctx.host, w);
-            }
-        }
         if self.ops.is_empty() {
+            // Check mode has always shown these twice here (at once, and
+            // with the result); kept so that its output does not change.
+            if ctx.check {
+                for w in &self.warnings {
+                    ctx.services.notes.warn(ctx.host, w);
+                }
+            }
             let mut out = Outcome::ok().with("endpoints", self.kept.clone());
             out.warnings = self.warnings.clone();
             return Ok(Query::Unchanged(out));
         }
-        Ok(Query::Change(self.change()))
+        let mut change = self.change();
+        change.warnings = self.warnings.clone();
+        Ok(Query::Change(change, Planned::boxed(*self, api)))
     }
+}
 
-    async fn apply(&mut self, _ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
-        let Some(api) = &self.api else {
-            return Err(ModuleError::failed("internal error: apply without a query"));
-        };
+#[async_trait]
+impl ApplyPlan for EndpointAction {
+    /// The session the query looked through; the plan itself is `ops`.
+    type Plan = Api;
+
+    async fn apply_plan(self, api: Api, _ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
         let mut endpoints = self.kept.clone();
         for op in &self.ops {
             match op {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use super::common::{Api, Interface, State, cloud_request, os_params, put};
+use super::common::{Api, State, cloud_request, keystone_params, put};
 use super::resource::{Kind, Resource, ResourceModule, Wanted};
 use crate::modules::{Module, ModuleError, ModuleSpec};
 use crate::openstack::CloudRequest;
@@ -17,7 +17,7 @@ const KIND: Kind = Kind {
     disable_before_delete: false,
 };
 
-os_params! {
+keystone_params! {
     /// Creates, updates or deletes a Keystone project.
     ///
     /// Like `openstack.cloud.project`. The project is looked up by name in
@@ -25,30 +25,16 @@ os_params! {
     /// left alone on an existing project unless given. `domain` defaults to
     /// `default` here (Ansible leaves it to the cloud). Extra `properties`
     /// are not supported.
-    pub struct ProjectParams {
+    pub struct ProjectParams with enabled {
         /// The project's name (or id, to find an existing one).
         name: String,
         /// The domain, by name or id.
-        #[serde(default = "default_domain", alias = "domain_id")]
+        #[serde(default = "default_domain")]
         #[schemars(extend("x-aliases" = ["domain_id"]))]
         domain: String,
-        /// A description.
-        #[serde(default)]
-        description: Option<String>,
-        /// Whether the project is enabled.
-        #[serde(default, deserialize_with = "crate::value::de_opt_bool")]
-        #[serde(alias = "is_enabled")]
-        #[schemars(with = "Option<bool>", extend("x-aliases" = ["is_enabled"]))]
-        enabled: Option<bool>,
         /// A parent project (name or id) in the same domain; only used on creation.
         #[serde(default)]
         parent: Option<String>,
-        /// `present` or `absent`.
-        #[serde(default)]
-        state: State,
-        /// The catalog interface to reach Keystone through (default `public`).
-        #[serde(default)]
-        interface: Option<Interface>,
     }
 }
 
@@ -56,6 +42,7 @@ fn default_domain() -> String {
     "default".into()
 }
 
+/// The `keystone_project` module, for the registry.
 pub fn module() -> Arc<dyn Module> {
     Arc::new(ResourceModule::<ProjectParams>::new(ModuleSpec::native::<ProjectParams>("keystone_project").with_examples(
             "- keystone_project:\n    cloud: mycloud\n    name: service\n    description: Service Project",

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Map;
 
-use super::common::{Api, Interface, State, cloud_request, os_params, put};
+use super::common::{Api, State, cloud_request, keystone_params, put};
 use super::resource::{Kind, Resource, ResourceModule, Wanted};
 use crate::modules::{Module, ModuleError, ModuleSpec};
 use crate::openstack::CloudRequest;
@@ -17,7 +17,7 @@ const KIND: Kind = Kind {
     disable_before_delete: false,
 };
 
-os_params! {
+keystone_params! {
     /// Creates, updates or deletes a region of the Keystone catalog.
     ///
     /// The openstack.cloud collection has no region module; this one
@@ -26,25 +26,16 @@ os_params! {
     /// endpoints or child regions cannot be deleted (Keystone answers 403).
     pub struct RegionParams {
         /// The region's id.
-        #[serde(alias = "name")]
         #[schemars(extend("x-aliases" = ["name"]))]
         id: String,
-        /// A description.
-        #[serde(default)]
-        description: Option<String>,
         /// The parent region's id.
-        #[serde(default, alias = "parent_region", alias = "parent_region_id")]
+        #[serde(default)]
         #[schemars(extend("x-aliases" = ["parent_region", "parent_region_id"]))]
         parent: Option<String>,
-        /// `present` or `absent`.
-        #[serde(default)]
-        state: State,
-        /// The catalog interface to reach Keystone through (default `public`).
-        #[serde(default)]
-        interface: Option<Interface>,
     }
 }
 
+/// The `keystone_region` module, for the registry.
 pub fn module() -> Arc<dyn Module> {
     Arc::new(ResourceModule::<RegionParams>::new(ModuleSpec::native::<RegionParams>("keystone_region").with_examples(
             "- keystone_region:\n    cloud: mycloud\n    id: RegionTwo\n    description: Second site",

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Map;
 
-use super::common::{Api, Interface, State, cloud_request, os_params, put};
+use super::common::{Api, State, cloud_request, keystone_params, put};
 use super::resource::{Kind, Resource, ResourceModule, Wanted};
 use crate::modules::{Module, ModuleError, ModuleSpec};
 use crate::openstack::CloudRequest;
@@ -16,7 +16,7 @@ const KIND: Kind = Kind {
     disable_before_delete: false,
 };
 
-os_params! {
+keystone_params! {
     /// Creates, updates or deletes a Keystone role.
     ///
     /// Like `openstack.cloud.identity_role`. Only global roles (not
@@ -25,18 +25,10 @@ os_params! {
     pub struct RoleParams {
         /// The role's name (or id, to find an existing one).
         name: String,
-        /// A description.
-        #[serde(default)]
-        description: Option<String>,
-        /// `present` or `absent`.
-        #[serde(default)]
-        state: State,
-        /// The catalog interface to reach Keystone through (default `public`).
-        #[serde(default)]
-        interface: Option<Interface>,
     }
 }
 
+/// The `keystone_role` module, for the registry.
 pub fn module() -> Arc<dyn Module> {
     Arc::new(ResourceModule::<RoleParams>::new(
         ModuleSpec::native::<RoleParams>("keystone_role")

@@ -9,7 +9,8 @@ use serde_json::{Map, Value};
 
 use super::common::{Api, Interface, State, cloud_request, connect, id_of, os_params};
 use crate::modules::{
-    Action, Change, Diff, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Query, parse_params,
+    Action, ApplyPlan, Change, Diff, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Planned,
+    Query, parse_params,
 };
 
 os_params! {
@@ -59,10 +60,12 @@ os_params! {
     }
 }
 
+/// The `keystone_role_assignment` module.
 pub struct RoleAssignmentModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn module() -> Arc<dyn Module> {
     let mut spec = ModuleSpec::native::<RoleAssignmentParams>("keystone_role_assignment")
         .with_examples(
@@ -95,11 +98,12 @@ impl Module for RoleAssignmentModule {
         if p.system.as_deref().is_some_and(|s| s != "all") {
             return Err(ModuleError::Params("`system` must be `all`".into()));
         }
-        Ok(Box::new(AssignmentAction { p, found: None }))
+        Ok(Box::new(AssignmentAction { p }))
     }
 }
 
-/// What query found: the assignment's path and description.
+/// What the query found: the assignment's path and description, and the
+/// session to change it through.
 struct Found {
     api: Api,
     path: String,
@@ -108,7 +112,6 @@ struct Found {
 
 struct AssignmentAction {
     p: RoleAssignmentParams,
-    found: Option<Found>,
 }
 
 /// An id, or the reason it could not be found.
@@ -195,7 +198,7 @@ impl AssignmentAction {
 
 #[async_trait]
 impl Action for AssignmentAction {
-    async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
+    async fn query(self: Box<Self>, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
         let p = &self.p;
         let api = connect(
             ctx,
@@ -241,14 +244,16 @@ impl Action for AssignmentAction {
                 before,
                 after,
             });
-        self.found = Some(Found { api, path, label });
-        Ok(Query::Change(change))
+        let found = Found { api, path, label };
+        Ok(Query::Change(change, Planned::boxed(*self, found)))
     }
+}
 
-    async fn apply(&mut self, _ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
-        let Some(f) = &self.found else {
-            return Err(ModuleError::failed("internal error: apply without a query"));
-        };
+#[async_trait]
+impl ApplyPlan for AssignmentAction {
+    type Plan = Found;
+
+    async fn apply_plan(self, f: Found, _ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
         let (method, verb) = match self.p.state {
             State::Present => (Method::PUT, "granted"),
             State::Absent => (Method::DELETE, "revoked"),

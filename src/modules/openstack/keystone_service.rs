@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use super::common::{Api, Interface, State, cloud_request, os_params, put};
+use super::common::{Api, State, cloud_request, keystone_params, put};
 use super::resource::{Kind, Resource, ResourceModule, Wanted};
 use crate::modules::{Module, ModuleError, ModuleSpec};
 use crate::openstack::CloudRequest;
@@ -17,7 +17,7 @@ const KIND: Kind = Kind {
     disable_before_delete: false,
 };
 
-os_params! {
+keystone_params! {
     /// Creates, updates or deletes a service in the Keystone catalog.
     ///
     /// Like `openstack.cloud.catalog_service`. Keystone accepts any number
@@ -25,30 +25,17 @@ os_params! {
     /// by type and name first and only created when none exists; when an
     /// earlier run left several, the first is used. `enabled` defaults to
     /// yes on creation. Deleting a service deletes its endpoints too.
-    pub struct ServiceParams {
+    pub struct ServiceParams with enabled {
         /// The service's name, e.g. `glance`.
         name: String,
         /// The service type, e.g. `image`.
-        #[serde(rename = "type", alias = "service_type")]
+        #[serde(rename = "type")]
         #[schemars(extend("x-aliases" = ["service_type"]))]
         service_type: String,
-        /// A description.
-        #[serde(default)]
-        description: Option<String>,
-        /// Whether the service is enabled.
-        #[serde(default, deserialize_with = "crate::value::de_opt_bool")]
-        #[serde(alias = "is_enabled")]
-        #[schemars(with = "Option<bool>", extend("x-aliases" = ["is_enabled"]))]
-        enabled: Option<bool>,
-        /// `present` or `absent`.
-        #[serde(default)]
-        state: State,
-        /// The catalog interface to reach Keystone through (default `public`).
-        #[serde(default)]
-        interface: Option<Interface>,
     }
 }
 
+/// The `keystone_service` module, for the registry.
 pub fn module() -> Arc<dyn Module> {
     Arc::new(ResourceModule::<ServiceParams>::new(ModuleSpec::native::<ServiceParams>("keystone_service").with_examples(
             "- keystone_service:\n    cloud: mycloud\n    name: glance\n    type: image\n    description: OpenStack Image",

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::common::{Api, Interface, State, cloud_request, id_of, os_params, put};
+use super::common::{Api, State, cloud_request, id_of, keystone_params, put};
 use super::resource::{Kind, Resource, ResourceModule, Wanted};
 use crate::modules::{Module, ModuleError, ModuleSpec};
 use crate::openstack::CloudRequest;
@@ -23,12 +23,14 @@ const KIND: Kind = Kind {
 #[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum UpdatePassword {
+    /// Only when the user is created.
     #[default]
     OnCreate,
+    /// Whenever the password does not work for the user.
     Always,
 }
 
-os_params! {
+keystone_params! {
     /// Creates, updates or deletes a Keystone user.
     ///
     /// Like `openstack.cloud.identity_user`, with two differences: `domain`
@@ -38,7 +40,7 @@ os_params! {
     /// the password only if that fails (Ansible sets it on every run). A
     /// disabled user cannot authenticate, so it gets its password set on
     /// every run. `enabled` defaults to yes on creation.
-    pub struct UserParams {
+    pub struct UserParams with enabled {
         /// The user's name (or id, to find an existing one).
         name: String,
         /// The user's domain, by name or id.
@@ -55,23 +57,9 @@ os_params! {
         /// An e-mail address.
         #[serde(default)]
         email: Option<String>,
-        /// A description.
-        #[serde(default)]
-        description: Option<String>,
         /// The default project, by name (in the user's domain) or id.
         #[serde(default)]
         default_project: Option<String>,
-        /// Whether the user is enabled.
-        #[serde(default, deserialize_with = "crate::value::de_opt_bool")]
-        #[serde(alias = "is_enabled")]
-        #[schemars(with = "Option<bool>", extend("x-aliases" = ["is_enabled"]))]
-        enabled: Option<bool>,
-        /// `present` or `absent`.
-        #[serde(default)]
-        state: State,
-        /// The catalog interface to reach Keystone through (default `public`).
-        #[serde(default)]
-        interface: Option<Interface>,
     }
 }
 
@@ -79,6 +67,7 @@ fn default_domain() -> String {
     "default".into()
 }
 
+/// The `keystone_user` module, for the registry.
 pub fn module() -> Arc<dyn Module> {
     Arc::new(ResourceModule::<UserParams>::new(ModuleSpec::native::<UserParams>("keystone_user").with_examples(
             "- keystone_user:\n    cloud: mycloud\n    name: glance\n    password: \"{{ glance_password }}\"\n    update_password: always\n    default_project: service",

@@ -11,7 +11,8 @@ use super::common::{Api, State, connect, diff, differences, id_of, pick};
 use serde::de::DeserializeOwned;
 
 use crate::modules::{
-    Action, Change, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Query, parse_params,
+    Action, ApplyPlan, Change, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Planned, Query,
+    parse_params,
 };
 use crate::openstack::CloudRequest;
 
@@ -24,7 +25,7 @@ pub struct Kind {
     pub disable_before_delete: bool,
 }
 
-/// What apply will do.
+/// What the apply will do, decided by the query.
 #[derive(Debug)]
 pub enum Plan {
     Create(Map<String, Value>),
@@ -214,7 +215,7 @@ impl<R> ResourceModule<R> {
     }
 }
 
-impl<R: Resource + DeserializeOwned + 'static> Module for ResourceModule<R> {
+impl<R: Resource + DeserializeOwned + schemars::JsonSchema + 'static> Module for ResourceModule<R> {
     fn spec(&self) -> &ModuleSpec {
         &self.spec
     }
@@ -229,23 +230,18 @@ impl<R: Resource + DeserializeOwned + 'static> Module for ResourceModule<R> {
 /// The query-then-apply of a simple Keystone module.
 pub struct ResourceAction<R: Resource> {
     res: R,
-    api: Option<Api>,
-    plan: Option<Plan>,
 }
 
 impl<R: Resource> ResourceAction<R> {
+    /// The action for one task's parameters.
     pub fn new(res: R) -> Self {
-        ResourceAction {
-            res,
-            api: None,
-            plan: None,
-        }
+        ResourceAction { res }
     }
 }
 
 #[async_trait]
-impl<R: Resource> Action for ResourceAction<R> {
-    async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
+impl<R: Resource + 'static> Action for ResourceAction<R> {
+    async fn query(self: Box<Self>, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
         let api = connect(ctx, self.res.cloud()).await?;
         let wanted = self.res.resolve(&api).await?;
         let kind = self.res.kind();
@@ -255,19 +251,24 @@ impl<R: Resource> Action for ResourceAction<R> {
             }
             State::Absent => Plan::absent(wanted.current.as_ref()),
         };
-        self.api = Some(api);
         let Some(plan) = plan else {
             return Ok(Query::Unchanged(unchanged(kind, wanted.current.as_ref())));
         };
         let change = plan.change(kind, &self.res.label(), self.res.hidden());
-        self.plan = Some(plan);
-        Ok(Query::Change(change))
+        Ok(Query::Change(change, Planned::boxed(*self, (api, plan))))
     }
+}
 
-    async fn apply(&mut self, _ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
-        match (&self.api, &self.plan) {
-            (Some(api), Some(plan)) => plan.apply(api, self.res.kind()).await,
-            _ => Err(ModuleError::failed("internal error: apply without a query")),
-        }
+#[async_trait]
+impl<R: Resource + 'static> ApplyPlan for ResourceAction<R> {
+    /// The session the query looked through, and what it decided.
+    type Plan = (Api, Plan);
+
+    async fn apply_plan(
+        self,
+        (api, plan): (Api, Plan),
+        _ctx: &ModuleCtx<'_>,
+    ) -> Result<Outcome, ModuleError> {
+        plan.apply(&api, self.res.kind()).await
     }
 }

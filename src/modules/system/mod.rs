@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use super::Module;
 
+/// Every system module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     let mut all = Vec::new();
     all.extend(uri::modules());

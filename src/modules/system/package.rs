@@ -14,7 +14,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::modules::{
-    Action, Change, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Query, parse_params,
+    Action, ApplyPlan, Change, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Planned, Query,
+    parse_params,
 };
 use backend::{Backend, Plan};
 
@@ -63,31 +64,27 @@ use backend::{Backend, Plan};
 #[serde(deny_unknown_fields)]
 pub struct PackageParams {
     /// The package name or a list of them (`name=version` with apt).
-    #[serde(alias = "pkg", deserialize_with = "crate::value::de_string_list")]
-    #[schemars(extend("x-aliases" = ["pkg"]), with = "Vec<String>")]
+    #[serde(deserialize_with = "crate::value::de_string_list")]
+    #[schemars(extend("x-aliases" = ["pkg"]))]
     pub name: Vec<String>,
     /// present (or installed), absent (or removed), or latest.
     #[serde(default)]
     pub state: PackageState,
     /// Refresh the package lists first (`apt-get update`, `dnf makecache`).
     #[serde(default, deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
     pub update_cache: bool,
     /// Refresh the lists only when they are older than this many seconds,
     /// or when there are none (apt; implies `update_cache`).
     #[serde(default, deserialize_with = "crate::value::de_opt_int")]
-    #[schemars(with = "Option<i64>")]
     pub cache_valid_time: Option<i64>,
     /// The package manager: auto (from facts, else probed), apt, dnf or yum.
     #[serde(default, rename = "use")]
     pub use_: PackageManager,
     /// apt: install recommended packages too (default: apt's own setting).
     #[serde(default, deserialize_with = "crate::value::de_opt_bool")]
-    #[schemars(with = "Option<bool>")]
     pub install_recommends: Option<bool>,
     /// apt: allow installing an older version than the installed one.
     #[serde(default, deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
     pub allow_downgrade: bool,
     /// apt: options passed to dpkg, comma separated, without the `--`.
     #[serde(default = "default_dpkg_options")]
@@ -97,7 +94,6 @@ pub struct PackageParams {
         default = "default_lock_timeout",
         deserialize_with = "crate::value::de_int"
     )]
-    #[schemars(with = "i64")]
     pub lock_timeout: i64,
 }
 
@@ -113,21 +109,31 @@ fn default_lock_timeout() -> i64 {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PackageState {
+    /// Installed (any version).
     #[default]
     Present,
+    /// As `present`.
     Installed,
+    /// Not installed.
     Absent,
+    /// As `absent`.
     Removed,
+    /// Installed, at the newest version available.
     Latest,
 }
 
+/// `use:` of package: the package manager to drive.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PackageManager {
+    /// Detected on the host.
     #[default]
     Auto,
+    /// apt (Debian, Ubuntu).
     Apt,
+    /// dnf.
     Dnf,
+    /// yum.
     Yum,
 }
 
@@ -139,10 +145,12 @@ pub(crate) enum Wanted {
     Latest,
 }
 
+/// The `package` module.
 pub struct PackageModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     let spec = ModuleSpec::native::<PackageParams>("package").with_examples(
         "- package:\n    name: [keystone, apache2, libapache2-mod-wsgi-py3]\n    update_cache: true\n    cache_valid_time: 3600\n\n\
@@ -191,7 +199,6 @@ impl Module for PackageModule {
             p,
             wanted,
             backend: None,
-            plan: None,
             cache_updated: false,
         }))
     }
@@ -200,19 +207,32 @@ impl Module for PackageModule {
 struct PackageAction {
     p: PackageParams,
     wanted: Wanted,
+    /// The package manager, once detected.
     backend: Option<Backend>,
-    plan: Option<Plan>,
+    /// Whether `prepare` refreshed the package cache.
     cache_updated: bool,
 }
 
 #[async_trait]
 impl Action for PackageAction {
-    async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
+    /// Detects the package manager and refreshes its cache when asked:
+    /// what is installable can only be known after that. The refresh is a
+    /// change to the host, so check mode skips it.
+    async fn prepare(&mut self, ctx: &ModuleCtx<'_>) -> Result<(), ModuleError> {
         let backend = Backend::detect(ctx, self.p.use_).await?;
         self.backend = Some(backend);
         if (self.p.update_cache || self.p.cache_valid_time.is_some()) && !ctx.check {
             self.cache_updated = backend.update_cache(ctx, &self.p).await?;
         }
+        Ok(())
+    }
+
+    async fn query(mut self: Box<Self>, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
+        let backend = match self.backend {
+            Some(b) => b,
+            None => Backend::detect(ctx, self.p.use_).await?,
+        };
+        self.backend = Some(backend);
         let plan = backend.plan(ctx, &self.p, self.wanted).await?;
         if plan.is_empty() {
             let msg = match self.wanted {
@@ -228,14 +248,28 @@ impl Action for PackageAction {
             .with("would_remove", plan.would_remove.clone())
             .with("cache_updated", self.cache_updated);
         change.data.insert("backend".into(), backend.name().into());
-        self.plan = Some(plan);
-        Ok(Query::Change(change))
+        Ok(Query::Change(
+            change,
+            Planned::boxed(*self, PackagePlan { backend, plan }),
+        ))
     }
+}
 
-    async fn apply(&mut self, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
-        let (Some(backend), Some(plan)) = (self.backend, self.plan.take()) else {
-            return Err(ModuleError::failed("package: apply without a query"));
-        };
+/// The package manager and what the query decided it must do.
+struct PackagePlan {
+    backend: Backend,
+    plan: Plan,
+}
+
+#[async_trait]
+impl ApplyPlan for PackageAction {
+    type Plan = PackagePlan;
+
+    async fn apply_plan(
+        self,
+        PackagePlan { backend, plan }: PackagePlan,
+        ctx: &ModuleCtx<'_>,
+    ) -> Result<Outcome, ModuleError> {
         let out = backend.run(ctx, &self.p, &plan).await?;
         let mut outcome = self
             .base(Outcome::changed())

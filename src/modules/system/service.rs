@@ -15,7 +15,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::modules::{
-    Action, Change, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Query, parse_params,
+    Action, ApplyPlan, Change, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Planned, Query,
+    parse_params,
 };
 use backend::{InitSystem, Status, Verb};
 
@@ -79,7 +80,6 @@ pub struct ServiceParams {
     pub state: Option<ServiceState>,
     /// Whether the service starts at boot.
     #[serde(default, deserialize_with = "crate::value::de_opt_bool")]
-    #[schemars(with = "Option<bool>")]
     pub enabled: Option<bool>,
     /// The init system: auto, systemd, sysvinit or openrc.
     #[serde(default, rename = "use")]
@@ -90,25 +90,21 @@ pub struct ServiceParams {
     pub pattern: Option<String>,
     /// restarted: stop, wait this many seconds, then start.
     #[serde(default, deserialize_with = "crate::value::de_opt_int")]
-    #[schemars(with = "Option<i64>")]
     pub sleep: Option<i64>,
     /// Seconds a started service must keep running to count as started.
     #[serde(default = "default_settle", deserialize_with = "crate::value::de_int")]
-    #[schemars(with = "i64")]
     pub settle: i64,
     /// Seconds to wait, after a stop, for the service's processes to exit.
     #[serde(
         default = "default_stop_timeout",
         deserialize_with = "crate::value::de_int"
     )]
-    #[schemars(with = "i64")]
     pub stop_timeout: i64,
     /// Seconds to wait, after a start, for the service to run (and settle).
     #[serde(
         default = "default_start_timeout",
         deserialize_with = "crate::value::de_int"
     )]
-    #[schemars(with = "i64")]
     pub start_timeout: i64,
 }
 
@@ -124,32 +120,44 @@ fn default_stop_timeout() -> i64 {
     10
 }
 
+/// `state:` of service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ServiceState {
+    /// Running (started if it is not).
     Started,
+    /// Not running (stopped if it is).
     Stopped,
+    /// Restarted, whatever it was.
     Restarted,
+    /// Reloaded if running, else started.
     Reloaded,
 }
 
+/// `use:` of service: the init system to drive.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ServiceManager {
+    /// Detected on the host.
     #[default]
     Auto,
+    /// systemd (`systemctl`).
     Systemd,
+    /// SysV init scripts (`/etc/init.d`).
     Sysvinit,
+    /// OpenRC (`rc-service`).
     Openrc,
 }
 
 /// How many lines of the service's log a failure shows.
 const LOG_LINES: usize = 20;
 
+/// The `service` module.
 pub struct ServiceModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     let spec = ModuleSpec::native::<ServiceParams>("service").with_examples(
         "- service:\n    name: nova-compute\n    state: started\n    enabled: true\n\n\
@@ -195,27 +203,27 @@ impl Module for ServiceModule {
                 "`pattern` must be one non-empty line".into(),
             ));
         }
-        Ok(Box::new(ServiceAction {
-            p,
-            init: None,
-            verbs: Vec::new(),
-            before: None,
-        }))
+        Ok(Box::new(ServiceAction { p }))
     }
 }
 
 struct ServiceAction {
     p: ServiceParams,
-    init: Option<InitSystem>,
+}
+
+/// What the query found and decided; the apply carries it out.
+struct Plan {
+    init: InitSystem,
+    /// What to do, in order.
     verbs: Vec<Verb>,
-    before: Option<Status>,
+    /// The service as the query found it.
+    before: Status,
 }
 
 #[async_trait]
 impl Action for ServiceAction {
-    async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
+    async fn query(self: Box<Self>, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
         let init = InitSystem::detect(ctx, self.p.use_).await?;
-        self.init = Some(init);
         let st = init
             .status(ctx, &self.p.name, self.p.pattern.as_deref())
             .await?;
@@ -230,8 +238,8 @@ impl Action for ServiceAction {
                 init.name()
             )));
         }
-        self.verbs = plan(&self.p, &st);
-        if self.verbs.is_empty() {
+        let verbs = plan(&self.p, &st);
+        if verbs.is_empty() {
             return Ok(Query::Unchanged(result(
                 Outcome::ok(),
                 &self.p.name,
@@ -239,22 +247,32 @@ impl Action for ServiceAction {
                 &st,
             )));
         }
-        self.before = Some(st);
-        let words: Vec<&str> = self.verbs.iter().map(|v| v.word()).collect();
-        Ok(Query::Change(
-            Change::new()
-                .with_msg(format!("would {} {}", words.join(" and "), self.p.name))
-                .with("name", self.p.name.clone())
-                .with("actions", words),
-        ))
-    }
-
-    async fn apply(&mut self, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
-        let (Some(init), Some(mut st)) = (self.init, self.before.take()) else {
-            return Err(ModuleError::failed("service: apply without a query"));
+        let words: Vec<&str> = verbs.iter().map(|v| v.word()).collect();
+        let change = Change::new()
+            .with_msg(format!("would {} {}", words.join(" and "), self.p.name))
+            .with("name", self.p.name.clone())
+            .with("actions", words);
+        let plan = Plan {
+            init,
+            verbs,
+            before: st,
         };
+        Ok(Query::Change(change, Planned::boxed(*self, plan)))
+    }
+}
+
+#[async_trait]
+impl ApplyPlan for ServiceAction {
+    type Plan = Plan;
+
+    async fn apply_plan(self, plan: Plan, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
+        let Plan {
+            init,
+            verbs,
+            before: mut st,
+        } = plan;
         let mut warnings = Vec::new();
-        for verb in self.verbs.clone() {
+        for verb in verbs.iter().copied() {
             match verb {
                 Verb::Restart if init == InitSystem::Sysvinit => {
                     self.restart_in_steps(ctx, init).await?;
@@ -289,7 +307,7 @@ impl Action for ServiceAction {
                 Verb::Disable => st.enabled = false,
             }
         }
-        let words: Vec<&str> = self.verbs.iter().map(|v| v.word()).collect();
+        let words: Vec<&str> = verbs.iter().map(|v| v.word()).collect();
         let mut outcome = result(Outcome::changed(), &self.p.name, init, &st).with_msg(format!(
             "{}: {}",
             self.p.name,

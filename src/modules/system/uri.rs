@@ -20,7 +20,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
 use crate::modules::{
-    Action, Change, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Query, parse_params,
+    Action, Apply, Change, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Query, parse_params,
 };
 use crate::secret::Secret;
 
@@ -59,32 +59,27 @@ pub struct UriParams {
     pub headers: Map<String, Value>,
     /// The statuses that count as success (default 200).
     #[serde(default = "ok_status", deserialize_with = "de_status_codes")]
-    #[schemars(with = "Vec<i64>")]
     pub status_code: Vec<i64>,
     /// Put the response body in `content` (default no).
     #[serde(default, deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
     pub return_content: bool,
     /// Seconds to wait for the whole answer (default 30).
     #[serde(default = "thirty", deserialize_with = "de_seconds")]
-    #[schemars(with = "f64")]
     pub timeout: f64,
     /// Check the server's TLS certificate (default yes).
     #[serde(default = "yes", deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
     pub validate_certs: bool,
     /// User name for HTTP basic authentication.
-    #[serde(default, alias = "user")]
+    #[serde(default)]
     #[schemars(extend("x-aliases" = ["user"]))]
     pub url_username: Option<String>,
     /// Password for HTTP basic authentication.
-    #[serde(default, alias = "password")]
+    #[serde(default)]
     #[schemars(extend("x-aliases" = ["password"]))]
     pub url_password: Option<Secret>,
     /// Send the credentials with the first request instead of waiting
     /// for the server to answer 401 (default no).
     #[serde(default, deserialize_with = "crate::value::de_bool")]
-    #[schemars(with = "bool")]
     pub force_basic_auth: bool,
     /// Which redirects to follow: `safe` (default) only for GET and HEAD,
     /// `all` (or yes), `none` (or no).
@@ -92,25 +87,36 @@ pub struct UriParams {
     pub follow_redirects: FollowRedirects,
 }
 
+/// `body_format:` of uri.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum BodyFormat {
+    /// The body is sent as given.
     #[default]
     Raw,
+    /// The body is sent as JSON.
     Json,
+    /// The body (a mapping) is sent as an HTML form.
     FormUrlencoded,
 }
 
+/// `follow_redirects:` of uri.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FollowRedirects {
+    /// Follow every redirect.
     All,
+    /// Follow no redirect.
     #[serde(rename = "none")]
     Never,
+    /// Follow redirects of GET and HEAD only.
     #[default]
     Safe,
+    /// As `safe` (Ansible's old name).
     Urllib2,
+    /// As `all`.
     Yes,
+    /// As `none`.
     No,
 }
 
@@ -164,10 +170,12 @@ fn de_follow<'de, D: Deserializer<'de>>(d: D) -> Result<FollowRedirects, D::Erro
     }
 }
 
+/// The `uri` module.
 pub struct UriModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     vec![Arc::new(UriModule {
         spec: ModuleSpec::native::<UriParams>("uri").with_examples(
@@ -291,7 +299,7 @@ struct UriAction {
 
 #[async_trait]
 impl Action for UriAction {
-    async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
+    async fn query(self: Box<Self>, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
         if matches!(self.method, Method::GET | Method::HEAD) {
             return Ok(Query::Unchanged(self.send(ctx).await?));
         }
@@ -300,10 +308,14 @@ impl Action for UriAction {
                 .with_msg(format!("would send {} to {}", self.method, self.p.url))
                 .with("url", self.p.url.clone())
                 .with("method", self.method.as_str()),
+            self,
         ))
     }
+}
 
-    async fn apply(&mut self, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
+#[async_trait]
+impl Apply for UriAction {
+    async fn apply(self: Box<Self>, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
         self.send(ctx).await
     }
 }

@@ -45,10 +45,9 @@ pub struct WaitForParams {
     pub host: String,
     /// The TCP port to wait for.
     #[serde(default, deserialize_with = "crate::value::de_opt_int")]
-    #[schemars(with = "Option<i64>")]
     pub port: Option<i64>,
     /// The file to wait for.
-    #[serde(default, alias = "dest")]
+    #[serde(default)]
     #[schemars(extend("x-aliases" = ["dest"]))]
     pub path: Option<String>,
     /// What to wait for (default started).
@@ -59,32 +58,34 @@ pub struct WaitForParams {
     pub search_regex: Option<String>,
     /// Seconds to wait at most, delay included (default 300).
     #[serde(default = "three_hundred", deserialize_with = "de_seconds")]
-    #[schemars(with = "f64")]
     pub timeout: f64,
     /// Seconds to wait before the first check (default 0).
     #[serde(default, deserialize_with = "de_seconds")]
-    #[schemars(with = "f64")]
     pub delay: f64,
     /// Seconds between checks (default 1).
     #[serde(default = "one", deserialize_with = "de_seconds")]
-    #[schemars(with = "f64")]
     pub sleep: f64,
     /// Seconds to wait for one connection attempt (default 5).
     #[serde(default = "five", deserialize_with = "de_seconds")]
-    #[schemars(with = "f64")]
     pub connect_timeout: f64,
     /// The message on timeout, instead of the default one.
     #[serde(default)]
     pub msg: Option<String>,
 }
 
+/// `state:` of wait_for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum WaitState {
+    /// The port accepts connections, or the path exists (with
+    /// `search_regex` matching, if given).
     #[default]
     Started,
+    /// As `started`.
     Present,
+    /// The port refuses connections.
     Stopped,
+    /// The port refuses connections, or the path does not exist.
     Absent,
 }
 
@@ -132,10 +133,12 @@ pub(crate) fn de_seconds<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Erro
     })
 }
 
+/// The `wait_for` module.
 pub struct WaitForModule {
     spec: ModuleSpec,
 }
 
+/// The module, for the registry.
 pub fn modules() -> Vec<Arc<dyn Module>> {
     vec![Arc::new(WaitForModule {
         spec: ModuleSpec::native::<WaitForParams>("wait_for").with_examples(
@@ -205,12 +208,8 @@ struct Found {
 
 #[async_trait]
 impl Action for WaitForAction {
-    async fn query(&mut self, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
+    async fn query(self: Box<Self>, ctx: &ModuleCtx<'_>) -> Result<Query, ModuleError> {
         self.run(ctx).await.map(Query::Unchanged)
-    }
-
-    async fn apply(&mut self, ctx: &ModuleCtx<'_>) -> Result<Outcome, ModuleError> {
-        self.run(ctx).await
     }
 }
 
