@@ -68,6 +68,7 @@ impl Executor {
     /// Gathers facts for one host and reports the result.
     pub(super) async fn gather_host(&self, bc: &BatchCtx, info: &TaskInfo, host: &str) -> HostEnd {
         let scope = self.run.scope(host, &bc.pv, None, None).into_value();
+        let opts = facts::GatherOptions::default();
         let conn = match self.conn_keywords(&bc.pv.play.attrs, &scope) {
             Ok(kw) => self
                 .conns
@@ -78,8 +79,8 @@ impl Executor {
         };
         let result = match conn {
             Err(e) => Err(e),
-            Ok(conn) => match conn.exec(&ExecRequest::shell(facts::SCRIPT)).await {
-                Ok(out) if out.rc == 0 => Ok(facts::parse(&out.stdout)),
+            Ok(conn) => match conn.exec(&ExecRequest::shell(facts::script(&opts))).await {
+                Ok(out) if out.rc == 0 => Ok(facts::parse(&out.stdout, &opts)),
                 Ok(out) => Err((
                     Status::Failed,
                     format!(
