@@ -115,7 +115,7 @@ fn host(sysdir: &str, pci: &[String]) -> String {
         let b = s.as_bytes();
         b.len() == 12 && b[4] == b':' && b[7] == b':' && b[10] == b'.'
     };
-    let Some(addr) = sysdir.split('/').filter(|s| is_addr(s)).last() else {
+    let Some(addr) = sysdir.split('/').rfind(|s| is_addr(s)) else {
         return String::new();
     };
     pci.iter()

@@ -92,6 +92,13 @@ fn cpu(lines: &[&str], arch: &str, f: &mut Map<String, Value>) {
             nproc = n.trim().parse::<u64>().ok();
             continue;
         }
+        if let Some(n) = line.strip_prefix("virt=") {
+            // oplay's own fact (not ansible's): CPUs with vmx/svm, which
+            // playbooks/nova.yml reads to choose kvm or qemu.
+            let n = n.trim().parse::<u64>().unwrap_or(0);
+            f.insert("virt_flags_count".into(), json!(n));
+            continue;
+        }
         let (k, v) = line.split_once(':').unwrap_or((line, ""));
         let (k, v) = (k.trim(), v.trim());
         let set = |list: &mut Vec<(String, u64)>, id: &str, val: u64, only_new: bool| match list

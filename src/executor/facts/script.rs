@@ -156,7 +156,8 @@ const SECTIONS: &[Section] = &[
         "cpuinfo",
         Group::Hardware,
         "grep -E '^(processor|vendor_id|model name|physical id|core id|cpu cores|siblings|Processor|cpu|CPU implementer)[[:space:]]*:' /proc/cpuinfo 2>/dev/null; \
-         grep -m 1 -E '^(flags|Features)[[:space:]]*:' /proc/cpuinfo 2>/dev/null; echo nproc=$(nproc 2>/dev/null)",
+         grep -m 1 -E '^(flags|Features)[[:space:]]*:' /proc/cpuinfo 2>/dev/null; echo nproc=$(nproc 2>/dev/null); \
+         echo virt=$(grep -Ec '^flags.*\\b(vmx|svm)\\b' /proc/cpuinfo 2>/dev/null)",
     ),
     s("uptime", Group::Hardware, "cat /proc/uptime 2>/dev/null"),
     s(
