@@ -157,9 +157,9 @@ impl GatherOptions {
                     None => {
                         let groups = named(item).ok_or_else(|| {
                             format!(
-                                "Bad subset '{item}' given to Ansible. gather_subset options \
-                                 allowed: all, min, hardware, network, virtual, facter, ohai, \
-                                 or a collector name (env, date_time, distribution, ...)"
+                                "bad subset '{item}' in gather_subset: allowed are all, min, hardware, \
+                                 network, virtual, facter, ohai and the collector names \
+                                 (env, date_time, distribution, dns, local, ...)"
                             )
                         })?;
                         explicit.extend(groups.iter().copied());
