@@ -1,5 +1,5 @@
 //! oplay's gathered facts against ansible-core's `setup` on the same host
-//! (this machine, local connection), key by key: every key ansible has
+//! (this machine, over the local connection and over SSH), key by key: every key ansible has
 //! must be in oplay's `ansible_facts` with the same JSON type and the same
 //! value, and oplay must have no key ansible lacks, except for the entries
 //! of [`RULES`] (values that change between two runs, lists whose order
@@ -16,6 +16,7 @@ use std::process::Command;
 
 use serde_json::{Map, Value};
 use support::Test;
+use support::sshd::Sshd;
 
 /// How a fact (a path: `mounts[].size_available`, `date_time.epoch`) is
 /// compared when plain equality is not the rule.
@@ -25,15 +26,15 @@ enum Rule {
     Volatile,
     /// A list whose order ansible does not fix: compared sorted.
     Unordered,
-    /// Left out by oplay on purpose (see docs/facts.md).
+    /// Not compared: left out by oplay on purpose, or a value that names
+    /// the tool itself (see docs/facts.md).
     Omitted,
-    /// The program that started the shell: `ansible` vs `oplay`.
-    Differs,
     /// oplay's own fact, which ansible does not have.
     Extra,
 }
 
-/// The one list of differences; docs/facts.md explains each.
+/// The one list of differences; docs/facts.md explains each. The
+/// entries of [`SSH_RULES`] apply over SSH only.
 const RULES: &[(&str, Rule)] = &[
     ("date_time.epoch", Rule::Volatile),
     ("date_time.epoch_int", Rule::Volatile),
@@ -76,13 +77,37 @@ const RULES: &[(&str, Rule)] = &[
     ("virtualization_tech_host", Rule::Unordered),
     ("python", Rule::Omitted),
     ("python_version", Rule::Omitted),
-    ("env._", Rule::Differs),
+    // the program that started the shell: ansible's or oplay's path, or
+    // none (over SSH oplay's login shell exports no `_`)
+    ("env._", Rule::Omitted),
     ("virt_flags_count", Rule::Extra),
 ];
 
-fn rule(path: &str) -> Option<Rule> {
-    RULES.iter().find(|(p, _)| *p == path).map(|(_, r)| *r)
+/// Over SSH: ansible asks for a terminal (`-tt`) and OpenSSH's client
+/// forwards `LANG`/`LC_*` (`SendEnv`); oplay's SSH connection does
+/// neither. The client's port changes per connection.
+const SSH_RULES: &[(&str, Rule)] = &[
+    ("env.SSH_CLIENT", Rule::Volatile),
+    ("env.SSH_CONNECTION", Rule::Volatile),
+    ("env.SSH_TTY", Rule::Omitted),
+    ("env.TERM", Rule::Omitted),
+    ("env.LANG", Rule::Omitted),
+    ("env.LC_ALL", Rule::Omitted),
+    ("env.LC_CTYPE", Rule::Omitted),
+    ("env.LC_MESSAGES", Rule::Omitted),
+];
+
+/// The rule for a path, or `None` when plain equality applies.
+fn rule(rules: &Rules, path: &str) -> Option<Rule> {
+    rules
+        .iter()
+        .flat_map(|list| list.iter())
+        .find(|(p, _)| *p == path)
+        .map(|(_, r)| *r)
 }
+
+/// The lists that apply to one comparison.
+type Rules<'a> = [&'a [(&'a str, Rule)]];
 
 /// Where ansible-core is, or why the test cannot run.
 fn ansible() -> Result<String, String> {
@@ -133,14 +158,14 @@ fn sorted(a: &[Value]) -> Vec<Value> {
 }
 
 /// Compares one value; differences are pushed as readable lines.
-fn compare(path: &str, a: &Value, o: &Value, out: &mut Vec<String>) {
-    let r = rule(path);
+fn compare(rules: &Rules, path: &str, a: &Value, o: &Value, out: &mut Vec<String>) {
+    let r = rule(rules, path);
     if type_name(a) != type_name(o) {
         out.push(format!("{path}: type {} vs {}", type_name(a), type_name(o)));
         return;
     }
     match (a, o) {
-        (Value::Object(am), Value::Object(om)) => compare_maps(path, am, om, out),
+        (Value::Object(am), Value::Object(om)) => compare_maps(rules, path, am, om, out),
         (Value::Array(aa), Value::Array(oa)) => {
             let (aa, oa) = if r == Some(Rule::Unordered) {
                 (sorted(aa), sorted(oa))
@@ -152,16 +177,22 @@ fn compare(path: &str, a: &Value, o: &Value, out: &mut Vec<String>) {
                 return;
             }
             for (x, y) in aa.iter().zip(&oa) {
-                compare(&format!("{path}[]"), x, y, out);
+                compare(rules, &format!("{path}[]"), x, y, out);
             }
         }
-        _ if r == Some(Rule::Volatile) || r == Some(Rule::Differs) => {}
+        _ if r == Some(Rule::Volatile) => {}
         _ if a != o => out.push(format!("{path}: ansible {a} vs oplay {o}")),
         _ => {}
     }
 }
 
-fn compare_maps(path: &str, a: &Map<String, Value>, o: &Map<String, Value>, out: &mut Vec<String>) {
+fn compare_maps(
+    rules: &Rules,
+    path: &str,
+    a: &Map<String, Value>,
+    o: &Map<String, Value>,
+    out: &mut Vec<String>,
+) {
     let join = |k: &str| {
         if path.is_empty() {
             k.to_string()
@@ -172,32 +203,33 @@ fn compare_maps(path: &str, a: &Map<String, Value>, o: &Map<String, Value>, out:
     for (k, av) in a {
         let p = join(k);
         match o.get(k) {
-            _ if rule(&p) == Some(Rule::Omitted) => {}
+            _ if rule(rules, &p) == Some(Rule::Omitted) => {}
             None => out.push(format!("{p}: missing in oplay (ansible: {av})")),
-            Some(ov) => compare(&p, av, ov, out),
+            Some(ov) => compare(rules, &p, av, ov, out),
         }
     }
     for k in o.keys().filter(|k| !a.contains_key(*k)) {
-        if rule(&join(k)) != Some(Rule::Extra) {
+        if rule(rules, &join(k)) != Some(Rule::Extra) {
             out.push(format!("{}: only in oplay", join(k)));
         }
     }
 }
 
 /// ansible-core's `setup` facts, keys without the `ansible_` prefix.
-fn ansible_facts(bin: &str, dir: &std::path::Path) -> Map<String, Value> {
+fn ansible_facts(bin: &str, dir: &std::path::Path, target: &[&str]) -> Map<String, Value> {
     let mut cmd = Command::new(bin);
     cmd.current_dir(dir)
-        .args(["localhost", "-c", "local", "-m", "setup", "-o"]);
+        .args(target)
+        .args(["-m", "setup", "-o"]);
     for (k, v) in ENV {
         cmd.env(k, v);
     }
     let out = cmd.output().expect("run ansible");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let json = stdout
-        .split_once("=> ")
-        .map(|(_, j)| j)
-        .unwrap_or_else(|| panic!("ansible printed no result: {stdout}\n{:?}", out.stderr));
+    let json = stdout.split_once("=> ").map(|(_, j)| j).unwrap_or_else(|| {
+        let err = String::from_utf8_lossy(&out.stderr);
+        panic!("ansible printed no result: {stdout}\n{err}")
+    });
     let v: Value = serde_json::from_str(json.trim()).expect("ansible's JSON");
     let facts = v["ansible_facts"]
         .as_object()
@@ -236,12 +268,17 @@ fn facts_match_ansible_setup_key_by_key() {
     for (k, v) in ENV {
         t = t.env(k, v);
     }
-    let theirs = ansible_facts(&bin, t.dir());
+    let theirs = ansible_facts(&bin, t.dir(), &["localhost", "-c", "local"]);
     let ours = oplay_facts(&t);
+    check(&[RULES], &theirs, &ours, "local");
+}
+
+/// Compares and fails with every difference.
+fn check(rules: &Rules, theirs: &Map<String, Value>, ours: &Map<String, Value>, how: &str) {
     let mut diffs = Vec::new();
-    compare_maps("", &theirs, &ours, &mut diffs);
+    compare_maps(rules, "", theirs, ours, &mut diffs);
     eprintln!(
-        "ansible: {} keys, oplay: {} keys, differences outside RULES: {}",
+        "{how}: ansible {} keys, oplay {} keys, differences outside the rules: {}",
         theirs.len(),
         ours.len(),
         diffs.len()
@@ -249,12 +286,53 @@ fn facts_match_ansible_setup_key_by_key() {
     assert!(diffs.is_empty(), "facts differ:\n{}", diffs.join("\n"));
 }
 
+/// The same over SSH, to a test sshd of our own as the current user.
+#[test]
+fn facts_over_ssh_match_ansible_setup() {
+    let bin = match ansible() {
+        Ok(b) => b,
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+    let sshd = Sshd::start();
+    let mut t = Test::new()
+        .playbook("- hosts: all\n  tasks:\n    - debug: var=ansible_facts\n")
+        .inventory(&sshd.inventory_line("target"));
+    for (k, v) in ENV {
+        t = t.env(k, v);
+    }
+    let (port, key) = (sshd.port.to_string(), sshd.client_key.display().to_string());
+    let ssh_args = format!(
+        "--ssh-common-args=-o UserKnownHostsFile={}",
+        sshd.known_hosts.display()
+    );
+    let user = sshd.user.clone();
+    let theirs = ansible_facts(
+        &bin,
+        t.dir(),
+        &[
+            "all",
+            "-i",
+            "127.0.0.1,",
+            "-u",
+            &user,
+            "--private-key",
+            &key,
+            &ssh_args,
+            "-e",
+            &format!("ansible_port={port} ansible_python_interpreter=/usr/bin/python3"),
+        ],
+    );
+    let ours = oplay_facts(&t);
+    check(&[RULES, SSH_RULES], &theirs, &ours, "ssh");
+}
+
 #[test]
 fn the_rules_name_no_key_twice() {
-    for (i, (p, _)) in RULES.iter().enumerate() {
-        assert!(
-            RULES[i + 1..].iter().all(|(q, _)| q != p),
-            "{p} is listed twice"
-        );
+    let all: Vec<&str> = RULES.iter().chain(SSH_RULES).map(|(p, _)| *p).collect();
+    for (i, p) in all.iter().enumerate() {
+        assert!(all[i + 1..].iter().all(|q| q != p), "{p} is listed twice");
     }
 }
