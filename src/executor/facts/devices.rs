@@ -123,6 +123,67 @@ fn host(sysdir: &str, pci: &[String]) -> String {
         .unwrap_or_default()
 }
 
+/// A partition's dict (sysfs gives partitions no queue: 512-byte sectors).
+fn partitions(d: &Dev, links: &Links) -> Map<String, Value> {
+    d.parts
+        .iter()
+        .map(|(name, start, size, holders)| {
+            let v = json!({
+                "links": links_of(links, name),
+                "start": start,
+                "sectorsize": 512,
+                "sectors": size,
+                "size": bytes_to_human(*size as f64 * 512.0),
+                "uuid": links["uuids"].get(name).and_then(|l| l.first().cloned()),
+                "holders": holders,
+            });
+            (name.clone(), v)
+        })
+        .collect()
+}
+
+/// One device's dict, as ansible's get_device_facts builds it.
+fn device(d: &Dev, links: &Links, pci: &[String]) -> Value {
+    let file = |k: &str| d.files.get(k).cloned();
+    let sectorsize = file("queue/logical_block_size")
+        .filter(|s| !s.is_empty())
+        .or_else(|| file("queue/hw_sector_size"))
+        .unwrap_or_else(|| "512".into());
+    let ss: u64 = sectorsize.parse().unwrap_or(512).max(1);
+    let size: u64 = file("size").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let sectors = size * 512 / ss;
+    let scheduler = file("queue/scheduler")
+        .and_then(|s| Some(s.split_once('[')?.1.split_once(']')?.0.to_string()))
+        .unwrap_or_default();
+    let discard = if file("queue/discard_max_hw_bytes").as_deref() == Some("0") {
+        Some("0".to_string())
+    } else {
+        file("queue/discard_granularity")
+    };
+    let mut e = json!({
+        "virtual": d.virtual_,
+        "links": links_of(links, &d.name),
+        "vendor": file("device/vendor"),
+        "model": file("device/model"),
+        "sas_address": file("device/sas_address"),
+        "sas_device_handle": file("device/sas_device_handle"),
+        "removable": file("removable"),
+        "support_discard": discard,
+        "partitions": partitions(d, links),
+        "rotational": file("queue/rotational"),
+        "scheduler_mode": scheduler,
+        "sectorsize": sectorsize,
+        "sectors": sectors,
+        "size": bytes_to_human(sectors as f64 * ss as f64),
+        "host": host(&d.sysdir, pci),
+        "holders": d.holders,
+    });
+    if let (Some(serial), Value::Object(m)) = (file("device/serial"), &mut e) {
+        m.insert("serial".into(), json!(serial));
+    }
+    e
+}
+
 /// Fills `devices` and `device_links`.
 pub fn collect(lines: &[&str], f: &mut Map<String, Value>) {
     let mut links: Links = ["ids", "uuids", "labels", "masters"]
@@ -131,65 +192,10 @@ pub fn collect(lines: &[&str], f: &mut Map<String, Value>) {
         .collect();
     let mut pci = Vec::new();
     let devs = parse_devs(lines, &mut links, &mut pci);
-    let mut out = Map::new();
-    for d in devs {
-        let file = |k: &str| d.files.get(k).cloned();
-        let sectorsize = file("queue/logical_block_size")
-            .filter(|s| !s.is_empty())
-            .or_else(|| file("queue/hw_sector_size"))
-            .unwrap_or_else(|| "512".into());
-        let ss: u64 = sectorsize.parse().unwrap_or(512).max(1);
-        let sectors = file("size")
-            .and_then(|s| s.parse::<u64>().ok())
-            .unwrap_or(0)
-            * 512
-            / ss;
-        let scheduler = file("queue/scheduler")
-            .and_then(|s| Some(s.split_once('[')?.1.split_once(']')?.0.to_string()))
-            .unwrap_or_default();
-        let discard = if file("queue/discard_max_hw_bytes").as_deref() == Some("0") {
-            Some("0".to_string())
-        } else {
-            file("queue/discard_granularity")
-        };
-        let mut parts = Map::new();
-        for (name, start, size, holders) in &d.parts {
-            parts.insert(
-                name.clone(),
-                json!({
-                    "links": links_of(&links, name),
-                    "start": start,
-                    "sectorsize": 512,
-                    "sectors": size,
-                    "size": bytes_to_human(*size as f64 * 512.0),
-                    "uuid": links["uuids"].get(name).and_then(|l| l.first().cloned()),
-                    "holders": holders,
-                }),
-            );
-        }
-        let mut e = json!({
-            "virtual": d.virtual_,
-            "links": links_of(&links, &d.name),
-            "vendor": file("device/vendor"),
-            "model": file("device/model"),
-            "sas_address": file("device/sas_address"),
-            "sas_device_handle": file("device/sas_device_handle"),
-            "removable": file("removable"),
-            "support_discard": discard,
-            "partitions": parts,
-            "rotational": file("queue/rotational"),
-            "scheduler_mode": scheduler,
-            "sectorsize": sectorsize,
-            "sectors": sectors,
-            "size": bytes_to_human(sectors as f64 * ss as f64),
-            "host": host(&d.sysdir, &pci),
-            "holders": d.holders,
-        });
-        if let (Some(serial), Value::Object(m)) = (file("device/serial"), &mut e) {
-            m.insert("serial".into(), json!(serial));
-        }
-        out.insert(d.name, e);
-    }
+    let out: Map<String, Value> = devs
+        .iter()
+        .map(|d| (d.name.clone(), device(d, &links, &pci)))
+        .collect();
     let device_links: Map<String, Value> = links
         .iter()
         .map(|(k, v)| (k.to_string(), json!(v)))

@@ -78,37 +78,33 @@ fn memory(lines: &[&str], f: &mut Map<String, Value>) {
     );
 }
 
-/// ansible-core's get_cpu_facts: `processor_count` counts sockets
-/// (`physical id`), `processor_cores` is the first socket's `cpu cores`.
-fn cpu(lines: &[&str], arch: &str, f: &mut Map<String, Value>) {
-    let mut processor = Vec::new();
-    let (mut vendor_n, mut model_n, mut proc_n) = (0u64, 0u64, 0u64);
-    let mut sockets: Vec<(String, u64)> = Vec::new();
-    let mut cores: Vec<(String, u64)> = Vec::new();
-    let (mut physid, mut coreid) = (String::from("0"), String::from("0"));
-    let mut nproc = None;
-    for line in lines {
-        if let Some(n) = line.strip_prefix("nproc=") {
-            nproc = n.trim().parse::<u64>().ok();
-            continue;
-        }
-        if let Some(n) = line.strip_prefix("virt=") {
-            // oplay's own fact (not ansible's): CPUs with vmx/svm, which
-            // playbooks/nova.yml reads to choose kvm or qemu.
-            let n = n.trim().parse::<u64>().unwrap_or(0);
-            f.insert("virt_flags_count".into(), json!(n));
-            continue;
-        }
-        let (k, v) = line.split_once(':').unwrap_or((line, ""));
-        let (k, v) = (k.trim(), v.trim());
-        let set = |list: &mut Vec<(String, u64)>, id: &str, val: u64, only_new: bool| match list
-            .iter_mut()
-            .find(|(i, _)| i == id)
-        {
-            Some(e) if !only_new => e.1 = val,
-            Some(_) => {}
-            None => list.push((id.to_string(), val)),
-        };
+/// What /proc/cpuinfo says, counted the way ansible-core counts it.
+#[derive(Default)]
+struct CpuInfo {
+    processor: Vec<Value>,
+    vendor_n: u64,
+    model_n: u64,
+    proc_n: u64,
+    /// `physical id` -> `cpu cores`, in the order seen.
+    sockets: Vec<(String, u64)>,
+    /// `core id` -> `siblings`, in the order seen.
+    cores: Vec<(String, u64)>,
+    physid: String,
+    coreid: String,
+    nproc: Option<u64>,
+}
+
+/// Sets `id`'s value, or adds it (only adds when `only_new`).
+fn set(list: &mut Vec<(String, u64)>, id: &str, val: u64, only_new: bool) {
+    match list.iter_mut().find(|(i, _)| i == id) {
+        Some(e) if !only_new => e.1 = val,
+        Some(_) => {}
+        None => list.push((id.to_string(), val)),
+    }
+}
+
+impl CpuInfo {
+    fn line(&mut self, k: &str, v: &str, f: &mut Map<String, Value>) {
         match k {
             "flags" => {
                 f.insert(
@@ -117,44 +113,76 @@ fn cpu(lines: &[&str], arch: &str, f: &mut Map<String, Value>) {
                 );
             }
             "model name" | "Processor" | "vendor_id" | "cpu" | "Vendor" | "processor" => {
-                processor.push(json!(v));
-                vendor_n += u64::from(k == "vendor_id");
-                model_n += u64::from(k == "model name");
-                proc_n += u64::from(k == "processor");
+                self.processor.push(json!(v));
+                self.vendor_n += u64::from(k == "vendor_id");
+                self.model_n += u64::from(k == "model name");
+                self.proc_n += u64::from(k == "processor");
             }
             "physical id" => {
-                physid = v.to_string();
-                set(&mut sockets, v, 1, true);
+                self.physid = v.to_string();
+                set(&mut self.sockets, v, 1, true);
             }
             "core id" => {
-                coreid = v.to_string();
-                if !sockets.iter().any(|(i, _)| i == v) {
-                    set(&mut cores, v, 1, false);
+                self.coreid = v.to_string();
+                // sic: ansible tests `sockets` here
+                if !self.sockets.iter().any(|(i, _)| i == v) {
+                    set(&mut self.cores, v, 1, false);
                 }
             }
-            "cpu cores" => set(&mut sockets, &physid, v.parse().unwrap_or(1), false),
-            "siblings" => set(&mut cores, &coreid, v.parse().unwrap_or(1), false),
+            "cpu cores" => set(
+                &mut self.sockets,
+                &self.physid,
+                v.parse().unwrap_or(1),
+                false,
+            ),
+            "siblings" => set(&mut self.cores, &self.coreid, v.parse().unwrap_or(1), false),
             _ => {}
         }
     }
-    let mut i = processor.len() as u64;
-    if vendor_n > 0 && vendor_n == model_n {
-        i = vendor_n;
+}
+
+/// ansible-core's get_cpu_facts: `processor_count` counts sockets
+/// (`physical id`), `processor_cores` is the first socket's `cpu cores`.
+fn cpu(lines: &[&str], arch: &str, f: &mut Map<String, Value>) {
+    let mut c = CpuInfo {
+        physid: "0".into(),
+        coreid: "0".into(),
+        ..CpuInfo::default()
+    };
+    for line in lines {
+        if let Some(n) = line.strip_prefix("nproc=") {
+            c.nproc = n.trim().parse::<u64>().ok();
+        } else if let Some(n) = line.strip_prefix("virt=") {
+            // oplay's own fact (not ansible's): CPUs with vmx/svm, which
+            // playbooks/nova.yml reads to choose kvm or qemu.
+            let n = n.trim().parse::<u64>().unwrap_or(0);
+            f.insert("virt_flags_count".into(), json!(n));
+        } else {
+            let (k, v) = line.split_once(':').unwrap_or((line, ""));
+            c.line(k.trim(), v.trim(), f);
+        }
+    }
+    let mut i = c.processor.len() as u64;
+    if c.vendor_n > 0 && c.vendor_n == c.model_n {
+        i = c.vendor_n;
     }
     if ["armv", "aarch", "ppc"].iter().any(|p| arch.starts_with(p)) {
-        i = proc_n;
+        i = c.proc_n;
     }
-    let count = if sockets.is_empty() {
+    let count = if c.sockets.is_empty() {
         i
     } else {
-        sockets.len() as u64
+        c.sockets.len() as u64
     };
-    let per_socket = sockets.first().map(|s| s.1).filter(|c| *c > 0).unwrap_or(1);
-    let threads = match cores.first() {
-        Some((_, c)) => (*c as f64 / per_socket as f64).round() as u64,
-        None => (1.0 / per_socket as f64).round() as u64,
-    };
-    f.insert("processor".into(), Value::Array(processor));
+    let per_socket = c
+        .sockets
+        .first()
+        .map(|s| s.1)
+        .filter(|n| *n > 0)
+        .unwrap_or(1);
+    let siblings = c.cores.first().map_or(1, |(_, n)| *n);
+    let threads = (siblings as f64 / per_socket as f64).round() as u64;
+    f.insert("processor".into(), Value::Array(c.processor));
     f.insert("processor_count".into(), json!(count));
     f.insert("processor_cores".into(), json!(per_socket));
     f.insert("processor_threads_per_core".into(), json!(threads));
@@ -162,7 +190,7 @@ fn cpu(lines: &[&str], arch: &str, f: &mut Map<String, Value>) {
         "processor_vcpus".into(),
         json!(threads * count * per_socket),
     );
-    f.insert("processor_nproc".into(), json!(nproc.unwrap_or(proc_n)));
+    f.insert("processor_nproc".into(), json!(c.nproc.unwrap_or(c.proc_n)));
 }
 
 const FORM_FACTOR: &[&str] = &[

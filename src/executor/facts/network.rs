@@ -219,6 +219,82 @@ fn v4_entry(addr: &str, prefix: &str, brd: &str) -> Map<String, Value> {
 
 type Ifaces = Vec<(String, Map<String, Value>)>;
 
+/// One `ip -o addr` line, split: the words before the `\` that starts
+/// the lifetimes, and the interface it belongs to.
+struct AddrLine<'a> {
+    words: Vec<&'a str>,
+    secondary: bool,
+}
+
+impl AddrLine<'_> {
+    fn after(&self, k: &str) -> Option<&str> {
+        let i = self.words.iter().position(|x| *x == k)?;
+        self.words.get(i + 1).copied()
+    }
+}
+
+/// The interface's values that a default route copies.
+fn iface_info(iface: &Map<String, Value>) -> [Value; 3] {
+    [
+        iface.get("macaddress").cloned().unwrap_or(json!("unknown")),
+        iface.get("mtu").cloned().unwrap_or(Value::Null),
+        iface.get("type").cloned().unwrap_or(json!("unknown")),
+    ]
+}
+
+fn add_v4(
+    l: &AddrLine,
+    (addr, prefix): (&str, &str),
+    iface: &mut Map<String, Value>,
+    d4: &mut Map<String, Value>,
+) {
+    let entry = v4_entry(addr, prefix, l.after("brd").unwrap_or(""));
+    if l.secondary || iface.contains_key("ipv4") {
+        let e = iface.entry("ipv4_secondaries").or_insert_with(|| json!([]));
+        if let Value::Array(a) = e {
+            a.push(Value::Object(entry.clone()));
+        }
+    } else {
+        iface.insert("ipv4".into(), Value::Object(entry.clone()));
+    }
+    if d4.get("address") == Some(&json!(addr)) {
+        for k in ["broadcast", "netmask", "network", "prefix"] {
+            d4.insert(k.into(), entry[k].clone());
+        }
+        let [mac, mtu, ty] = iface_info(iface);
+        d4.insert("macaddress".into(), mac);
+        d4.insert("mtu".into(), mtu);
+        d4.insert("type".into(), ty);
+        let alias = l.words.last().copied().unwrap_or("");
+        d4.insert("alias".into(), json!(alias));
+    }
+}
+
+fn add_v6(
+    l: &AddrLine,
+    (addr, prefix): (&str, &str),
+    iface: &mut Map<String, Value>,
+    d6: &mut Map<String, Value>,
+) {
+    let scope = l.after("scope").unwrap_or("");
+    let prefix = match l.after("peer") {
+        Some(peer) => peer.split_once('/').map_or("128", |p| p.1),
+        None => prefix,
+    };
+    let e = iface.entry("ipv6").or_insert_with(|| json!([]));
+    if let Value::Array(a) = e {
+        a.push(json!({"address": addr, "prefix": prefix, "scope": scope}));
+    }
+    if d6.get("address") == Some(&json!(addr)) {
+        let [mac, mtu, ty] = iface_info(iface);
+        d6.insert("prefix".into(), json!(prefix));
+        d6.insert("scope".into(), json!(scope));
+        d6.insert("macaddress".into(), mac);
+        d6.insert("mtu".into(), mtu);
+        d6.insert("type".into(), ty);
+    }
+}
+
 /// Adds the addresses of `ip -o addr show` to the interfaces and the
 /// default routes; returns all IPv4 (no 127.*) and IPv6 (no ::1) ones.
 fn addresses(
@@ -228,67 +304,35 @@ fn addresses(
     d6: &mut Map<String, Value>,
 ) -> (Vec<String>, Vec<String>) {
     let (mut all4, mut all6) = (Vec::new(), Vec::new());
+    let parsed = lines.iter().map(|line| AddrLine {
+        words: line
+            .split('\\')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect(),
+        secondary: line.contains(" secondary "),
+    });
     // primaries first, as ansible asks `ip addr show primary` first
-    let mut sorted: Vec<&&str> = lines
-        .iter()
-        .filter(|l| !l.contains(" secondary "))
-        .collect();
-    sorted.extend(lines.iter().filter(|l| l.contains(" secondary ")));
-    for line in sorted {
-        let main = line.split('\\').next().unwrap_or("");
-        let w: Vec<&str> = main.split_whitespace().collect();
-        let (Some(dev), Some(fam), Some(cidr)) = (w.get(1), w.get(2), w.get(3)) else {
+    let (mut sorted, secondaries): (Vec<_>, Vec<_>) = parsed.partition(|l| !l.secondary);
+    sorted.extend(secondaries);
+    for l in &sorted {
+        let (Some(dev), Some(fam), Some(cidr)) = (l.words.get(1), l.words.get(2), l.words.get(3))
+        else {
             continue;
         };
         let dev = dev.split('@').next().unwrap_or(dev);
-        let Some(pos) = ifaces.iter().position(|(n, _)| n == dev) else {
+        let Some((_, iface)) = ifaces.iter_mut().find(|(n, _)| n == dev) else {
             continue;
         };
         let (addr, prefix) = cidr.split_once('/').unwrap_or((cidr, "32"));
-        let after = |k: &str| w.iter().position(|x| *x == k).and_then(|i| w.get(i + 1));
-        let iface = &mut ifaces[pos].1;
-        let (mac, mtu) = (iface.get("macaddress").cloned(), iface.get("mtu").cloned());
-        let ty = iface.get("type").cloned().unwrap_or(json!("unknown"));
         if *fam == "inet" {
-            let brd = after("brd").copied().unwrap_or("");
-            let entry = v4_entry(addr, prefix, brd);
-            if line.contains(" secondary ") || iface.contains_key("ipv4") {
-                let e = iface.entry("ipv4_secondaries").or_insert_with(|| json!([]));
-                if let Value::Array(a) = e {
-                    a.push(Value::Object(entry.clone()));
-                }
-            } else {
-                iface.insert("ipv4".into(), Value::Object(entry.clone()));
-            }
-            if d4.get("address") == Some(&json!(addr)) {
-                for k in ["broadcast", "netmask", "network", "prefix"] {
-                    d4.insert(k.into(), entry[k].clone());
-                }
-                d4.insert("macaddress".into(), mac.unwrap_or(json!("unknown")));
-                d4.insert("mtu".into(), mtu.unwrap_or(Value::Null));
-                d4.insert("type".into(), ty);
-                d4.insert("alias".into(), json!(w.last().copied().unwrap_or(dev)));
-            }
+            add_v4(l, (addr, prefix), iface, d4);
             if !addr.starts_with("127.") {
                 all4.push(addr.to_string());
             }
         } else if *fam == "inet6" {
-            let scope = after("scope").copied().unwrap_or("");
-            let (addr, prefix) = match after("peer") {
-                Some(peer) => (addr, peer.split_once('/').map_or("128", |p| p.1)),
-                None => (addr, prefix),
-            };
-            let e = iface.entry("ipv6").or_insert_with(|| json!([]));
-            if let Value::Array(a) = e {
-                a.push(json!({"address": addr, "prefix": prefix, "scope": scope}));
-            }
-            if d6.get("address") == Some(&json!(addr)) {
-                d6.insert("prefix".into(), json!(prefix));
-                d6.insert("scope".into(), json!(scope));
-                d6.insert("macaddress".into(), mac.unwrap_or(json!("unknown")));
-                d6.insert("mtu".into(), mtu.unwrap_or(Value::Null));
-                d6.insert("type".into(), ty);
-            }
+            add_v6(l, (addr, prefix), iface, d6);
             if addr != "::1" {
                 all6.push(addr.to_string());
             }

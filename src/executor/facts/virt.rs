@@ -94,14 +94,67 @@ fn containers(lines: &[&str], v: &mut Virt) {
     if c.iter().any(|t| v.guest.contains(*t)) || !sc.is_empty() {
         v.guest.insert("container".into());
     }
-    if has("path /proc/xen") {
-        if has("xenhost") {
-            v.host("xen", "xen");
-        } else {
-            v.guest("xen", "xen");
-        }
-    }
 }
+
+/// A DMI field that tells a guest: (field, test, technology), checked in
+/// ansible-core's order.
+type DmiCheck = (&'static str, fn(&str) -> bool, &'static str);
+
+const DMI_CHECKS: &[DmiCheck] = &[
+    (
+        "product_name",
+        |p| {
+            [
+                "KVM",
+                "KVM Server",
+                "Bochs",
+                "AHV",
+                "CloudStack KVM Hypervisor",
+            ]
+            .contains(&p)
+        },
+        "kvm",
+    ),
+    ("sys_vendor", |v| v == "oVirt", "oVirt"),
+    ("rhv", |x| x == "RHV", "RHV"),
+    ("rhv", |x| x == "RHEV", "RHEV"),
+    ("product_name", |p| p.starts_with("VMware"), "VMware"),
+    (
+        "product_name",
+        |p| ["OpenStack Compute", "OpenStack Nova"].contains(&p),
+        "openstack",
+    ),
+    ("bios_vendor", |b| b == "Xen", "xen"),
+    ("bios_vendor", |b| b == "innotek GmbH", "virtualbox"),
+    (
+        "bios_vendor",
+        |b| ["Amazon EC2", "DigitalOcean", "Hetzner", "Linode"].contains(&b),
+        "kvm",
+    ),
+    (
+        "sys_vendor",
+        |v| {
+            [
+                "QEMU",
+                "Amazon EC2",
+                "DigitalOcean",
+                "Google",
+                "Scaleway",
+                "Nutanix",
+            ]
+            .contains(&v)
+        },
+        "kvm",
+    ),
+    ("sys_vendor", |v| v == "KubeVirt", "KubeVirt"),
+    ("hyperv", |x| x == "yes", "VirtualPC"),
+    (
+        "sys_vendor",
+        |v| v == "Parallels Software International Inc.",
+        "parallels",
+    ),
+    ("sys_vendor", |v| v == "OpenStack Foundation", "openstack"),
+];
 
 fn dmi(lines: &[&str], v: &mut Virt) {
     let get = |k: &str| {
@@ -111,75 +164,25 @@ fn dmi(lines: &[&str], v: &mut Virt) {
             .map(str::trim)
             .unwrap_or("")
     };
-    let (product, vendor, bios, family) = (
-        get("product_name"),
-        get("sys_vendor"),
-        get("bios_vendor"),
-        get("product_family"),
-    );
-    let hit = |v: &mut Virt, tech: &str| {
-        v.guest.insert(tech.to_string());
-        if !v.found {
-            v.kind = Some(tech.to_string());
-            v.role = Some("guest".into());
-            v.found = true;
-        }
+    let (product, vendor) = (get("product_name"), get("sys_vendor"));
+    // Red Hat's two products, and Hyper-V, need two fields each.
+    let rhv = match (vendor, get("product_family"), product) {
+        ("Red Hat", "RHV", _) => "RHV",
+        ("Red Hat", _, "RHEV Hypervisor") => "RHEV",
+        _ => "",
     };
-    let kvm_products = [
-        "KVM",
-        "KVM Server",
-        "Bochs",
-        "AHV",
-        "CloudStack KVM Hypervisor",
-    ];
-    let kvm_vendors = [
-        "QEMU",
-        "Amazon EC2",
-        "DigitalOcean",
-        "Google",
-        "Scaleway",
-        "Nutanix",
-    ];
-    if kvm_products.contains(&product) {
-        hit(v, "kvm");
-    }
-    if vendor == "oVirt" {
-        hit(v, "oVirt");
-    }
-    if vendor == "Red Hat" && family == "RHV" {
-        hit(v, "RHV");
-    } else if vendor == "Red Hat" && product == "RHEV Hypervisor" {
-        hit(v, "RHEV");
-    }
-    if product.starts_with("VMware") {
-        hit(v, "VMware");
-    }
-    if ["OpenStack Compute", "OpenStack Nova"].contains(&product) {
-        hit(v, "openstack");
-    }
-    if bios == "Xen" {
-        hit(v, "xen");
-    }
-    if bios == "innotek GmbH" {
-        hit(v, "virtualbox");
-    }
-    if ["Amazon EC2", "DigitalOcean", "Hetzner", "Linode"].contains(&bios) {
-        hit(v, "kvm");
-    }
-    if kvm_vendors.contains(&vendor) {
-        hit(v, "kvm");
-    }
-    if vendor == "KubeVirt" {
-        hit(v, "KubeVirt");
-    }
-    if vendor == "Microsoft Corporation" && product == "Virtual Machine" {
-        hit(v, "VirtualPC");
-    }
-    if vendor == "Parallels Software International Inc." {
-        hit(v, "parallels");
-    }
-    if vendor == "OpenStack Foundation" {
-        hit(v, "openstack");
+    let hyperv = vendor == "Microsoft Corporation" && product == "Virtual Machine";
+    for (field, test, tech) in DMI_CHECKS {
+        let value = match *field {
+            "rhv" => rhv,
+            "hyperv" if hyperv => "yes",
+            "hyperv" => "",
+            f => get(f),
+        };
+        if test(value) {
+            v.guest.insert(tech.to_string());
+            v.first(tech, "guest");
+        }
     }
 }
 
@@ -221,6 +224,13 @@ pub fn collect(s: &Sections, f: &mut Map<String, Value>) {
     let lines = s.lines("virt");
     let mut v = Virt::default();
     containers(lines, &mut v);
+    if lines.contains(&"path /proc/xen") {
+        if lines.contains(&"xenhost") {
+            v.host("xen", "xen");
+        } else {
+            v.guest("xen", "xen");
+        }
+    }
     dmi(lines, &mut v);
     late(lines, &mut v);
     let kind = v.kind.unwrap_or_else(|| "NA".into());
