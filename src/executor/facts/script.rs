@@ -71,7 +71,7 @@ const SECTIONS: &[Section] = &[
     s(
         "env",
         Group::Env,
-        "env -0 2>/dev/null | tr '\\000' '\\036' || env; echo",
+        "if env -0 >/dev/null 2>&1; then env -0 | tr '\\000' '\\036'; else env; fi; echo",
     ),
     s(
         "date",
