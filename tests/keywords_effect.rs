@@ -30,6 +30,9 @@ const PROVEN: &[(&str, fn())] = &[
     ("vars", vars_at_play_and_task_level),
     ("vars_files", vars_files_fixed_and_templated),
     ("gather_facts", gather_facts_on_and_off),
+    ("gather_subset", gather_subset_timeout_and_fact_path),
+    ("gather_timeout", gather_subset_timeout_and_fact_path),
+    ("fact_path", gather_subset_timeout_and_fact_path),
     ("become", become_with_sudo),
     ("become_user", become_with_sudo),
     ("become_method", become_with_sudo),
@@ -223,6 +226,26 @@ fn gather_facts_on_and_off() {
         .code(0)
         .stdout_lacks("Gathering Facts")
         .stdout_has("\"msg\": \"none\"");
+}
+
+#[test]
+fn gather_subset_timeout_and_fact_path() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = Test::new()
+        .playbook(
+            "- hosts: h1\n  gather_subset: '!all,network'\n  gather_timeout: 1\n  fact_path: '{dir}/facts.d'\n  tasks:\n    - debug: msg=\"{{ ansible_facts.memtotal_mb | default('nohw') }} {{ 'lo' in ansible_interfaces }} {{ ansible_local.mine.x }} {{ ansible_local.slow }}\"\n",
+        )
+        .inventory(&local_hosts(1))
+        .file("facts.d/mine.fact", "{\"x\": \"local\"}\n")
+        .file("facts.d/slow.fact", "#!/bin/sh\nsleep 5\n");
+    let slow = t.path("facts.d/slow.fact");
+    std::fs::set_permissions(&slow, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let started = Instant::now();
+    t.run()
+        .code(0)
+        .stdout_has("nohw True local Failure executing fact script")
+        .stdout_has("rc: 124");
+    assert!(started.elapsed() < Duration::from_secs(4));
 }
 
 #[test]

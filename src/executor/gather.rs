@@ -1,11 +1,13 @@
 //! Fact gathering at the start of a play: one round trip per host (see
-//! `facts.rs` for the script), over the play's `connection` and
-//! `remote_user`, at most `throttle` hosts at once.
+//! `facts/` for the script and its parsers), over the play's `connection`
+//! and `remote_user`, at most `throttle` hosts at once, with the play's
+//! `gather_subset`, `gather_timeout` and `fact_path`.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use futures::stream::{self, StreamExt};
+use serde_json::{Map, Value};
 
 use super::Executor;
 use super::facts;
@@ -65,33 +67,46 @@ impl Executor {
         self.survivors(bc, hosts, &ends, false, bc.any_errors_fatal)
     }
 
+    /// Runs the fact script on one host: the facts, or why not.
+    async fn gather_result(
+        &self,
+        bc: &BatchCtx,
+        host: &str,
+    ) -> Result<Map<String, Value>, (Status, String)> {
+        let scope = self.run.scope(host, &bc.pv, None, None).into_value();
+        let play = &bc.pv.play;
+        let opts = facts::GatherOptions::from_keywords(
+            play.gather_subset.as_ref(),
+            play.gather_timeout.as_ref(),
+            play.fact_path.as_ref(),
+        )
+        .map_err(|msg| (Status::Failed, msg))?;
+        let kw = self
+            .conn_keywords(&play.attrs, &scope)
+            .map_err(|msg| (Status::Failed, msg))?;
+        let conn = self
+            .conns
+            .get(host, &self.settings(host, &scope, &kw))
+            .await
+            .map_err(|e| (Status::Unreachable, e.to_string()))?;
+        match conn.exec(&ExecRequest::shell(facts::script(&opts))).await {
+            Ok(out) if out.rc == 0 => Ok(facts::parse(&out.stdout, &opts)),
+            Ok(out) => Err((
+                Status::Failed,
+                format!(
+                    "fact gathering failed (rc {}): {}",
+                    out.rc,
+                    out.stderr.trim()
+                ),
+            )),
+            Err(e) if e.is_unreachable() => Err((Status::Unreachable, e.to_string())),
+            Err(e) => Err((Status::Failed, e.to_string())),
+        }
+    }
+
     /// Gathers facts for one host and reports the result.
     pub(super) async fn gather_host(&self, bc: &BatchCtx, info: &TaskInfo, host: &str) -> HostEnd {
-        let scope = self.run.scope(host, &bc.pv, None, None).into_value();
-        let conn = match self.conn_keywords(&bc.pv.play.attrs, &scope) {
-            Ok(kw) => self
-                .conns
-                .get(host, &self.settings(host, &scope, &kw))
-                .await
-                .map_err(|e| (Status::Unreachable, e.to_string())),
-            Err(msg) => Err((Status::Failed, msg)),
-        };
-        let result = match conn {
-            Err(e) => Err(e),
-            Ok(conn) => match conn.exec(&ExecRequest::shell(facts::SCRIPT)).await {
-                Ok(out) if out.rc == 0 => Ok(facts::parse(&out.stdout)),
-                Ok(out) => Err((
-                    Status::Failed,
-                    format!(
-                        "fact gathering failed (rc {}): {}",
-                        out.rc,
-                        out.stderr.trim()
-                    ),
-                )),
-                Err(e) if e.is_unreachable() => Err((Status::Unreachable, e.to_string())),
-                Err(e) => Err((Status::Failed, e.to_string())),
-            },
-        };
+        let result = self.gather_result(bc, host).await;
         let (status, outcome) = match result {
             Ok(f) => {
                 self.run.states.with(host, |s| s.set_facts(f));

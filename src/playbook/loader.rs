@@ -331,6 +331,9 @@ impl Loader {
             force_handlers: opt_bool("force_handlers")?,
             attrs: Inherited::default(),
             gather_facts: opt_bool("gather_facts")?.unwrap_or(true),
+            gather_subset: get("gather_subset").map(|n| n.to_value()),
+            gather_timeout: get("gather_timeout").map(|n| n.to_value()),
+            fact_path: get("fact_path").map(|n| n.to_value()),
             become_: opt_bool("become")?,
             become_user: get("become_user")
                 .map(|n| scalar(n, "become_user"))

@@ -56,6 +56,11 @@ pub struct Play {
     /// for `connection`, `remote_user` and `throttle`).
     pub attrs: Inherited,
     pub gather_facts: bool,
+    /// `gather_subset`, `gather_timeout` and `fact_path` as written; the
+    /// executor reads them (executor/facts/subset.rs).
+    pub gather_subset: Option<Value>,
+    pub gather_timeout: Option<Value>,
+    pub fact_path: Option<Value>,
     pub become_: Option<bool>,
     pub become_user: Option<String>,
     pub serial: Vec<BatchSize>,

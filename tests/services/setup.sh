@@ -40,7 +40,7 @@ GLANCE_URL=http://127.0.0.1:9292
 REGION=RegionOne
 
 PACKAGES=(mariadb-server openssh-server rabbitmq-server memcached keystone glance
-          python3-pymysql curl ca-certificates)
+          python3-pymysql python3-venv curl ca-certificates)
 
 CHANGES=()                     # human readable list of what this run changed
 note_change() { CHANGES+=("$*"); echo "  * $*"; }
@@ -586,6 +586,25 @@ if [ "$RABBIT_STARTING" = 1 ]; then
 fi
 
 # --------------------------------------------------------------------------------------------
+# 9b. ansible-core in a virtualenv of our own: the reference for tests/facts_compare.rs
+# --------------------------------------------------------------------------------------------
+ANSIBLE_VENV=$STATE_DIR/venv
+ANSIBLE_SPEC='ansible-core>=2.19,<2.20'
+log "ansible-core venv ($ANSIBLE_VENV)"
+ansible_ok() {
+  [ -x "$ANSIBLE_VENV/bin/ansible" ] &&
+    "$ANSIBLE_VENV/bin/python" -c 'import sys, ansible.release as r
+v = tuple(int(x) for x in r.__version__.split(".")[:2])
+sys.exit(0 if v == (2, 19) else 1)' 2>/dev/null
+}
+if ! ansible_ok; then
+  [ -x "$ANSIBLE_VENV/bin/pip" ] || quiet $PY -m venv "$ANSIBLE_VENV"
+  quiet "$ANSIBLE_VENV/bin/pip" install -q "$ANSIBLE_SPEC"
+  ansible_ok || die "ansible-core 2.19 not usable in $ANSIBLE_VENV"
+  note_change "installed $ANSIBLE_SPEC into $ANSIBLE_VENV"
+fi
+
+# --------------------------------------------------------------------------------------------
 # 10. connection facts for the tests
 # --------------------------------------------------------------------------------------------
 log "writing $ENV_FILE and $RUN_DIR/clouds.yaml"
@@ -622,7 +641,8 @@ OPLAY_TEST_SSH_HOST=127.0.0.1
 OPLAY_TEST_SSH_PORT=22
 OPLAY_TEST_SSH_USER=root
 OPLAY_TEST_SSH_KEY=$STATE_DIR/ssh/id_ed25519
-OPLAY_TEST_SSH_KNOWN_HOSTS=$RUN_DIR/known_hosts"
+OPLAY_TEST_SSH_KNOWN_HOSTS=$RUN_DIR/known_hosts
+OPLAY_TEST_ANSIBLE=$ANSIBLE_VENV/bin/ansible"
 [ "$(put_file "$ENV_FILE" 600 "$env_content")" = changed ] && note_change "wrote $ENV_FILE"
 
 clouds="# written by oplay tests/services/setup.sh
