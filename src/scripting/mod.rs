@@ -16,6 +16,7 @@ mod engine;
 mod error;
 pub mod limits;
 mod module;
+mod script;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
