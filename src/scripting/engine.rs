@@ -392,3 +392,103 @@ fn ini_parse(text: &str) -> RMap {
         .map(|(k, v)| (k.into(), v.into()))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    //! The limits of `limits`, as the engine built here applies them.
+
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::scripting::limits::{Budget, stopped_message};
+
+    fn run(script: &str, time: Duration, cancelled: Arc<AtomicBool>) -> Result<Dynamic, String> {
+        let engine = build();
+        let _budget = Budget::start(time, cancelled);
+        engine.eval::<Dynamic>(script).map_err(|e| match *e {
+            rhai::EvalAltResult::ErrorTerminated(token, _) => stopped_message(&token),
+            other => other.to_string(),
+        })
+    }
+
+    fn quick(script: &str) -> Result<Dynamic, String> {
+        run(script, Duration::from_secs(60), Arc::default())
+    }
+
+    #[test]
+    fn many_pushes_are_linear() {
+        let started = Instant::now();
+        let len = quick("let a = []; for i in 0..200000 { a.push(i); } a.len()").unwrap();
+        assert_eq!(len.as_int(), Ok(200_000));
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn an_endless_loop_stops_at_the_time_limit() {
+        let started = Instant::now();
+        let slow = "loop { let s = 0; for i in 0..1000 { s += i; } }";
+        let err = run(slow, Duration::from_millis(200), Arc::default()).unwrap_err();
+        assert_eq!(
+            err,
+            "the script ran for more than 1 seconds and was stopped (an endless loop?); the task's `timeout:` sets this limit"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_cancelled_call_stops() {
+        let err = run(
+            "loop {}",
+            Duration::from_secs(60),
+            Arc::new(AtomicBool::new(true)),
+        );
+        assert_eq!(
+            err.unwrap_err(),
+            "the script was stopped: its task timed out or the run was interrupted"
+        );
+    }
+
+    #[test]
+    fn growing_data_stops_at_the_memory_limit() {
+        let err = quick("let s = \"x\"; loop { s += s; }").unwrap_err();
+        assert_eq!(
+            err,
+            "the script's data grew beyond the script limits (more than 256 MiB of memory)"
+        );
+        let err = quick("let a = [1]; loop { a += a; }").unwrap_err();
+        assert!(err.contains("256 MiB"), "{err}");
+    }
+
+    #[test]
+    fn values_of_a_given_size_are_checked_first() {
+        for script in [
+            "let a = []; a.pad(1000000000000, 0); a",
+            "let b = blob(1000000000000); b",
+            "let s = \"\"; s.pad(1000000000000, 'x'); s",
+            "let s = \"\"; s.pad(1000000000000, \"ab\"); s",
+        ] {
+            let err = quick(script).unwrap_err();
+            assert!(
+                err.contains("would grow beyond the script limits"),
+                "{script}: {err}"
+            );
+        }
+        assert_eq!(
+            quick("let a = [1]; a.pad(3, 0); a.len()").unwrap().as_int(),
+            Ok(3)
+        );
+        assert_eq!(
+            quick("let s = \"a\"; s.pad(4, \"xy\"); s")
+                .unwrap()
+                .to_string(),
+            "axyx"
+        );
+        assert_eq!(quick("blob(3, 0x41).len()").unwrap().as_int(), Ok(3));
+    }
+}
