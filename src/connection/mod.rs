@@ -9,6 +9,7 @@
 pub mod cleanup;
 pub mod local;
 pub mod manager;
+pub mod settings;
 pub mod shellops;
 pub mod ssh;
 pub(crate) mod sudo;
@@ -430,6 +431,22 @@ pub fn is_env_name(name: &str) -> bool {
     b.next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
         && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
+/// A temporary name beside `path`, so the final rename stays on one filesystem.
+pub fn temp_path(path: &str) -> String {
+    let p = std::path::Path::new(path);
+    let dir = p
+        .parent()
+        .map(|d| d.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tag: u64 = rand::random();
+    let dir = if dir.is_empty() { ".".to_string() } else { dir };
+    format!("{dir}/.{name}.oplay-{tag:016x}.tmp")
 }
 
 #[cfg(test)]

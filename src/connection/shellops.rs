@@ -114,7 +114,7 @@ pub async fn write_stream(
             source,
         })?;
     let len = data.len() as u64;
-    let wrapped = write_script(path, &super::local::temp_path(path), attrs);
+    let wrapped = write_script(path, &super::temp_path(path), attrs);
     let out = conn.exec(&run_as(wrapped, become_, Some(data))).await?;
     if out.rc != 0 {
         return Err(remote_err("write", path, &out.stderr));

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::Executor;
 use super::logged::Logged;
-use crate::connection::manager::{ConnectionKind, ConnectionSettings, SshAuth};
+use crate::connection::settings::{ConnectionKind, ConnectionSettings, SshAuth};
 use crate::connection::{Become, Connection};
 use crate::playbook::keywords::{connection_kind, unsupported_connection};
 use crate::playbook::{Inherited, Task};

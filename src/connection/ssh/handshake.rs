@@ -18,7 +18,7 @@ use russh::{MethodKind, Preferred};
 
 use super::known_hosts::{KnownHosts, Verdict};
 use crate::connection::ConnectionError;
-use crate::connection::manager::{ConnectionSettings, SshAuth};
+use crate::connection::settings::{ConnectionSettings, SshAuth};
 
 /// One failed attempt, and whether another attempt might succeed.
 #[derive(Debug)]
