@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::model::{
     BatchSize, HostOrder, Inherited, Play, Playbook, RoleInfo, Strategy, Task, TaskAction,
 };
-use super::task::{boolean, invalid, mapping, scalar, string_list};
+use super::node::{boolean, invalid, mapping, scalar, string_list};
 use super::{Chain, PlaybookError};
 use crate::modules::Registry;
 use crate::source::yaml::{self, Node, NodeKind};

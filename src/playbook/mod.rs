@@ -9,7 +9,9 @@ pub mod kv;
 pub mod loader;
 pub mod model;
 mod nesting;
+mod node;
 mod task;
+mod vars_files;
 mod vars_prompt;
 
 pub use loader::{Loader, ModuleFinder};
