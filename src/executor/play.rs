@@ -118,12 +118,12 @@ impl Executor {
     }
 
     async fn run_batch(&self, bc: &BatchCtx, batch: Vec<String>) {
-        self.load_vars_files(bc, &batch, false);
+        self.load_vars_files(&bc.pv, &batch, false);
         self.register_secrets(bc, &batch);
         let mut active = batch;
         if bc.pv.play.gather_facts {
             active = self.gather_facts(bc, active).await;
-            self.load_vars_files(bc, &active, true);
+            self.load_vars_files(&bc.pv, &active, true);
         }
         match bc.pv.play.strategy {
             Strategy::Linear => {
