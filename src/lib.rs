@@ -14,6 +14,7 @@
 //! | `openstack` | the Keystone session and REST helpers |
 //! | `scripting` | Rhai script modules |
 //! | `output` | the `Reporter` trait; human and JSON output |
+//! | `commands`, `error` | the subcommands; the one error type at the top, its exit codes and how it is printed |
 //!
 //! Each layer depends only on the layers below it: modules never see the
 //! executor, and the executor never knows a module's name.
@@ -22,6 +23,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod connection;
+pub mod error;
 pub mod executor;
 #[doc(hidden)]
 pub mod fuzz;

@@ -88,12 +88,23 @@ impl Default for RunOptions {
 /// What a whole run ended with.
 #[derive(Debug, Clone)]
 pub struct RunSummary {
+    /// Each host's counts, as the recap printed them.
     pub recap: Recap,
-    /// 0 ok, 2 a host failed, 4 a host was unreachable (as ansible-playbook),
-    /// 1 when the run stopped on an error of its own (`error`).
-    pub exit_code: i32,
+    /// How the hosts fared, the worst that happened to any.
+    pub hosts: HostsOutcome,
     /// Why the run stopped before its end, outside any host.
     pub error: Option<String>,
+}
+
+/// The worst that happened to a host of the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostsOutcome {
+    /// Every host ok (or skipped, or changed).
+    Ok,
+    /// At least one host failed, none was unreachable.
+    Failed,
+    /// At least one host was unreachable.
+    Unreachable,
 }
 
 pub struct Executor {
@@ -251,18 +262,16 @@ impl Executor {
         };
         self.reporter.recap(&recap);
         let error = self.fatal.lock().ok().and_then(|mut f| f.take());
-        let exit_code = if error.is_some() {
-            1
-        } else if unreachable {
-            4
+        let outcome = if unreachable {
+            HostsOutcome::Unreachable
         } else if failed {
-            2
+            HostsOutcome::Failed
         } else {
-            0
+            HostsOutcome::Ok
         };
         RunSummary {
             recap,
-            exit_code,
+            hosts: outcome,
             error,
         }
     }
