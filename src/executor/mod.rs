@@ -34,7 +34,7 @@ use crate::output::{Recap, Reporter};
 use crate::playbook::{Loader, Playbook};
 use crate::template::Templar;
 
-pub use prompts::{Answer, NoPrompter, Prompter, Question, not_interactive};
+pub use prompts::{Answer, NoPrompter, PromptError, Prompter, Question, not_interactive};
 pub use scope::RunVars;
 pub use state::{Gone, HostStates};
 
@@ -200,11 +200,8 @@ impl Executor {
         self
     }
 
-    /// Stops the run with an error (an empty message: it was interrupted).
+    /// Stops the run with an error outside the hosts.
     fn set_fatal(&self, msg: String) {
-        if msg.is_empty() {
-            return;
-        }
         if let Ok(mut f) = self.fatal.lock() {
             f.get_or_insert(msg);
         }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::Executor;
+use super::prompts::PromptError;
 use super::scope::PlayVars;
 use super::state::Gone;
 use crate::playbook::{BatchSize, HostOrder, Play, Strategy};
@@ -42,8 +43,9 @@ impl Executor {
         // As ansible-playbook does, the questions come before the play's banner.
         let (prompted, prompted_raw) = match self.ask_vars_prompt(&play).await {
             Ok(answers) => answers,
-            Err(msg) => {
-                self.set_fatal(msg);
+            Err(PromptError::Interrupted) => return false,
+            Err(e) => {
+                self.set_fatal(e.to_string());
                 return false;
             }
         };
