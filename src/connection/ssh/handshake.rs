@@ -67,15 +67,14 @@ pub(crate) async fn open(settings: &ConnectionSettings, user: &str) -> Result<Se
     let target = settings.target();
     let known = if settings.host_key_checking {
         let path = known_hosts_path(settings);
-        let kh = KnownHosts::load(&path, &settings.address, settings.port).map_err(|reason| {
-            Failure {
+        let kh =
+            KnownHosts::load(&path, &settings.address, settings.port).map_err(|e| Failure {
                 error: ConnectionError::HostKey {
                     target: target.clone(),
-                    reason,
+                    reason: e.to_string(),
                 },
                 retryable: false,
-            }
-        })?;
+            })?;
         Some(kh)
     } else {
         None
