@@ -120,7 +120,7 @@ impl Executor {
                 ignored: false,
                 delegated: None,
             },
-            None,
+            false,
         )
     }
 }

@@ -63,8 +63,8 @@ impl Executor {
             }
         };
         let Some(items) = items else {
-            let attempt = self.attempt(bc, task, host, base, None).await;
-            return self.finish_task(task, info, host, attempt, None);
+            let attempt = self.attempt(task, host, base).await;
+            return self.finish_task(task, info, host, attempt, false);
         };
         let mut results = Vec::new();
         let mut agg = Outcome::ok();
@@ -77,11 +77,9 @@ impl Executor {
                 .scope(host, &bc.pv, Some(task), Some(vars))
                 .into_value();
             let label = self.item_label(task, item, &scope);
-            let a = self
-                .attempt(bc, task, host, scope, Some(item.clone()))
-                .await;
+            let a = self.attempt(task, host, scope).await;
             if a.status == Status::Unreachable {
-                return self.finish_task(task, info, host, a, None);
+                return self.finish_task(task, info, host, a, false);
             }
             self.report(task, info, host, &a, Some(label));
             // Each item's facts count for the next item (`x: "{{ x + [item] }}"`).
@@ -120,17 +118,18 @@ impl Executor {
             ignored,
             delegated: None,
         };
-        self.finish_task(task, info, host, a, Some(()))
+        self.finish_task(task, info, host, a, true)
     }
 
-    /// Registers, notifies, counts and reports a task's final result.
+    /// Registers, notifies, counts and reports a task's final result
+    /// (`items_reported`: a loop whose items were reported one by one).
     pub(super) fn finish_task(
         &self,
         task: &Task,
         info: &TaskInfo,
         host: &str,
         a: Attempt,
-        looped: Option<()>,
+        items_reported: bool,
     ) -> HostEnd {
         let value = a.outcome.to_value();
         let notify = a.outcome.changed && a.status != Status::Failed;
@@ -175,7 +174,7 @@ impl Executor {
         if task.attrs.no_log != Some(true) {
             self.services.redactor.add_secrets_in(&value);
         }
-        if looped.is_none() {
+        if !items_reported {
             self.report(task, info, host, &a, None);
         }
         let end = end.unwrap_or(HostEnd::Failed);
@@ -237,7 +236,7 @@ impl Executor {
                 ignored,
                 delegated: None,
             },
-            None,
+            false,
         )
     }
 
@@ -264,14 +263,7 @@ impl Executor {
     }
 
     /// Runs the module once for the host (with retries for `until`).
-    async fn attempt(
-        &self,
-        bc: &BatchCtx,
-        task: &Task,
-        host: &str,
-        scope: minijinja::Value,
-        _item: Option<Value>,
-    ) -> Attempt {
+    async fn attempt(&self, task: &Task, host: &str, scope: minijinja::Value) -> Attempt {
         let ignore = task.attrs.ignore_errors == Some(true);
         let failed = |msg: String| Attempt {
             outcome: Outcome {
@@ -329,17 +321,15 @@ impl Executor {
             }
         };
         let result = self
-            .invoke_with_retries(bc, task, host, module.as_ref(), &args, &scope, conn)
+            .invoke_with_retries(task, host, module.as_ref(), &args, &scope, conn)
             .await;
         let mut a = self.judge(task, result, &scope);
         a.delegated = task.attrs.delegate_to.is_some().then_some(target);
         a
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn invoke_with_retries(
         &self,
-        _bc: &BatchCtx,
         task: &Task,
         host: &str,
         module: &dyn crate::modules::Module,

@@ -54,7 +54,7 @@ impl Executor {
                 rescue,
                 always,
             } => {
-                self.run_block(bc, task, block, rescue, always, hosts, handler)
+                self.run_block(bc, block, rescue, always, hosts, handler)
                     .await
             }
             TaskAction::Included { tasks, .. } => {
@@ -298,11 +298,9 @@ impl Executor {
         out
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn run_block(
         &self,
         bc: &BatchCtx,
-        _task: &Task,
         block: &[Task],
         rescue: &[Task],
         always: &[Task],
