@@ -46,6 +46,7 @@ pub enum Error {
     /// `oplay doc NAME` of no module (5).
     #[error("no module named `{name}`{}", suggestion.as_ref().map(|s| format!("\nhint: did you mean `{s}`?")).unwrap_or_default())]
     UnknownModule {
+        /// The name asked for.
         name: String,
         /// The closest name there is.
         suggestion: Option<String>,
@@ -115,7 +116,9 @@ pub enum ExtraVarsError {
     /// `-e @file` of a file that could not be read.
     #[error("could not read extra vars file {path}: {source}")]
     Read {
+        /// The file named after `@`.
         path: String,
+        /// Why it could not be read.
         #[source]
         source: std::io::Error,
     },

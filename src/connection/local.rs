@@ -19,6 +19,7 @@ use super::{
 pub struct LocalConnection;
 
 impl LocalConnection {
+    /// The control node.
     pub fn new() -> Self {
         LocalConnection
     }

@@ -39,6 +39,7 @@ pub struct ConnectionManager {
 }
 
 impl ConnectionManager {
+    /// No connection open yet.
     pub fn new() -> Self {
         Self::default()
     }

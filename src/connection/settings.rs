@@ -11,7 +11,9 @@ use crate::secret::Secret;
 /// How a host is reached (`ansible_connection`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectionKind {
+    /// The control node itself (`ansible_connection=local`).
     Local,
+    /// SSH (`ansible_connection=ssh`, the default).
     Ssh,
 }
 
@@ -31,6 +33,7 @@ pub enum SshAuth {
 /// Everything needed to open one host's connection.
 #[derive(Debug, Clone)]
 pub struct ConnectionSettings {
+    /// Local or SSH.
     pub kind: ConnectionKind,
     /// `ansible_host`, else the inventory name.
     pub address: String,
@@ -38,6 +41,7 @@ pub struct ConnectionSettings {
     pub port: u16,
     /// `ansible_user`; `None` logs in as the local user, as ssh does.
     pub user: Option<String>,
+    /// How to log in.
     pub auth: SshAuth,
     /// Where host keys are looked up; `None` is `~/.ssh/known_hosts`.
     pub known_hosts: Option<PathBuf>,

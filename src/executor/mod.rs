@@ -41,19 +41,33 @@ pub use state::{Gone, HostStates};
 /// How a run was asked to behave (from the command line and config).
 #[derive(Debug, Clone)]
 pub struct RunOptions {
+    /// `--check`: report what would change, change nothing.
     pub check: bool,
+    /// `--diff`: show the changes made (or, with `check`, those that would be).
     pub diff: bool,
+    /// How many `-v`.
     pub verbosity: u8,
+    /// At most this many hosts run a task at once.
     pub forks: usize,
+    /// `--limit`: a host pattern that narrows every play's hosts.
     pub limit: Option<String>,
+    /// `--tags`: only tasks with one of these tags run.
     pub tags: Vec<String>,
+    /// `--skip-tags`: tasks with one of these tags do not run.
     pub skip_tags: Vec<String>,
+    /// `--start-at-task`: tasks are skipped until one has this name.
     pub start_at_task: Option<String>,
+    /// `-e`: variables over every other.
     pub extra_vars: Map<String, Value>,
+    /// Whether SSH host keys are checked against known_hosts.
     pub host_key_checking: bool,
+    /// `--user`: the login where the inventory gives none.
     pub remote_user: Option<String>,
+    /// `--private-key`: the SSH key where the inventory gives none.
     pub private_key: Option<PathBuf>,
+    /// Where host keys are looked up; `None` is `~/.ssh/known_hosts`.
     pub known_hosts: Option<PathBuf>,
+    /// Per connection attempt (`--timeout`).
     pub connect_timeout: Duration,
     /// `--force-handlers`: the default of the play keyword `force_handlers`.
     pub force_handlers: bool,
@@ -107,6 +121,8 @@ pub enum HostsOutcome {
     Unreachable,
 }
 
+/// Runs playbooks: one per run, holding the hosts' states and
+/// connections between plays.
 pub struct Executor {
     opts: RunOptions,
     reporter: Arc<dyn Reporter>,
@@ -131,6 +147,8 @@ pub struct Executor {
 }
 
 impl Executor {
+    /// An executor for `inventory`'s hosts (and the implicit localhost),
+    /// reporting to `reporter`.
     pub fn new(
         opts: RunOptions,
         inventory: Inventory,

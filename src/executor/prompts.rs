@@ -20,6 +20,7 @@ use crate::template::{Layer, TemplateError, VarScope};
 /// One question, ready to show.
 #[derive(Debug, Clone)]
 pub struct Question {
+    /// The variable the answer goes to.
     pub name: String,
     /// What is shown: `Prompt [default]: `, as ansible-playbook shows it.
     pub text: String,
@@ -32,6 +33,7 @@ pub struct Question {
 /// What the prompter got.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
+    /// What was typed (empty: take the default).
     Typed(String),
     /// Standard input is not a terminal: nothing was asked.
     NotInteractive,
@@ -51,19 +53,29 @@ pub enum PromptError {
     SttyRun(#[source] std::io::Error),
     /// `stty` ran and failed.
     #[error("stty {args} failed: {stderr}")]
-    Stty { args: String, stderr: String },
+    Stty {
+        /// The arguments it was given.
+        args: String,
+        /// What it printed.
+        stderr: String,
+    },
     /// The question's `prompt` or `default` could not be rendered.
     #[error("vars_prompt `{name}` at {location}: {source}")]
     Render {
+        /// The question's variable.
         name: String,
+        /// Its file:line:col.
         location: String,
+        /// Why it could not be rendered.
         #[source]
         source: TemplateError,
     },
     /// The thread that asked stopped (it panicked).
     #[error("vars_prompt `{name}`: {source}")]
     Asking {
+        /// The question's variable.
         name: String,
+        /// How the thread ended.
         #[source]
         source: tokio::task::JoinError,
     },

@@ -16,12 +16,17 @@ use crate::template::{Layer, VarScope};
 /// What every scope of the run shares.
 #[derive(Clone)]
 pub struct RunVars {
+    /// `-e` variables.
     pub extra: Arc<Map<String, Value>>,
+    /// The inventory the run was given.
     pub inventory: Arc<Inventory>,
+    /// Each host's facts, registered variables and state.
     pub states: HostStates,
     /// Per-host inventory variables, merged once.
     pub host_vars: Arc<HashMap<String, Arc<Map<String, Value>>>>,
+    /// `groups`: each group's hosts.
     pub groups: Arc<Map<String, Value>>,
+    /// The run-wide magic variables (`ansible_check_mode`, `omit`...).
     pub magic: Arc<Map<String, Value>>,
 }
 

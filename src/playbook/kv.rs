@@ -12,7 +12,9 @@ pub enum KvError {
 /// One parsed `key=value` pair, or a word of free-form text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Word {
+    /// `key=value`, the value unquoted.
     Pair(String, String),
+    /// Any other word, quotes kept.
     Free(String),
 }
 

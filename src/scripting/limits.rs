@@ -27,7 +27,9 @@ pub const MAX_MEMORY: i64 = 256 * 1024 * 1024;
 
 /// What `on_progress` gives Rhai to stop a script, told apart in messages.
 pub const STOPPED_TIME: &str = "__oplay_time_limit__";
+/// The token of a script stopped for its memory.
 pub const STOPPED_MEMORY: &str = "__oplay_memory_limit__";
+/// The token of a script stopped because its task was cancelled.
 pub const STOPPED_CANCELLED: &str = "__oplay_cancelled__";
 
 /// Operations between two looks at the clock.

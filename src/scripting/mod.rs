@@ -41,6 +41,7 @@ pub struct RhaiFinder {
 }
 
 impl RhaiFinder {
+    /// A finder with its own Rhai engine.
     pub fn new() -> Self {
         RhaiFinder {
             engine: Arc::new(engine::build()),
