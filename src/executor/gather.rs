@@ -74,7 +74,7 @@ impl Executor {
                 .get(host, &self.settings(host, &scope, &kw))
                 .await
                 .map_err(|e| (Status::Unreachable, e.to_string())),
-            Err(msg) => Err((Status::Failed, msg)),
+            Err(e) => Err((Status::Failed, e.to_string())),
         };
         let result = match conn {
             Err(e) => Err(e),

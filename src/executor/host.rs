@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use super::Executor;
 use super::play::BatchCtx;
 use super::state::Gone;
+use super::{Executor, KeywordError};
 use crate::connection::Connection;
 use crate::modules::{Control, ModuleCtx, ModuleError, Outcome, invoke};
 use crate::output::{HostResult, Status, TaskInfo};
@@ -300,15 +300,15 @@ impl Executor {
         };
         // A templated `connection:` that names no plugin oplay has fails
         // the task (the host is not unreachable).
-        if let Err(msg) = self.conn_keywords(&task.attrs, &scope) {
-            return failed(self.located(task, &msg));
+        if let Err(e) = self.conn_keywords(&task.attrs, &scope) {
+            return failed(self.located(task, &e.to_string()));
         }
         let (conn, target) = match self.task_connection(task, host, &scope).await {
             Ok(c) => c,
-            Err(msg) => {
+            Err(e) => {
                 let o = Outcome {
                     failed: true,
-                    msg: Some(msg),
+                    msg: Some(e.to_string()),
                     ..Outcome::default()
                 }
                 .with("unreachable", true);
@@ -338,7 +338,9 @@ impl Executor {
         conn: Arc<dyn Connection>,
     ) -> Result<Outcome, ModuleError> {
         let env = self.task_env(task, scope)?;
-        let become_ = self.become_for(task, scope).map_err(ModuleError::Failed)?;
+        let become_ = self
+            .become_for(task, scope)
+            .map_err(|e| ModuleError::Failed(e.to_string()))?;
         let facts = self
             .run
             .states
@@ -346,7 +348,7 @@ impl Executor {
             .unwrap_or_default();
         let limit = match self.task_timeout(task, scope) {
             Ok(l) => l,
-            Err(e) => return Err(ModuleError::Params(e)),
+            Err(e) => return Err(ModuleError::Params(e.to_string())),
         };
         let ctx = ModuleCtx {
             host,
@@ -543,17 +545,14 @@ impl Executor {
         &self,
         task: &Task,
         scope: &minijinja::Value,
-    ) -> Result<Option<Duration>, String> {
+    ) -> Result<Option<Duration>, KeywordError> {
         let Some(v) = &task.attrs.timeout else {
             return Ok(None);
         };
-        let v = self
-            .templar
-            .render_value(v, scope)
-            .map_err(|e| e.to_string())?;
+        let v = self.templar.render_value(v, scope)?;
         let secs = crate::value::to_int(&v)
             .filter(|s| *s >= 0)
-            .ok_or_else(|| format!("`timeout` must be a whole number of seconds, not {v}"))?;
+            .ok_or_else(|| KeywordError::Timeout(v.clone()))?;
         Ok((secs > 0).then(|| Duration::from_secs(secs as u64)))
     }
 

@@ -27,12 +27,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
+use crate::connection::ConnectionError;
 use crate::connection::manager::ConnectionManager;
 use crate::inventory::Inventory;
 use crate::modules::Services;
 use crate::output::{Recap, Reporter};
 use crate::playbook::{Loader, Playbook};
-use crate::template::Templar;
+use crate::template::{Templar, TemplateError};
 
 pub use prompts::{Answer, NoPrompter, PromptError, Prompter, Question, not_interactive};
 pub use scope::RunVars;
@@ -97,6 +98,36 @@ impl Default for RunOptions {
             cancel: Default::default(),
         }
     }
+}
+
+/// Why a task's keywords (not its module) stopped it on a host: the
+/// message becomes the task's failure.
+#[derive(Debug, thiserror::Error)]
+pub enum KeywordError {
+    /// A keyword's template could not be rendered.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    /// `throttle:`'s template could not be rendered.
+    #[error("throttle: {0}")]
+    ThrottleTemplate(#[source] TemplateError),
+    /// `throttle:` is not a whole number.
+    #[error("`throttle` must be a whole number of hosts, not {0}")]
+    Throttle(Value),
+    /// `timeout:` is not a whole number.
+    #[error("`timeout` must be a whole number of seconds, not {0}")]
+    Timeout(Value),
+    /// A lock held by a thread that panicked.
+    #[error("throttle gates poisoned")]
+    Poisoned,
+    /// `ansible_become_method` other than sudo.
+    #[error("`ansible_become_method: {0}` is not supported; oplay becomes with sudo only")]
+    BecomeMethod(String),
+    /// `connection:` names a kind oplay has not.
+    #[error("{0}")]
+    Connection(String),
+    /// The host (or the delegate) could not be connected to.
+    #[error(transparent)]
+    Connect(#[from] ConnectionError),
 }
 
 /// What a whole run ended with.

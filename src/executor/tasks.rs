@@ -219,10 +219,10 @@ impl Executor {
                     .collect()
                     .await
             }
-            Err(msg) => targets
+            Err(e) => targets
                 .into_iter()
                 .map(|h| {
-                    let end = self.fail_host(task, &h, &msg, handler);
+                    let end = self.fail_host(task, &h, &e.to_string(), handler);
                     (h, end)
                 })
                 .collect(),
