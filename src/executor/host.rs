@@ -47,8 +47,8 @@ impl Executor {
         info: &TaskInfo,
         host: &str,
     ) -> HostEnd {
-        if let Some(msg) = bc.pv.host_files.error(host) {
-            return self.fail_host(task, host, &msg, info.handler);
+        if let Some(e) = bc.pv.host_files.error(host) {
+            return self.fail_host(task, host, &e.to_string(), info.handler);
         }
         let base = self.run.scope(host, &bc.pv, Some(task), None).into_value();
         let items = match self.loop_items(task, &base) {

@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 
 use crate::connection::ConnectionError;
 use crate::connection::manager::ConnectionManager;
-use crate::inventory::Inventory;
+use crate::inventory::{Inventory, InventoryError};
 use crate::modules::Services;
 use crate::output::{Recap, Reporter};
 use crate::playbook::{Loader, Playbook};
@@ -128,6 +128,77 @@ pub enum KeywordError {
     /// The host (or the delegate) could not be connected to.
     #[error(transparent)]
     Connect(#[from] ConnectionError),
+    /// A play's `hosts:` template could not be rendered.
+    #[error("play `{play}`: {source}")]
+    PlayHosts {
+        /// The play's name.
+        play: String,
+        /// Why.
+        #[source]
+        source: TemplateError,
+    },
+    /// A play's `hosts:` or `--limit` is not a valid pattern.
+    #[error(transparent)]
+    Pattern(#[from] InventoryError),
+}
+
+/// Why a host's templated `vars_files` could not be loaded; the host then
+/// fails at its first task with this message.
+#[derive(Debug, thiserror::Error)]
+pub enum VarsFileError {
+    /// A name still needs an undefined variable after facts were gathered.
+    #[error(
+        "an undefined variable was found when attempting to template the vars_files entry `{entry}`: {why} (at {location})"
+    )]
+    Undefined {
+        /// The entry's names.
+        entry: String,
+        /// The template error.
+        why: String,
+        /// The entry's file:line:col.
+        location: String,
+    },
+    /// A name could not be rendered for another reason.
+    #[error("vars_files entry `{name}` at {location}: {source}")]
+    Render {
+        /// The name as written.
+        name: String,
+        /// The entry's file:line:col.
+        location: String,
+        /// Why.
+        #[source]
+        source: TemplateError,
+    },
+    /// No candidate exists.
+    #[error("vars file `{entry}` not found (looked for {tried}; vars_files entry at {location})")]
+    NotFound {
+        /// The entry's names.
+        entry: String,
+        /// The paths tried.
+        tried: String,
+        /// The entry's file:line:col.
+        location: String,
+    },
+    /// The file could not be read.
+    #[error("could not read vars file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid YAML.
+    #[error(transparent)]
+    Syntax(#[from] crate::source::Diagnostic),
+    /// The file holds something other than a mapping.
+    #[error("vars file {} (vars_files entry at {location}) must hold a mapping", path.display())]
+    NotMapping {
+        /// The file.
+        path: PathBuf,
+        /// The entry's file:line:col.
+        location: String,
+    },
 }
 
 /// What a whole run ended with.

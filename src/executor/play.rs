@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::Executor;
+use super::KeywordError;
 use super::prompts::PromptError;
 use super::scope::PlayVars;
 use super::state::Gone;
@@ -35,8 +36,8 @@ impl Executor {
     pub(super) async fn run_play(&self, play: Arc<Play>) -> bool {
         let hosts = match self.play_hosts(&play) {
             Ok(h) => h,
-            Err(msg) => {
-                self.reporter.warning(&msg);
+            Err(e) => {
+                self.reporter.warning(&e.to_string());
                 return true;
             }
         };
@@ -90,7 +91,7 @@ impl Executor {
 
     /// The play's hosts: its pattern, narrowed by `--limit`, without hosts
     /// that already failed or became unreachable earlier in the run.
-    fn play_hosts(&self, play: &Play) -> Result<Vec<String>, String> {
+    fn play_hosts(&self, play: &Play) -> Result<Vec<String>, KeywordError> {
         let scope = crate::template::VarScope::new(vec![crate::template::Layer::shared(
             "extra",
             self.run.extra.clone(),
@@ -99,11 +100,14 @@ impl Executor {
         let pattern = self
             .templar
             .render_str(&play.hosts, &scope)
-            .map_err(|e| format!("play `{}`: {e}", play.name))?;
+            .map_err(|source| KeywordError::PlayHosts {
+                play: play.name.clone(),
+                source,
+            })?;
         let inv = &self.run.inventory;
-        let mut hosts = inv.select(&pattern).map_err(|e| e.to_string())?;
+        let mut hosts = inv.select(&pattern)?;
         if let Some(limit) = &self.opts.limit {
-            let allowed = inv.select(limit).map_err(|e| e.to_string())?;
+            let allowed = inv.select(limit)?;
             hosts.retain(|h| allowed.contains(h));
         }
         hosts.retain(|h| {

@@ -7,8 +7,8 @@ use std::sync::{Arc, RwLock};
 use minijinja::value::{Enumerator, Object, ObjectRepr};
 use serde_json::{Map, Value, json};
 
-use super::facts;
 use super::state::HostStates;
+use super::{VarsFileError, facts};
 use crate::inventory::Inventory;
 use crate::playbook::{Play, Task};
 use crate::template::{Layer, VarScope};
@@ -62,7 +62,7 @@ impl PlayVars {
 }
 
 /// A host's merged `vars_files`, or why they could not be loaded.
-type Loaded = Result<Arc<Map<String, Value>>, String>;
+type Loaded = Result<Arc<Map<String, Value>>, Arc<VarsFileError>>;
 
 /// Each host's merged `vars_files`.
 #[derive(Default)]
@@ -78,7 +78,7 @@ impl HostVarsFiles {
     }
 
     /// Why the host's `vars_files` could not be loaded.
-    pub fn error(&self, host: &str) -> Option<String> {
+    pub fn error(&self, host: &str) -> Option<Arc<VarsFileError>> {
         let hosts = self.hosts.read().ok()?;
         hosts.get(host)?.as_ref().err().cloned()
     }

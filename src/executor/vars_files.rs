@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::Executor;
 use super::scope::PlayVars;
+use super::{Executor, VarsFileError};
 use crate::playbook::VarsFile;
 use crate::source::{SourceFile, Span, yaml};
 use crate::template::TemplateError;
@@ -43,7 +43,8 @@ impl Executor {
                 continue;
             }
             let result = self.host_vars_files(pv, host, facts_known);
-            pv.host_files.set(host, result.map(Arc::new));
+            pv.host_files
+                .set(host, result.map(Arc::new).map_err(Arc::new));
         }
     }
 
@@ -52,7 +53,7 @@ impl Executor {
         pv: &PlayVars,
         host: &str,
         facts_known: bool,
-    ) -> Result<Map<String, Value>, String> {
+    ) -> Result<Map<String, Value>, VarsFileError> {
         let scope = self.run.scope(host, pv, None, None).into_value();
         let mut merged = Map::new();
         for entry in &pv.play.vars_files_entries {
@@ -66,11 +67,11 @@ impl Executor {
             match self.dynamic_entry(candidates, span, &scope, &pv.play.base_dir)? {
                 Entry::Vars(m) => merged.extend(m),
                 Entry::Undefined(why) if facts_known => {
-                    return Err(format!(
-                        "an undefined variable was found when attempting to template the vars_files entry `{}`: {why} (at {})",
-                        candidates.join(", "),
-                        span.location()
-                    ));
+                    return Err(VarsFileError::Undefined {
+                        entry: candidates.join(", "),
+                        why,
+                        location: span.location(),
+                    });
                 }
                 Entry::Undefined(why) => {
                     if !pv.play.gather_facts {
@@ -93,7 +94,7 @@ impl Executor {
         span: &Span,
         scope: &minijinja::Value,
         base: &Path,
-    ) -> Result<Entry, String> {
+    ) -> Result<Entry, VarsFileError> {
         let mut tried = Vec::new();
         for c in candidates {
             let name = match self.templar.render_str(c, scope) {
@@ -101,11 +102,12 @@ impl Executor {
                 Err(e @ TemplateError::Undefined { .. }) => {
                     return Ok(Entry::Undefined(e.to_string()));
                 }
-                Err(e) => {
-                    return Err(format!(
-                        "vars_files entry `{c}` at {}: {e}",
-                        span.location()
-                    ));
+                Err(source) => {
+                    return Err(VarsFileError::Render {
+                        name: c.clone(),
+                        location: span.location(),
+                        source,
+                    });
                 }
             };
             let path = base.join(&name);
@@ -114,26 +116,26 @@ impl Executor {
             }
             tried.push(path.display().to_string());
         }
-        Err(format!(
-            "vars file `{}` not found (looked for {}; vars_files entry at {})",
-            candidates.join(", "),
-            tried.join(", "),
-            span.location()
-        ))
+        Err(VarsFileError::NotFound {
+            entry: candidates.join(", "),
+            tried: tried.join(", "),
+            location: span.location(),
+        })
     }
 }
 
-fn read_vars_file(path: &Path, span: &Span) -> Result<Map<String, Value>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("could not read vars file {}: {e}", path.display()))?;
-    let root = yaml::parse(&SourceFile::new(path, text)).map_err(|d| d.to_string())?;
+fn read_vars_file(path: &Path, span: &Span) -> Result<Map<String, Value>, VarsFileError> {
+    let text = std::fs::read_to_string(path).map_err(|source| VarsFileError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let root = yaml::parse(&SourceFile::new(path, text))?;
     match root.to_value() {
         Value::Object(m) => Ok(m),
         Value::Null => Ok(Map::new()),
-        _ => Err(format!(
-            "vars file {} (vars_files entry at {}) must hold a mapping",
-            path.display(),
-            span.location()
-        )),
+        _ => Err(VarsFileError::NotMapping {
+            path: path.to_path_buf(),
+            location: span.location(),
+        }),
     }
 }
