@@ -82,21 +82,22 @@ fn register_sized(engine: &mut Engine) {
     use rhai::{Blob, INT};
     engine.register_fn("pad", |a: &mut Array, len: INT, item: Dynamic| -> Res<()> {
         let more = len.saturating_sub(a.len() as INT);
-        check_size(more, size_of::<Dynamic>() * (1 + deep_items(&item))).or_else(err)?;
+        check_size(more, size_of::<Dynamic>() * (1 + deep_items(&item)))
+            .or_else(|e| err(e.to_string()))?;
         if more > 0 {
             a.resize(len as usize, item);
         }
         Ok(())
     });
     engine.register_fn("pad", |b: &mut Blob, len: INT, value: INT| -> Res<()> {
-        check_size(len.saturating_sub(b.len() as INT), 1).or_else(err)?;
+        check_size(len.saturating_sub(b.len() as INT), 1).or_else(|e| err(e.to_string()))?;
         if len > b.len() as INT {
             b.resize(len as usize, (value & 0xff) as u8);
         }
         Ok(())
     });
     let blob = |len: INT, value: INT| -> Res<Blob> {
-        check_size(len, 1).or_else(err)?;
+        check_size(len, 1).or_else(|e| err(e.to_string()))?;
         Ok(vec![(value & 0xff) as u8; len.max(0) as usize])
     };
     engine.register_fn("blob", move |len: INT| blob(len, 0));
@@ -105,7 +106,7 @@ fn register_sized(engine: &mut Engine) {
         "pad",
         |s: &mut rhai::ImmutableString, len: INT, c: char| -> Res<()> {
             let have = s.chars().count() as INT;
-            check_size(len.saturating_sub(have), c.len_utf8()).or_else(err)?;
+            check_size(len.saturating_sub(have), c.len_utf8()).or_else(|e| err(e.to_string()))?;
             if len > have {
                 let text: String = std::iter::repeat_n(c, (len - have) as usize).collect();
                 *s += text.as_str();
@@ -118,7 +119,7 @@ fn register_sized(engine: &mut Engine) {
         |s: &mut rhai::ImmutableString, len: INT, padding: &str| -> Res<()> {
             let have = s.chars().count() as INT;
             let unit = padding.chars().count();
-            check_size(len.saturating_sub(have), 4).or_else(err)?;
+            check_size(len.saturating_sub(have), 4).or_else(|e| err(e.to_string()))?;
             if len > have && unit > 0 {
                 let text: String = padding
                     .chars()

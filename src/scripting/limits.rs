@@ -154,15 +154,23 @@ pub fn stopped_message(token: &Dynamic) -> String {
     }
 }
 
+/// A value a script asked for that would not fit the memory limit.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "a value of {items} items would grow beyond the script limits (more than {} MiB)",
+    MAX_MEMORY / (1024 * 1024)
+)]
+pub struct SizeError {
+    /// How many items it would hold.
+    pub items: i64,
+}
+
 /// Refuses to make a value of `items` items of `item_bytes` bytes each
 /// that would not fit the memory limit.
-pub fn check_size(items: i64, item_bytes: usize) -> Result<(), String> {
+pub fn check_size(items: i64, item_bytes: usize) -> Result<(), SizeError> {
     let bytes = i128::from(items.max(0)) * item_bytes as i128;
     if bytes > i128::from(MAX_MEMORY) {
-        return Err(format!(
-            "a value of {items} items would grow beyond the script limits (more than {} MiB)",
-            MAX_MEMORY / (1024 * 1024)
-        ));
+        return Err(SizeError { items });
     }
     Ok(())
 }
