@@ -233,15 +233,7 @@ fn parse(toks: &[Tok], module: &[String], children: &dyn Fn(&str) -> bool) -> Pa
                 inline.pop();
             }
         } else if t.is_ident("mod") {
-            if let Some(name) = toks.get(i + 1).and_then(Tok::ident) {
-                match toks.get(i + 2) {
-                    Some(n) if n.is_punct('{') => inline.push((name.to_string(), depth)),
-                    Some(n) if n.is_punct(';') && inline.is_empty() => {
-                        p.mods.push((name.to_string(), path_attr(toks, i)));
-                    }
-                    _ => {}
-                }
-            }
+            mod_decl(toks, i, depth, &mut inline, &mut p.mods);
         } else if t.is_ident("use") {
             let mut found = Vec::new();
             let public = is_public(toks, i);
@@ -285,6 +277,27 @@ fn parse(toks: &[Tok], module: &[String], children: &dyn Fn(&str) -> bool) -> Pa
         i += 1;
     }
     p
+}
+
+/// `mod x {` opens an inline module at `depth`; `mod x;` at the top
+/// level declares a file.
+fn mod_decl(
+    toks: &[Tok],
+    i: usize,
+    depth: usize,
+    inline: &mut Vec<(String, usize)>,
+    mods: &mut Vec<(String, Option<String>)>,
+) {
+    let Some(name) = toks.get(i + 1).and_then(Tok::ident) else {
+        return;
+    };
+    match toks.get(i + 2) {
+        Some(n) if n.is_punct('{') => inline.push((name.to_string(), depth)),
+        Some(n) if n.is_punct(';') && inline.is_empty() => {
+            mods.push((name.to_string(), path_attr(toks, i)));
+        }
+        _ => {}
+    }
 }
 
 /// Whether the item whose keyword is at `i` is `pub` or `pub(…)`
