@@ -7,26 +7,6 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
-/// Exit codes, as ansible-playbook uses them where it has one.
-pub mod exit {
-    /// Every host ok.
-    pub const OK: i32 = 0;
-    /// An error outside the hosts (could not start, I/O, internal).
-    pub const ERROR: i32 = 1;
-    /// At least one host failed.
-    pub const HOST_FAILED: i32 = 2;
-    /// A playbook, inventory or vars file could not be loaded or is invalid.
-    /// (ansible-playbook uses 4 here, which it also uses for unreachable
-    /// hosts; oplay keeps the two apart.)
-    pub const INVALID: i32 = 3;
-    /// At least one host was unreachable.
-    pub const UNREACHABLE: i32 = 4;
-    /// Bad command-line usage or options.
-    pub const USAGE: i32 = 5;
-    /// Interrupted by SIGINT (Ctrl-C): 128 + 2, as a shell reports it.
-    pub const INTERRUPTED: i32 = 130;
-}
-
 #[derive(Debug, Parser)]
 #[command(
     name = "oplay",

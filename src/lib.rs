@@ -15,14 +15,24 @@
 //! | `scripting` | Rhai script modules |
 //! | `output` | the `Reporter` trait; human and JSON output |
 //! | `vault` | the Ansible Vault format, read and written |
+//! | `commands`, `error` | the subcommands; the one error type at the top, its exit codes and how it is printed |
 //!
 //! Each layer depends only on the layers below it: modules never see the
 //! executor, and the executor never knows a module's name.
+//! `tests/import_cycles.rs` checks that no two files depend on each other.
+//!
+//! Unit tests live in a `#[cfg(test)] mod tests` at the end of the file
+//! they test. When they would push the file past about 800 lines they move
+//! to a sibling, `NAME_tests.rs`, included as `#[cfg(test)] #[path =
+//! "NAME_tests.rs"] mod tests;`; a folder's own tests (its `mod.rs`) are
+//! its `tests.rs`. Tests that run the binary or need a service are under
+//! `tests/`.
 
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod connection;
+pub mod error;
 pub mod executor;
 #[doc(hidden)]
 pub mod fuzz;

@@ -7,7 +7,8 @@ mod sshd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use oplay::connection::manager::{ConnectionManager, ConnectionSettings, SshAuth};
+use oplay::connection::manager::ConnectionManager;
+use oplay::connection::settings::{ConnectionSettings, SshAuth};
 use oplay::connection::ssh::SshConnection;
 use oplay::connection::{
     Become, Connection, ConnectionError, ExecRequest, FileAttrs, FileKind, TunnelTarget,

@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use oplay::connection::manager::{ConnectionSettings, SshAuth};
+use oplay::connection::settings::{ConnectionSettings, SshAuth};
 use oplay::connection::ssh::SshConnection;
 use oplay::connection::{Become, Connection, ConnectionError, ExecRequest, FileAttrs};
 use oplay::secret::Secret;

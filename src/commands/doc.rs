@@ -1,15 +1,14 @@
 //! `oplay doc`: module documentation, from the modules' own declarations.
 
-use crate::cli::{DocArgs, exit};
+use crate::cli::DocArgs;
 use crate::config::Config;
+use crate::error::Error;
 use crate::modules::Registry;
 use crate::source::did_you_mean;
 
-pub fn run(args: DocArgs) -> i32 {
-    let registry = match registry(&args) {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
+/// Lists the modules, or prints one module's documentation.
+pub fn run(args: DocArgs) -> Result<(), Error> {
+    let registry = registry(&args)?;
     if args.list || args.module.is_none() {
         let width = registry.names().map(str::len).max().unwrap_or(0);
         for m in registry.all() {
@@ -21,7 +20,7 @@ pub fn run(args: DocArgs) -> i32 {
             };
             println!("{:<width$}  {}{mark}", spec.name, spec.summary);
         }
-        return exit::OK;
+        return Ok(());
     }
     let name = args.module.unwrap_or_default();
     match registry.get(&name) {
@@ -33,31 +32,21 @@ pub fn run(args: DocArgs) -> i32 {
                     m.spec().name
                 );
             }
-            exit::OK
+            Ok(())
         }
-        None => {
-            let mut msg = format!("no module named `{name}`");
-            if let Some(s) = did_you_mean(&name, registry.names()) {
-                msg.push_str(&format!("\nhint: did you mean `{s}`?"));
-            }
-            super::report_error(&msg);
-            exit::USAGE
-        }
+        None => Err(Error::UnknownModule {
+            suggestion: did_you_mean(&name, registry.names()).map(str::to_string),
+            name,
+        }),
     }
 }
 
 /// The builtin modules and the script modules of the folders a run in the
 /// current directory would search: the config's `module_path`,
 /// `OPLAY_MODULE_PATH`, `--module-path`, and `./modules`.
-fn registry(args: &DocArgs) -> Result<Registry, i32> {
-    let config = Config::discover(None).map_err(|e| {
-        super::report_error(&e.to_string());
-        exit::USAGE
-    })?;
+fn registry(args: &DocArgs) -> Result<Registry, Error> {
+    let config = Config::discover(None)?;
     let mut dirs = vec![std::path::PathBuf::from("modules")];
     dirs.extend(crate::scripting::module_path(&config, &args.module_path));
-    crate::scripting::registry_with(&dirs).map_err(|e| {
-        super::report_error(&e.to_string());
-        exit::INVALID
-    })
+    Ok(crate::scripting::registry_with(&dirs)?)
 }

@@ -1,28 +1,20 @@
 //! `oplay inventory`: the inventory as oplay reads it.
 
-use crate::cli::{InventoryArgs, exit};
+use crate::cli::InventoryArgs;
+use crate::error::Error;
 
-pub fn run(args: InventoryArgs) -> i32 {
-    let inv = match super::load_inventory(&args.inventory) {
-        Ok(i) => i,
-        Err(code) => return code,
-    };
+/// Prints the inventory as `--list`, `--graph` or `--host` asks.
+pub fn run(args: InventoryArgs) -> Result<(), Error> {
+    let inv = super::load_inventory(&args.inventory)?;
     let base_dir = std::env::current_dir().unwrap_or_default();
-    if let Err(code) = super::refuse_secret_hosts(&inv, &Default::default(), &base_dir) {
-        return code;
-    }
+    super::refuse_secret_hosts(&inv, &Default::default(), &base_dir)?;
     if args.list {
         println!("{}", inv.to_list_json());
     } else if args.graph {
         println!("{}", inv.graph());
     } else if let Some(host) = args.host {
-        match inv.host_json(&host) {
-            Ok(text) => println!("{text}"),
-            Err(e) => {
-                super::report_error(&e.to_string());
-                return exit::USAGE;
-            }
-        }
+        let text = inv.host_json(&host).map_err(Error::UnknownHost)?;
+        println!("{text}");
     }
-    exit::OK
+    Ok(())
 }

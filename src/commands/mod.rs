@@ -1,5 +1,5 @@
-//! The subcommands: `run`, `inventory` and `doc`. Each returns the process
-//! exit code; failures are printed here, in one voice.
+//! The subcommands: `run`, `inventory` and `doc`. Each ends in `Ok(())` or
+//! an [`Error`], which `main` prints and turns into the exit code.
 
 pub mod doc;
 pub mod inventory;
@@ -13,28 +13,19 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use crate::cli::{Cli, Command, exit};
+use crate::cli::{Cli, Command};
+use crate::error::Error;
 use crate::inventory::Inventory;
 use crate::template::{Layer, Probe, Templar, TemplarOptions, VarScope};
 
-pub async fn dispatch(cli: Cli) -> i32 {
+/// Runs the subcommand the arguments name.
+pub async fn dispatch(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Run(args) => run::run(*args).await,
         Command::Inventory(args) => inventory::run(args),
         Command::Doc(args) => doc::run(args),
         Command::Vault(args) => vault::run(args),
     }
-}
-
-/// Prints an error the way every command does.
-pub fn report_error(msg: &str) {
-    let text = format!("error: {msg}");
-    let styled = if console::colors_enabled_stderr() {
-        console::style(text).red().to_string()
-    } else {
-        text
-    };
-    eprintln!("{styled}");
 }
 
 /// Prints a warning the way Ansible does, on stderr.
@@ -50,15 +41,12 @@ pub fn report_warning(msg: &str) {
 
 /// Loads the inventories named by `-i` (files, directories or host lists)
 /// and prints what the load warned about (skipped files, name clashes).
-pub fn load_inventory(sources: &[String]) -> Result<Inventory, i32> {
+pub fn load_inventory(sources: &[String]) -> Result<Inventory, Error> {
     if sources.is_empty() {
         return Ok(Inventory::localhost_only());
     }
     let paths: Vec<PathBuf> = sources.iter().map(PathBuf::from).collect();
-    let inventory = Inventory::load(&paths).map_err(|e| {
-        report_error(&e.to_string());
-        exit::INVALID
-    })?;
+    let inventory = Inventory::load(&paths)?;
     for warning in inventory.warnings() {
         report_warning(warning);
     }
@@ -74,7 +62,7 @@ pub fn refuse_secret_hosts(
     inventory: &Inventory,
     extra_vars: &Map<String, Value>,
     base_dir: &Path,
-) -> Result<(), i32> {
+) -> Result<(), Error> {
     let templar = Templar::new(TemplarOptions {
         base_dir: base_dir.to_path_buf(),
         ..Default::default()
@@ -101,8 +89,5 @@ pub fn refuse_secret_hosts(
         });
         templar.eval_probe(name, ctx, Probe::NoSideEffects).ok()
     };
-    inventory.refuse_secret_hosts(render).map_err(|e| {
-        report_error(&e.to_string());
-        exit::INVALID
-    })
+    Ok(inventory.refuse_secret_hosts(render)?)
 }

@@ -11,7 +11,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
-use crate::executor::{Answer, Prompter, Question, not_interactive};
+use crate::executor::{Answer, PromptError, Prompter, Question, not_interactive};
 use crate::playbook::Playbook;
 
 /// The terminal settings to restore while echo is off.
@@ -21,7 +21,7 @@ static SAVED: Mutex<Option<String>> = Mutex::new(None);
 pub struct TerminalPrompter;
 
 impl Prompter for TerminalPrompter {
-    fn ask(&self, q: &Question) -> Result<Answer, String> {
+    fn ask(&self, q: &Question) -> Result<Answer, PromptError> {
         if !std::io::stdin().is_terminal() {
             return Ok(Answer::NotInteractive);
         }
@@ -67,7 +67,7 @@ pub fn restore_terminal() {
     }
 }
 
-fn ask_once(text: &str, private: bool) -> Result<String, String> {
+fn ask_once(text: &str, private: bool) -> Result<String, PromptError> {
     let mut err = std::io::stderr();
     let _ = write!(err, "{text}");
     let _ = err.flush();
@@ -86,32 +86,31 @@ fn ask_once(text: &str, private: bool) -> Result<String, String> {
     }
 }
 
-fn read_line() -> Result<String, String> {
+fn read_line() -> Result<String, PromptError> {
     let mut line = String::new();
     let n = std::io::stdin()
         .lock()
         .read_line(&mut line)
-        .map_err(|e| format!("could not read the answer: {e}"))?;
+        .map_err(PromptError::Read)?;
     if n == 0 {
-        return Err("no answer: standard input was closed".into());
+        return Err(PromptError::Closed);
     }
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
 /// Runs `stty ARGS` on our terminal; its output (for `-g`).
-fn stty(args: &[&str]) -> Result<String, String> {
+fn stty(args: &[&str]) -> Result<String, PromptError> {
     let out = Command::new("stty")
         .args(args)
         .stdin(Stdio::inherit())
         .stderr(Stdio::piped())
         .output()
-        .map_err(|e| format!("could not run stty to hide a private answer: {e}"))?;
+        .map_err(PromptError::SttyRun)?;
     if !out.status.success() {
-        return Err(format!(
-            "stty {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
+        return Err(PromptError::Stty {
+            args: args.join(" "),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::cli::{OutputFormat, RunArgs, exit};
+use crate::cli::{OutputFormat, RunArgs};
 use crate::config::Config;
-use crate::executor::{Executor, RunOptions};
+use crate::error::{Error, ExtraVarsError};
+use crate::executor::{Executor, HostsOutcome, RunOptions};
 use crate::inventory::Inventory;
 use crate::modules::{Registry, Services};
 use crate::output::{Reporter, human::HumanReporter, json::JsonReporter};
@@ -17,27 +18,18 @@ use crate::secret::Redactor;
 use crate::source::{SourceFile, yaml};
 use crate::template::{Templar, TemplarOptions};
 
-pub async fn run(args: RunArgs) -> i32 {
-    match prepare(&args) {
-        Ok((opts, inventory, loader, playbooks)) => {
-            execute(&args, opts, inventory, loader, playbooks).await
-        }
-        Err(code) => code,
-    }
+/// Loads and checks everything, then runs the playbooks (or lists them).
+pub async fn run(args: RunArgs) -> Result<(), Error> {
+    let (opts, inventory, loader, playbooks) = prepare(&args)?;
+    execute(&args, opts, inventory, loader, playbooks).await
 }
 
 type Prepared = (RunOptions, Inventory, Loader, Vec<Playbook>);
 
 /// Everything that can be checked before a host is touched.
-fn prepare(args: &RunArgs) -> Result<Prepared, i32> {
-    let config = Config::discover(args.playbooks.first().map(PathBuf::as_path)).map_err(|e| {
-        super::report_error(&e.to_string());
-        exit::USAGE
-    })?;
-    let extra_vars = parse_extra_vars(&args.extra_vars).map_err(|e| {
-        super::report_error(&e);
-        exit::INVALID
-    })?;
+fn prepare(args: &RunArgs) -> Result<Prepared, Error> {
+    let config = Config::discover(args.playbooks.first().map(PathBuf::as_path))?;
+    let extra_vars = parse_extra_vars(&args.extra_vars)?;
     let sources = if args.inventory.is_empty() {
         config.inventory.clone()
     } else {
@@ -50,12 +42,8 @@ fn prepare(args: &RunArgs) -> Result<Prepared, i32> {
         crate::scripting::finder(),
         config.roles_path.clone(),
     );
-    let invalid = |e: &dyn std::fmt::Display| {
-        super::report_error(&e.to_string());
-        exit::INVALID
-    };
     for dir in &module_path {
-        loader.add_module_dir(dir).map_err(|e| invalid(&e))?;
+        loader.add_module_dir(dir)?;
     }
     let mut playbooks = Vec::new();
     for path in &args.playbooks {
@@ -65,15 +53,13 @@ fn prepare(args: &RunArgs) -> Result<Prepared, i32> {
                 .unwrap_or_default()
                 .join("..")
                 .join("modules");
-            loader
-                .add_module_dir(&project_modules)
-                .map_err(|e| invalid(&e))?;
-            inventory.add_vars_dir(dir).map_err(|e| invalid(&e))?;
+            loader.add_module_dir(&project_modules)?;
+            inventory.add_vars_dir(dir)?;
         }
-        playbooks.push(loader.load_playbook(path).map_err(|e| invalid(&e))?);
+        playbooks.push(loader.load_playbook(path)?);
     }
     if !(args.syntax_check || args.list_hosts || args.list_tasks) {
-        super::prompt::check_answerable(&playbooks, &extra_vars).map_err(|e| invalid(&e))?;
+        super::prompt::check_answerable(&playbooks, &extra_vars)?;
     }
     let base_dir = args
         .playbooks
@@ -81,7 +67,7 @@ fn prepare(args: &RunArgs) -> Result<Prepared, i32> {
         .and_then(|p| p.parent().map(PathBuf::from))
         .unwrap_or_default();
     super::refuse_secret_hosts(&inventory, &extra_vars, &base_dir)?;
-    check_patterns(args.limit.as_deref(), &inventory, &playbooks).map_err(|e| invalid(&e))?;
+    check_patterns(args.limit.as_deref(), &inventory, &playbooks)?;
     let opts = RunOptions {
         check: args.check,
         diff: args.diff,
@@ -134,15 +120,16 @@ async fn execute(
     inventory: Inventory,
     loader: Loader,
     playbooks: Vec<Playbook>,
-) -> i32 {
+) -> Result<(), Error> {
     if args.syntax_check {
         for pb in &playbooks {
             println!("\nplaybook: {}", pb.path.display());
         }
-        return exit::OK;
+        return Ok(());
     }
     if args.list_hosts || args.list_tasks {
-        return list(args, &inventory, &playbooks);
+        list(args, &inventory, &playbooks);
+        return Ok(());
     }
     let redactor = Redactor::new();
     let reporter: Arc<dyn Reporter> = match args.output {
@@ -178,13 +165,16 @@ async fn execute(
     if cancel.is_cancelled() {
         super::prompt::restore_terminal();
         crate::connection::cleanup::remove_all();
-        return exit::INTERRUPTED;
+        return Err(Error::Interrupted);
     }
-    if let Some(e) = &summary.error {
-        super::report_error(e);
-        return exit::ERROR;
+    if let Some(e) = summary.error {
+        return Err(Error::Stopped(e));
     }
-    summary.exit_code
+    match summary.hosts {
+        HostsOutcome::Ok => Ok(()),
+        HostsOutcome::Failed => Err(Error::HostsFailed),
+        HostsOutcome::Unreachable => Err(Error::HostsUnreachable),
+    }
 }
 
 /// The first Ctrl-C stops the run: no new task starts, the running ones
@@ -202,12 +192,12 @@ async fn watch_interrupts(cancel: tokio_util::sync::CancellationToken) {
         super::prompt::restore_terminal();
         crate::connection::cleanup::remove_all();
         eprintln!("interrupted again: quitting now");
-        std::process::exit(exit::INTERRUPTED);
+        std::process::exit(Error::Interrupted.code());
     }
 }
 
 /// `--list-hosts` and `--list-tasks`, as ansible-playbook prints them.
-fn list(args: &RunArgs, inventory: &Inventory, playbooks: &[Playbook]) -> i32 {
+fn list(args: &RunArgs, inventory: &Inventory, playbooks: &[Playbook]) {
     for pb in playbooks {
         println!("\nplaybook: {}", pb.path.display());
         for (i, play) in pb.plays.iter().enumerate() {
@@ -235,7 +225,6 @@ fn list(args: &RunArgs, inventory: &Inventory, playbooks: &[Playbook]) -> i32 {
             }
         }
     }
-    exit::OK
 }
 
 fn list_tasks(tasks: &[crate::playbook::Task], indent: usize) {
@@ -264,19 +253,17 @@ fn list_tasks(tasks: &[crate::playbook::Task], indent: usize) {
 }
 
 /// `-e` values, later ones winning: `k=v` pairs, `@file`, or YAML/JSON text.
-pub fn parse_extra_vars(items: &[String]) -> Result<Map<String, Value>, String> {
+pub fn parse_extra_vars(items: &[String]) -> Result<Map<String, Value>, ExtraVarsError> {
     let mut out = Map::new();
     for item in items {
         let value = if let Some(path) = item.strip_prefix('@') {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("could not read extra vars file {path}: {e}"))?;
-            yaml::parse(&SourceFile::new(path, text))
-                .map_err(|d| d.to_string())?
-                .to_value()
+            let text = std::fs::read_to_string(path).map_err(|source| ExtraVarsError::Read {
+                path: path.to_string(),
+                source,
+            })?;
+            yaml::parse(&SourceFile::new(path, text))?.to_value()
         } else if item.trim_start().starts_with(['{', '[']) {
-            yaml::parse(&SourceFile::new("<extra vars>", item.clone()))
-                .map_err(|d| d.to_string())?
-                .to_value()
+            yaml::parse(&SourceFile::new("<extra vars>", item.clone()))?.to_value()
         } else {
             let mut m = Map::new();
             for (word, raw) in crate::playbook::kv::split(item)? {
@@ -285,7 +272,7 @@ pub fn parse_extra_vars(items: &[String]) -> Result<Map<String, Value>, String> 
                         m.insert(k, Value::String(v));
                     }
                     crate::playbook::kv::Word::Free(_) => {
-                        return Err(format!("invalid extra var `{raw}`: expected key=value"));
+                        return Err(ExtraVarsError::NotPair(raw));
                     }
                 }
             }
@@ -293,7 +280,7 @@ pub fn parse_extra_vars(items: &[String]) -> Result<Map<String, Value>, String> 
         };
         match value {
             Value::Object(m) => out.extend(m),
-            _ => return Err(format!("extra vars `{item}` must be a mapping")),
+            _ => return Err(ExtraVarsError::NotMapping(item.clone())),
         }
     }
     Ok(out)

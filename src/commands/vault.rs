@@ -10,38 +10,17 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::cli::{
-    VaultAction, VaultArgs, VaultFile, VaultFiles, VaultRekey, VaultSecretArgs, VaultString, exit,
+    VaultAction, VaultArgs, VaultFile, VaultFiles, VaultRekey, VaultSecretArgs, VaultString,
 };
+use crate::error::Error;
 use crate::executor::{Answer, Prompter, Question};
-use crate::vault::secrets::{SecretError, VaultSecrets};
-use crate::vault::{self, VaultError};
+use crate::vault::secrets::VaultSecrets;
+use crate::vault::{self, ToolError};
 
 use super::prompt::TerminalPrompter;
 
-/// Why a vault command failed; each names the file it is about.
-#[derive(Debug, thiserror::Error)]
-enum Failure {
-    #[error("{0}")]
-    Secret(#[from] SecretError),
-    #[error("{path}: {source}")]
-    Vault { path: String, source: VaultError },
-    #[error("{path}: {msg}")]
-    Io { path: String, msg: String },
-    #[error("{0}")]
-    Usage(String),
-}
-
-impl Failure {
-    fn code(&self) -> i32 {
-        match self {
-            Failure::Usage(_) => exit::USAGE,
-            _ => exit::ERROR,
-        }
-    }
-}
-
-fn io(path: &Path, e: impl std::fmt::Display) -> Failure {
-    Failure::Io {
+fn io(path: &Path, e: impl std::fmt::Display) -> ToolError {
+    ToolError::Io {
         path: shown(path),
         msg: e.to_string(),
     }
@@ -55,18 +34,12 @@ fn shown(path: &Path) -> String {
     }
 }
 
-/// Runs one `oplay vault` verb; the exit code.
-pub fn run(args: VaultArgs) -> i32 {
-    match act(args) {
-        Ok(()) => exit::OK,
-        Err(e) => {
-            super::report_error(&e.to_string());
-            e.code()
-        }
-    }
+/// Runs one `oplay vault` verb.
+pub fn run(args: VaultArgs) -> Result<(), Error> {
+    Ok(act(args)?)
 }
 
-fn act(args: VaultArgs) -> Result<(), Failure> {
+fn act(args: VaultArgs) -> Result<(), ToolError> {
     let encrypting = matches!(
         args.action,
         VaultAction::Create(_) | VaultAction::Encrypt(_) | VaultAction::EncryptString(_)
@@ -76,7 +49,7 @@ fn act(args: VaultArgs) -> Result<(), Failure> {
         VaultAction::Create(f) => create(&f, &secrets),
         VaultAction::Encrypt(f) => each(&f, |data, path| {
             if vault::is_vaulted(&data) {
-                return Err(Failure::Usage(format!(
+                return Err(ToolError::Usage(format!(
                     "{}: the input is already encrypted",
                     shown(path)
                 )));
@@ -94,7 +67,7 @@ fn act(args: VaultArgs) -> Result<(), Failure> {
 
 /// The passwords of the command line, or of the environment when the
 /// command line names none; asked on the terminal as a last resort.
-fn load_secrets(args: &VaultSecretArgs, confirm: bool) -> Result<VaultSecrets, Failure> {
+fn load_secrets(args: &VaultSecretArgs, confirm: bool) -> Result<VaultSecrets, ToolError> {
     let mut ids = args.vault_id.clone();
     if let Ok(list) = std::env::var("ANSIBLE_VAULT_IDENTITY_LIST") {
         ids.extend(
@@ -118,7 +91,7 @@ fn load_secrets(args: &VaultSecretArgs, confirm: bool) -> Result<VaultSecrets, F
             private: true,
             confirm,
         };
-        match TerminalPrompter.ask(&q)? {
+        match TerminalPrompter.ask(&q).map_err(|e| e.to_string())? {
             Answer::Typed(t) => Ok(t),
             Answer::NotInteractive => Err("standard input is not a terminal".into()),
         }
@@ -127,7 +100,7 @@ fn load_secrets(args: &VaultSecretArgs, confirm: bool) -> Result<VaultSecrets, F
     let ask_pass = args.ask_vault_pass || (none_given && std::io::stdin().is_terminal());
     let secrets = VaultSecrets::load(&ids, &files, ask_pass, &ask)?;
     if secrets.is_empty() {
-        return Err(Failure::Usage(
+        return Err(ToolError::Usage(
             "no vault password was given: use --vault-password-file FILE, --vault-id [LABEL@]SOURCE, \
              --ask-vault-password, or set OPLAY_VAULT_PASSWORD_FILE"
                 .into(),
@@ -141,30 +114,30 @@ fn load_secrets(args: &VaultSecretArgs, confirm: bool) -> Result<VaultSecrets, F
 fn pick<'a>(
     secrets: &'a VaultSecrets,
     label: Option<&str>,
-) -> Result<&'a vault::secrets::VaultSecret, Failure> {
+) -> Result<&'a vault::secrets::VaultSecret, ToolError> {
     if label.is_none() && secrets.labels().len() > 1 {
-        return Err(Failure::Usage(format!(
+        return Err(ToolError::Usage(format!(
             "the vault ids {} can encrypt: choose one with --encrypt-vault-id",
             secrets.labels().join(", ")
         )));
     }
     secrets.for_encrypt(label).ok_or_else(|| {
-        Failure::Usage(format!(
+        ToolError::Usage(format!(
             "no vault password has the vault id `{}`",
             label.unwrap_or_default()
         ))
     })
 }
 
-fn open(secrets: &VaultSecrets, data: &[u8], path: &Path) -> Result<Vec<u8>, Failure> {
-    secrets.decrypt(data).map_err(|source| Failure::Vault {
+fn open(secrets: &VaultSecrets, data: &[u8], path: &Path) -> Result<Vec<u8>, ToolError> {
+    secrets.decrypt(data).map_err(|source| ToolError::Vault {
         path: shown(path),
         source,
     })
 }
 
 /// Reads a file, or standard input for `-`.
-fn read(path: &Path) -> Result<Vec<u8>, Failure> {
+fn read(path: &Path) -> Result<Vec<u8>, ToolError> {
     if path == Path::new("-") {
         let mut data = Vec::new();
         std::io::stdin()
@@ -177,7 +150,7 @@ fn read(path: &Path) -> Result<Vec<u8>, Failure> {
 
 /// Writes `data` to `path` whole, mode 0600, through a temporary file in
 /// the same folder; `-` is standard output.
-fn write(path: &Path, data: &[u8]) -> Result<(), Failure> {
+fn write(path: &Path, data: &[u8]) -> Result<(), ToolError> {
     if path == Path::new("-") {
         let mut out = std::io::stdout().lock();
         return out
@@ -204,8 +177,8 @@ fn write(path: &Path, data: &[u8]) -> Result<(), Failure> {
 /// result in place or to `--output`.
 fn each(
     files: &VaultFiles,
-    f: impl Fn(Vec<u8>, &Path) -> Result<Vec<u8>, Failure>,
-) -> Result<(), Failure> {
+    f: impl Fn(Vec<u8>, &Path) -> Result<Vec<u8>, ToolError>,
+) -> Result<(), ToolError> {
     let stdin = [PathBuf::from("-")];
     let inputs = if files.files.is_empty() {
         &stdin[..]
@@ -213,7 +186,7 @@ fn each(
         &files.files[..]
     };
     if files.output.is_some() && inputs.len() > 1 {
-        return Err(Failure::Usage("--output takes one input file".into()));
+        return Err(ToolError::Usage("--output takes one input file".into()));
     }
     for path in inputs {
         let result = f(read(path)?, path)?;
@@ -223,7 +196,7 @@ fn each(
     Ok(())
 }
 
-fn view(files: &VaultFiles, secrets: &VaultSecrets) -> Result<(), Failure> {
+fn view(files: &VaultFiles, secrets: &VaultSecrets) -> Result<(), ToolError> {
     let stdin = [PathBuf::from("-")];
     let inputs = if files.files.is_empty() {
         &stdin[..]
@@ -237,9 +210,9 @@ fn view(files: &VaultFiles, secrets: &VaultSecrets) -> Result<(), Failure> {
     Ok(())
 }
 
-fn create(f: &VaultFile, secrets: &VaultSecrets) -> Result<(), Failure> {
+fn create(f: &VaultFile, secrets: &VaultSecrets) -> Result<(), ToolError> {
     if f.file.exists() {
-        return Err(Failure::Usage(format!(
+        return Err(ToolError::Usage(format!(
             "{} exists; use `oplay vault edit` to change it",
             f.file.display()
         )));
@@ -252,11 +225,11 @@ fn create(f: &VaultFile, secrets: &VaultSecrets) -> Result<(), Failure> {
     )
 }
 
-fn edit(f: &VaultFile, secrets: &VaultSecrets) -> Result<(), Failure> {
+fn edit(f: &VaultFile, secrets: &VaultSecrets) -> Result<(), ToolError> {
     let old = read(&f.file)?;
     let (plain, opener) = secrets
         .decrypt_with(&old)
-        .map_err(|source| Failure::Vault {
+        .map_err(|source| ToolError::Vault {
             path: shown(&f.file),
             source,
         })?;
@@ -277,7 +250,7 @@ fn edit(f: &VaultFile, secrets: &VaultSecrets) -> Result<(), Failure> {
 
 /// Lets `$EDITOR` (default `vi`) change `plain` in a private folder; the
 /// folder and the plaintext are gone when this returns, on every path.
-fn with_editor(target: &Path, plain: &[u8]) -> Result<Vec<u8>, Failure> {
+fn with_editor(target: &Path, plain: &[u8]) -> Result<Vec<u8>, ToolError> {
     let dir = tempfile::Builder::new()
         .prefix("oplay-vault-")
         .tempdir()
@@ -318,11 +291,11 @@ fn with_editor(target: &Path, plain: &[u8]) -> Result<Vec<u8>, Failure> {
     std::fs::read(&file).map_err(|e| io(target, e))
 }
 
-fn rekey(r: &VaultRekey, secrets: &VaultSecrets) -> Result<(), Failure> {
+fn rekey(r: &VaultRekey, secrets: &VaultSecrets) -> Result<(), ToolError> {
     let ids: Vec<String> = r.new_vault_id.iter().cloned().collect();
     let files: Vec<PathBuf> = r.new_vault_password_file.iter().cloned().collect();
     if ids.is_empty() && files.is_empty() {
-        return Err(Failure::Usage(
+        return Err(ToolError::Usage(
             "rekey needs the new password: --new-vault-password-file FILE or --new-vault-id [LABEL@]SOURCE".into(),
         ));
     }
@@ -344,7 +317,7 @@ fn rekey(r: &VaultRekey, secrets: &VaultSecrets) -> Result<(), Failure> {
     Ok(())
 }
 
-fn encrypt_string(s: &VaultString, secrets: &VaultSecrets) -> Result<(), Failure> {
+fn encrypt_string(s: &VaultString, secrets: &VaultSecrets) -> Result<(), ToolError> {
     let secret = pick(secrets, s.encrypt_vault_id.as_deref())?;
     let mut items: Vec<(Option<&str>, Vec<u8>)> = Vec::new();
     if s.strings.is_empty() {

@@ -2,7 +2,6 @@
 //! directly, for `ansible_connection=local` and `delegate_to: localhost`.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::Path;
 use std::process::Stdio;
 
 use async_trait::async_trait;
@@ -12,7 +11,7 @@ use tokio::process::Command;
 use super::sudo::{Exchange, Feed};
 use super::{
     Become, Connection, ConnectionError, ExecOutput, ExecRequest, FileAttrs, FileKind, FileStat,
-    Tunnel, TunnelTarget,
+    Tunnel, TunnelTarget, temp_path,
 };
 
 /// Runs everything on the control node itself.
@@ -20,6 +19,7 @@ use super::{
 pub struct LocalConnection;
 
 impl LocalConnection {
+    /// The control node.
     pub fn new() -> Self {
         LocalConnection
     }
@@ -332,22 +332,6 @@ impl Connection for LocalConnection {
             }
         }
     }
-}
-
-/// A temporary name beside `path`, so the final rename stays on one filesystem.
-pub fn temp_path(path: &str) -> String {
-    let p = Path::new(path);
-    let dir = p
-        .parent()
-        .map(|d| d.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let name = p
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tag: u64 = rand::random();
-    let dir = if dir.is_empty() { ".".to_string() } else { dir };
-    format!("{dir}/.{name}.oplay-{tag:016x}.tmp")
 }
 
 /// Applies ownership, then mode, to the temporary file (a change of owner

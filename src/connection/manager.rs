@@ -11,101 +11,20 @@
 //! [`ConnectionSettings`] from the inventory variables.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use tokio::sync::{OnceCell, Semaphore};
 
 use super::local::LocalConnection;
+use super::settings::{ConnectionKind, ConnectionSettings};
 use super::ssh::SshConnection;
 use super::{Connection, ConnectionError};
-use crate::secret::Secret;
 
 /// Handshakes in flight per address:port. Below sshd's `MaxStartups` start
 /// value (10) with some room: sshd counts a connection as unauthenticated
 /// until its child reports back, slightly after the client sees success.
 pub const MAX_HANDSHAKES_PER_TARGET: usize = 8;
-
-/// How a host is reached (`ansible_connection`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConnectionKind {
-    Local,
-    Ssh,
-}
-
-/// How to log in over SSH.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SshAuth {
-    /// `~/.ssh/id_ed25519`, then `~/.ssh/id_rsa`, then the ssh-agent.
-    Default,
-    /// A private key file without passphrase (`ansible_ssh_private_key_file`).
-    KeyFile(PathBuf),
-    /// `ansible_password`.
-    Password(Secret),
-    /// The keys of the ssh-agent.
-    Agent,
-}
-
-/// Everything needed to open one host's connection.
-#[derive(Debug, Clone)]
-pub struct ConnectionSettings {
-    pub kind: ConnectionKind,
-    /// `ansible_host`, else the inventory name.
-    pub address: String,
-    /// `ansible_port`, default 22.
-    pub port: u16,
-    /// `ansible_user`; `None` logs in as the local user, as ssh does.
-    pub user: Option<String>,
-    pub auth: SshAuth,
-    /// Where host keys are looked up; `None` is `~/.ssh/known_hosts`.
-    pub known_hosts: Option<PathBuf>,
-    /// Off only when explicitly disabled (`host_key_checking = false`).
-    pub host_key_checking: bool,
-    /// Per attempt, for TCP connect plus key exchange, and again for login.
-    pub connect_timeout: Duration,
-    /// Further attempts after a refused, reset or timed-out connection.
-    /// Authentication and host key failures are never retried.
-    pub retries: u32,
-    /// The ssh-agent socket; `None` uses `SSH_AUTH_SOCK`.
-    pub agent_socket: Option<PathBuf>,
-}
-
-impl ConnectionSettings {
-    /// SSH to `address:port` with every other setting at its default.
-    pub fn ssh(address: impl Into<String>, port: u16) -> Self {
-        ConnectionSettings {
-            kind: ConnectionKind::Ssh,
-            address: address.into(),
-            port,
-            user: None,
-            auth: SshAuth::Default,
-            known_hosts: None,
-            host_key_checking: true,
-            connect_timeout: Duration::from_secs(10),
-            retries: 2,
-            agent_socket: None,
-        }
-    }
-
-    /// The control node itself.
-    pub fn local() -> Self {
-        ConnectionSettings {
-            kind: ConnectionKind::Local,
-            ..ConnectionSettings::ssh("localhost", 22)
-        }
-    }
-
-    /// `address:port`, for messages and for throttling handshakes.
-    pub fn target(&self) -> String {
-        if self.address.contains(':') {
-            format!("[{}]:{}", self.address, self.port)
-        } else {
-            format!("{}:{}", self.address, self.port)
-        }
-    }
-}
 
 type Slot = Arc<OnceCell<Result<Arc<dyn Connection>, ConnectionError>>>;
 
@@ -120,6 +39,7 @@ pub struct ConnectionManager {
 }
 
 impl ConnectionManager {
+    /// No connection open yet.
     pub fn new() -> Self {
         Self::default()
     }

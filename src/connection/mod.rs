@@ -9,6 +9,7 @@
 pub mod cleanup;
 pub mod local;
 pub mod manager;
+pub mod settings;
 pub mod shellops;
 pub mod ssh;
 pub(crate) mod sudo;
@@ -25,31 +26,62 @@ use crate::secret::Secret;
 /// unreachable in the recap; the rest fail only the task.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectionError {
+    /// The host could not be reached (refused, timed out, no route).
     #[error("failed to connect to {target}: {reason}")]
-    Unreachable { target: String, reason: String },
-    #[error("host key verification failed for {target}: {reason}")]
-    HostKey { target: String, reason: String },
-    #[error("authentication failed for {user}@{target}: {reason}")]
-    Auth {
+    Unreachable {
+        /// `address:port`.
         target: String,
-        user: String,
+        /// What the network said.
         reason: String,
     },
+    /// The host's key is unknown, changed or revoked.
+    #[error("host key verification failed for {target}: {reason}")]
+    HostKey {
+        /// `address:port`.
+        target: String,
+        /// Which key, and which known_hosts line.
+        reason: String,
+    },
+    /// The login was refused.
+    #[error("authentication failed for {user}@{target}: {reason}")]
+    Auth {
+        /// `address:port`.
+        target: String,
+        /// The login user.
+        user: String,
+        /// The methods tried.
+        reason: String,
+    },
+    /// A local file operation failed.
     #[error("{op} {path}: {source}")]
     Io {
+        /// What was being done (`read`, `write`, `stat`...).
         op: &'static str,
+        /// The file.
         path: String,
+        /// Why.
         #[source]
         source: std::io::Error,
     },
+    /// A file operation on the host failed; `message` is what it said.
     #[error("{op} {path}: {message}")]
     Remote {
+        /// What was being done (`read`, `write`, `stat`...).
         op: &'static str,
+        /// The file.
         path: String,
+        /// The host's message (an SFTP status or a command's stderr).
         message: String,
     },
+    /// An open connection broke.
     #[error("connection to {target} lost: {reason}")]
-    Lost { target: String, reason: String },
+    Lost {
+        /// `address:port`.
+        target: String,
+        /// What broke it.
+        reason: String,
+    },
+    /// `sudo` refused or asked for a password it could not get.
     #[error("become failed: {0}")]
     Become(String),
 }
@@ -114,7 +146,9 @@ impl ConnectionError {
 /// `sudo.rs`).
 #[derive(Debug, Clone)]
 pub struct Become {
+    /// The user to become.
     pub user: String,
+    /// The sudo password (`ansible_become_password`); without one, `sudo -n`.
     pub password: Option<Secret>,
 }
 
@@ -123,13 +157,18 @@ pub struct Become {
 pub struct ExecRequest {
     /// Shell text, passed to `/bin/sh -c`.
     pub cmd: String,
+    /// Fed to the command's standard input, then closed.
     pub stdin: Option<Vec<u8>>,
+    /// Environment variables set for the command (names checked with [`is_env_name`]).
     pub env: Vec<(String, String)>,
+    /// The directory to run in.
     pub chdir: Option<String>,
+    /// Run as another user through `sudo`.
     pub become_: Option<Become>,
 }
 
 impl ExecRequest {
+    /// A request to run `cmd` as is, with nothing else set.
     pub fn shell(cmd: impl Into<String>) -> Self {
         ExecRequest {
             cmd: cmd.into(),
@@ -197,8 +236,11 @@ impl ExecRequest {
 /// What a command printed and how it ended.
 #[derive(Debug, Clone, Default)]
 pub struct ExecOutput {
+    /// The exit status.
     pub rc: i32,
+    /// Standard output, as text (invalid UTF-8 replaced).
     pub stdout: String,
+    /// Standard error, as text (invalid UTF-8 replaced).
     pub stderr: String,
     /// The output was longer than [`OUTPUT_MAX`] and only its end is kept.
     pub truncated: bool,
@@ -247,22 +289,32 @@ pub(crate) fn keep_tail(buf: &mut Vec<u8>, scanned: &mut usize) -> bool {
 /// What `stat` learns about a path. Missing paths are `None`, not errors.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileStat {
+    /// What the path is (a link is not followed).
     pub kind: FileKind,
     /// Permission bits, e.g. `0o644`.
     pub mode: u32,
+    /// The owner's numeric id.
     pub uid: u32,
+    /// The group's numeric id.
     pub gid: u32,
+    /// Size in bytes.
     pub size: u64,
+    /// Last modification, in seconds since the epoch.
     pub mtime: i64,
     /// The target of a symbolic link.
     pub link_target: Option<String>,
 }
 
+/// What kind of file a path is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
+    /// A regular file.
     File,
+    /// A directory.
     Directory,
+    /// A symbolic link (not followed).
     Symlink,
+    /// Anything else: a device, a socket, a FIFO.
     Other,
 }
 
@@ -270,8 +322,11 @@ pub enum FileKind {
 /// numeric ids, as `chown` takes them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FileAttrs {
+    /// Permission bits; `None` keeps an existing file's, or the umask's default.
     pub mode: Option<u32>,
+    /// The owner, a name or a numeric id.
     pub owner: Option<String>,
+    /// The group, a name or a numeric id.
     pub group: Option<String>,
 }
 
@@ -282,7 +337,14 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin> Tunnel for T {}
 /// Where a tunnel leads on the host's side.
 #[derive(Debug, Clone)]
 pub enum TunnelTarget {
-    Tcp { host: String, port: u16 },
+    /// A TCP port, reached from the host (`host` is resolved there).
+    Tcp {
+        /// A name or address, as the host resolves it.
+        host: String,
+        /// The port.
+        port: u16,
+    },
+    /// A unix socket on the host.
     Unix(PathBuf),
 }
 
@@ -295,10 +357,36 @@ impl fmt::Display for TunnelTarget {
     }
 }
 
-/// One open connection to one host.
+/// One open connection to one host, shared by every task of the run on
+/// that host (and by tasks delegated to it), possibly at the same time.
 ///
-/// File operations are done as the login user unless `become_` is given;
-/// writes are atomic (a temporary file in the same directory, then a rename).
+/// An implementation must:
+///
+/// - run [`exec`](Self::exec) commands with `/bin/sh -c` as the login user,
+///   or through `sudo` when the request has `become_` (see [`Become`]),
+///   and report a command that ran and failed as `Ok` with its `rc`;
+/// - keep at most [`OUTPUT_MAX`] bytes of each output stream, the end of
+///   it, and say so in [`ExecOutput::truncated`];
+/// - stop the command on the host and remove its temporary files when the
+///   future is dropped (a task's `timeout:` or Ctrl-C), through
+///   [`cleanup`] so that the removal outlives the future;
+/// - do every file operation as `become_`'s user when one is given (the
+///   shell commands of [`shellops`] do it over any connection);
+/// - write files atomically: a temporary file beside the destination
+///   ([`temp_path`]), ownership then mode, then a rename, so the
+///   destination is the old file or the whole new one, never a part, and
+///   no temporary file is left after a failure;
+/// - answer `Ok(None)` for a path that does not exist
+///   ([`stat`](Self::stat), [`read_file`](Self::read_file)), never an
+///   error;
+/// - return [`ConnectionError::Unreachable`], `HostKey`, `Auth` or `Lost`
+///   only when the host itself cannot be used (the host then counts as
+///   unreachable); anything else fails only the task.
+///
+/// It must not decide what to run (that is the modules' job), retry a
+/// command (commands are not idempotent; connecting is retried by the
+/// manager), print anything (the reporter does), or put a secret of the
+/// request ([`Become::password`], `stdin`) in an error message.
 #[async_trait]
 pub trait Connection: Send + Sync {
     /// `local` or `ssh://user@host:port`, for messages.
@@ -311,8 +399,12 @@ pub trait Connection: Send + Sync {
         (self as *const Self).cast::<()>() as usize
     }
 
+    /// Runs a command and waits for it. A command that ran and failed is
+    /// `Ok` with its `rc`; `Err` is for a command that could not be run.
     async fn exec(&self, req: &ExecRequest) -> Result<ExecOutput, ConnectionError>;
 
+    /// What the path is (without following a last symbolic link), or `None`
+    /// when it does not exist.
     async fn stat(
         &self,
         path: &str,
@@ -430,6 +522,22 @@ pub fn is_env_name(name: &str) -> bool {
     b.next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
         && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
+/// A temporary name beside `path`, so the final rename stays on one filesystem.
+pub fn temp_path(path: &str) -> String {
+    let p = std::path::Path::new(path);
+    let dir = p
+        .parent()
+        .map(|d| d.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tag: u64 = rand::random();
+    let dir = if dir.is_empty() { ".".to_string() } else { dir };
+    format!("{dir}/.{name}.oplay-{tag:016x}.tmp")
 }
 
 #[cfg(test)]

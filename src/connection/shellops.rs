@@ -28,6 +28,7 @@ fn remote_err(op: &'static str, path: &str, stderr: &str) -> ConnectionError {
     }
 }
 
+/// [`Connection::stat`] through a shell command, as `become_`'s user.
 pub async fn stat(
     conn: &dyn Connection,
     path: &str,
@@ -74,6 +75,7 @@ pub async fn stat(
     }))
 }
 
+/// [`Connection::read_file`] through a shell command, as `become_`'s user.
 pub async fn read_file(
     conn: &dyn Connection,
     path: &str,
@@ -97,6 +99,9 @@ pub async fn read_file(
         .map_err(|e| remote_err("read", path, &e.to_string()))
 }
 
+/// [`Connection::write_stream`] through a shell command, as `become_`'s
+/// user: the data is the command's input, written to a temporary file
+/// beside `path`, then renamed over it.
 pub async fn write_stream(
     conn: &dyn Connection,
     path: &str,
@@ -114,7 +119,7 @@ pub async fn write_stream(
             source,
         })?;
     let len = data.len() as u64;
-    let wrapped = write_script(path, &super::local::temp_path(path), attrs);
+    let wrapped = write_script(path, &super::temp_path(path), attrs);
     let out = conn.exec(&run_as(wrapped, become_, Some(data))).await?;
     if out.rc != 0 {
         return Err(remote_err("write", path, &out.stderr));

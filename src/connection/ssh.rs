@@ -27,7 +27,7 @@ use tokio::io::AsyncRead;
 use tokio::sync::{OnceCell, Semaphore};
 
 use self::sftp::{NumericAttrs, Sftp};
-use super::manager::ConnectionSettings;
+use super::settings::ConnectionSettings;
 use super::sudo::{Exchange, Feed};
 use super::{
     Become, Connection, ConnectionError, ExecOutput, ExecRequest, FileAttrs, FileStat, Tunnel,
@@ -238,7 +238,7 @@ impl SshConnection {
             uid: uid.or(existing.as_ref().map(|e| e.uid)),
             gid: gid.or(existing.as_ref().map(|e| e.gid)),
         };
-        let tmp = super::local::temp_path(path);
+        let tmp = super::temp_path(path);
         // Dropped midway (the task was cancelled), this removes the file.
         let mut guard = RemoveOnDrop(Some((sftp.clone(), tmp.clone())));
         let result = async {
@@ -323,7 +323,7 @@ impl SshConnection {
     /// travels over the channel, so it never touches the disk.
     async fn exec_staged(&self, req: &ExecRequest) -> Result<ExecOutput, ConnectionError> {
         let sftp = self.sftp().await?;
-        let tmp = super::local::temp_path("/tmp/oplay-stdin");
+        let tmp = super::temp_path("/tmp/oplay-stdin");
         let (line, mut exchange) = Exchange::prepare(req);
         let input = exchange.take_input().unwrap_or_default();
         let private = NumericAttrs {

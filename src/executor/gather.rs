@@ -83,7 +83,7 @@ impl Executor {
         .map_err(|msg| (Status::Failed, msg))?;
         let kw = self
             .conn_keywords(&play.attrs, &scope)
-            .map_err(|msg| (Status::Failed, msg))?;
+            .map_err(|e| (Status::Failed, e.to_string()))?;
         let conn = self
             .conns
             .get(host, &self.settings(host, &scope, &kw))
@@ -135,7 +135,7 @@ impl Executor {
                 ignored: false,
                 delegated: None,
             },
-            None,
+            false,
         )
     }
 }

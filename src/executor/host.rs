@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use super::Executor;
 use super::play::BatchCtx;
 use super::state::Gone;
+use super::{Executor, KeywordError};
 use crate::connection::Connection;
 use crate::modules::{Control, ModuleCtx, ModuleError, Outcome, invoke};
 use crate::output::{HostResult, Status, TaskInfo};
@@ -47,8 +47,8 @@ impl Executor {
         info: &TaskInfo,
         host: &str,
     ) -> HostEnd {
-        if let Some(msg) = bc.pv.host_files.error(host) {
-            return self.fail_host(task, host, &msg, info.handler);
+        if let Some(e) = bc.pv.host_files.error(host) {
+            return self.fail_host(task, host, &e.to_string(), info.handler);
         }
         let base = self.run.scope(host, &bc.pv, Some(task), None).into_value();
         let items = match self.loop_items(task, &base) {
@@ -63,8 +63,8 @@ impl Executor {
             }
         };
         let Some(items) = items else {
-            let attempt = self.attempt(bc, task, host, base, None).await;
-            return self.finish_task(task, info, host, attempt, None);
+            let attempt = self.attempt(task, host, base).await;
+            return self.finish_task(task, info, host, attempt, false);
         };
         let mut results = Vec::new();
         let mut agg = Outcome::ok();
@@ -77,11 +77,9 @@ impl Executor {
                 .scope(host, &bc.pv, Some(task), Some(vars))
                 .into_value();
             let label = self.item_label(task, item, &scope);
-            let a = self
-                .attempt(bc, task, host, scope, Some(item.clone()))
-                .await;
+            let a = self.attempt(task, host, scope).await;
             if a.status == Status::Unreachable {
-                return self.finish_task(task, info, host, a, None);
+                return self.finish_task(task, info, host, a, false);
             }
             self.report(task, info, host, &a, Some(label));
             // Each item's facts count for the next item (`x: "{{ x + [item] }}"`).
@@ -120,17 +118,18 @@ impl Executor {
             ignored,
             delegated: None,
         };
-        self.finish_task(task, info, host, a, Some(()))
+        self.finish_task(task, info, host, a, true)
     }
 
-    /// Registers, notifies, counts and reports a task's final result.
+    /// Registers, notifies, counts and reports a task's final result
+    /// (`items_reported`: a loop whose items were reported one by one).
     pub(super) fn finish_task(
         &self,
         task: &Task,
         info: &TaskInfo,
         host: &str,
         a: Attempt,
-        looped: Option<()>,
+        items_reported: bool,
     ) -> HostEnd {
         let value = a.outcome.to_value();
         let notify = a.outcome.changed && a.status != Status::Failed;
@@ -175,7 +174,7 @@ impl Executor {
         if task.attrs.no_log != Some(true) {
             self.services.redactor.add_secrets_in(&value);
         }
-        if looped.is_none() {
+        if !items_reported {
             self.report(task, info, host, &a, None);
         }
         let end = end.unwrap_or(HostEnd::Failed);
@@ -237,7 +236,7 @@ impl Executor {
                 ignored,
                 delegated: None,
             },
-            None,
+            false,
         )
     }
 
@@ -264,14 +263,7 @@ impl Executor {
     }
 
     /// Runs the module once for the host (with retries for `until`).
-    async fn attempt(
-        &self,
-        bc: &BatchCtx,
-        task: &Task,
-        host: &str,
-        scope: minijinja::Value,
-        _item: Option<Value>,
-    ) -> Attempt {
+    async fn attempt(&self, task: &Task, host: &str, scope: minijinja::Value) -> Attempt {
         let ignore = task.attrs.ignore_errors == Some(true);
         let failed = |msg: String| Attempt {
             outcome: Outcome {
@@ -308,15 +300,15 @@ impl Executor {
         };
         // A templated `connection:` that names no plugin oplay has fails
         // the task (the host is not unreachable).
-        if let Err(msg) = self.conn_keywords(&task.attrs, &scope) {
-            return failed(self.located(task, &msg));
+        if let Err(e) = self.conn_keywords(&task.attrs, &scope) {
+            return failed(self.located(task, &e.to_string()));
         }
         let (conn, target) = match self.task_connection(task, host, &scope).await {
             Ok(c) => c,
-            Err(msg) => {
+            Err(e) => {
                 let o = Outcome {
                     failed: true,
-                    msg: Some(msg),
+                    msg: Some(e.to_string()),
                     ..Outcome::default()
                 }
                 .with("unreachable", true);
@@ -329,17 +321,15 @@ impl Executor {
             }
         };
         let result = self
-            .invoke_with_retries(bc, task, host, module.as_ref(), &args, &scope, conn)
+            .invoke_with_retries(task, host, module.as_ref(), &args, &scope, conn)
             .await;
         let mut a = self.judge(task, result, &scope);
         a.delegated = task.attrs.delegate_to.is_some().then_some(target);
         a
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn invoke_with_retries(
         &self,
-        _bc: &BatchCtx,
         task: &Task,
         host: &str,
         module: &dyn crate::modules::Module,
@@ -348,7 +338,9 @@ impl Executor {
         conn: Arc<dyn Connection>,
     ) -> Result<Outcome, ModuleError> {
         let env = self.task_env(task, scope)?;
-        let become_ = self.become_for(task, scope).map_err(ModuleError::Failed)?;
+        let become_ = self
+            .become_for(task, scope)
+            .map_err(|e| ModuleError::Failed(e.to_string()))?;
         let facts = self
             .run
             .states
@@ -356,7 +348,7 @@ impl Executor {
             .unwrap_or_default();
         let limit = match self.task_timeout(task, scope) {
             Ok(l) => l,
-            Err(e) => return Err(ModuleError::Params(e)),
+            Err(e) => return Err(ModuleError::Params(e.to_string())),
         };
         let ctx = ModuleCtx {
             host,
@@ -553,17 +545,14 @@ impl Executor {
         &self,
         task: &Task,
         scope: &minijinja::Value,
-    ) -> Result<Option<Duration>, String> {
+    ) -> Result<Option<Duration>, KeywordError> {
         let Some(v) = &task.attrs.timeout else {
             return Ok(None);
         };
-        let v = self
-            .templar
-            .render_value(v, scope)
-            .map_err(|e| e.to_string())?;
+        let v = self.templar.render_value(v, scope)?;
         let secs = crate::value::to_int(&v)
             .filter(|s| *s >= 0)
-            .ok_or_else(|| format!("`timeout` must be a whole number of seconds, not {v}"))?;
+            .ok_or_else(|| KeywordError::Timeout(v.clone()))?;
         Ok((secs > 0).then(|| Duration::from_secs(secs as u64)))
     }
 

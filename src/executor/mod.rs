@@ -27,33 +27,48 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
+use crate::connection::ConnectionError;
 use crate::connection::manager::ConnectionManager;
-use crate::inventory::Inventory;
+use crate::inventory::{Inventory, InventoryError};
 use crate::modules::Services;
 use crate::output::{Recap, Reporter};
 use crate::playbook::{Loader, Playbook};
-use crate::template::Templar;
+use crate::template::{Templar, TemplateError};
 
-pub use prompts::{Answer, NoPrompter, Prompter, Question, not_interactive};
+pub use prompts::{Answer, NoPrompter, PromptError, Prompter, Question, not_interactive};
 pub use scope::RunVars;
 pub use state::{Gone, HostStates};
 
 /// How a run was asked to behave (from the command line and config).
 #[derive(Debug, Clone)]
 pub struct RunOptions {
+    /// `--check`: report what would change, change nothing.
     pub check: bool,
+    /// `--diff`: show the changes made (or, with `check`, those that would be).
     pub diff: bool,
+    /// How many `-v`.
     pub verbosity: u8,
+    /// At most this many hosts run a task at once.
     pub forks: usize,
+    /// `--limit`: a host pattern that narrows every play's hosts.
     pub limit: Option<String>,
+    /// `--tags`: only tasks with one of these tags run.
     pub tags: Vec<String>,
+    /// `--skip-tags`: tasks with one of these tags do not run.
     pub skip_tags: Vec<String>,
+    /// `--start-at-task`: tasks are skipped until one has this name.
     pub start_at_task: Option<String>,
+    /// `-e`: variables over every other.
     pub extra_vars: Map<String, Value>,
+    /// Whether SSH host keys are checked against known_hosts.
     pub host_key_checking: bool,
+    /// `--user`: the login where the inventory gives none.
     pub remote_user: Option<String>,
+    /// `--private-key`: the SSH key where the inventory gives none.
     pub private_key: Option<PathBuf>,
+    /// Where host keys are looked up; `None` is `~/.ssh/known_hosts`.
     pub known_hosts: Option<PathBuf>,
+    /// Per connection attempt (`--timeout`).
     pub connect_timeout: Duration,
     /// `--force-handlers`: the default of the play keyword `force_handlers`.
     pub force_handlers: bool,
@@ -85,17 +100,131 @@ impl Default for RunOptions {
     }
 }
 
+/// Why a task's keywords (not its module) stopped it on a host: the
+/// message becomes the task's failure.
+#[derive(Debug, thiserror::Error)]
+pub enum KeywordError {
+    /// A keyword's template could not be rendered.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    /// `throttle:`'s template could not be rendered.
+    #[error("throttle: {0}")]
+    ThrottleTemplate(#[source] TemplateError),
+    /// `throttle:` is not a whole number.
+    #[error("`throttle` must be a whole number of hosts, not {0}")]
+    Throttle(Value),
+    /// `timeout:` is not a whole number.
+    #[error("`timeout` must be a whole number of seconds, not {0}")]
+    Timeout(Value),
+    /// A lock held by a thread that panicked.
+    #[error("throttle gates poisoned")]
+    Poisoned,
+    /// `ansible_become_method` other than sudo.
+    #[error("`ansible_become_method: {0}` is not supported; oplay becomes with sudo only")]
+    BecomeMethod(String),
+    /// `connection:` names a kind oplay has not.
+    #[error("{0}")]
+    Connection(String),
+    /// The host (or the delegate) could not be connected to.
+    #[error(transparent)]
+    Connect(#[from] ConnectionError),
+    /// A play's `hosts:` template could not be rendered.
+    #[error("play `{play}`: {source}")]
+    PlayHosts {
+        /// The play's name.
+        play: String,
+        /// Why.
+        #[source]
+        source: TemplateError,
+    },
+    /// A play's `hosts:` or `--limit` is not a valid pattern.
+    #[error(transparent)]
+    Pattern(#[from] InventoryError),
+}
+
+/// Why a host's templated `vars_files` could not be loaded; the host then
+/// fails at its first task with this message.
+#[derive(Debug, thiserror::Error)]
+pub enum VarsFileError {
+    /// A name still needs an undefined variable after facts were gathered.
+    #[error(
+        "an undefined variable was found when attempting to template the vars_files entry `{entry}`: {why} (at {location})"
+    )]
+    Undefined {
+        /// The entry's names.
+        entry: String,
+        /// The template error.
+        why: String,
+        /// The entry's file:line:col.
+        location: String,
+    },
+    /// A name could not be rendered for another reason.
+    #[error("vars_files entry `{name}` at {location}: {source}")]
+    Render {
+        /// The name as written.
+        name: String,
+        /// The entry's file:line:col.
+        location: String,
+        /// Why.
+        #[source]
+        source: TemplateError,
+    },
+    /// No candidate exists.
+    #[error("vars file `{entry}` not found (looked for {tried}; vars_files entry at {location})")]
+    NotFound {
+        /// The entry's names.
+        entry: String,
+        /// The paths tried.
+        tried: String,
+        /// The entry's file:line:col.
+        location: String,
+    },
+    /// The file could not be read.
+    #[error("could not read vars file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid YAML.
+    #[error(transparent)]
+    Syntax(#[from] crate::source::Diagnostic),
+    /// The file holds something other than a mapping.
+    #[error("vars file {} (vars_files entry at {location}) must hold a mapping", path.display())]
+    NotMapping {
+        /// The file.
+        path: PathBuf,
+        /// The entry's file:line:col.
+        location: String,
+    },
+}
+
 /// What a whole run ended with.
 #[derive(Debug, Clone)]
 pub struct RunSummary {
+    /// Each host's counts, as the recap printed them.
     pub recap: Recap,
-    /// 0 ok, 2 a host failed, 4 a host was unreachable (as ansible-playbook),
-    /// 1 when the run stopped on an error of its own (`error`).
-    pub exit_code: i32,
+    /// How the hosts fared, the worst that happened to any.
+    pub hosts: HostsOutcome,
     /// Why the run stopped before its end, outside any host.
     pub error: Option<String>,
 }
 
+/// The worst that happened to a host of the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostsOutcome {
+    /// Every host ok (or skipped, or changed).
+    Ok,
+    /// At least one host failed, none was unreachable.
+    Failed,
+    /// At least one host was unreachable.
+    Unreachable,
+}
+
+/// Runs playbooks: one per run, holding the hosts' states and
+/// connections between plays.
 pub struct Executor {
     opts: RunOptions,
     reporter: Arc<dyn Reporter>,
@@ -120,6 +249,8 @@ pub struct Executor {
 }
 
 impl Executor {
+    /// An executor for `inventory`'s hosts (and the implicit localhost),
+    /// reporting to `reporter`.
     pub fn new(
         opts: RunOptions,
         inventory: Inventory,
@@ -189,11 +320,8 @@ impl Executor {
         self
     }
 
-    /// Stops the run with an error (an empty message: it was interrupted).
+    /// Stops the run with an error outside the hosts.
     fn set_fatal(&self, msg: String) {
-        if msg.is_empty() {
-            return;
-        }
         if let Ok(mut f) = self.fatal.lock() {
             f.get_or_insert(msg);
         }
@@ -251,18 +379,16 @@ impl Executor {
         };
         self.reporter.recap(&recap);
         let error = self.fatal.lock().ok().and_then(|mut f| f.take());
-        let exit_code = if error.is_some() {
-            1
-        } else if unreachable {
-            4
+        let outcome = if unreachable {
+            HostsOutcome::Unreachable
         } else if failed {
-            2
+            HostsOutcome::Failed
         } else {
-            0
+            HostsOutcome::Ok
         };
         RunSummary {
             recap,
-            exit_code,
+            hosts: outcome,
             error,
         }
     }

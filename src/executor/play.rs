@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::Executor;
+use super::KeywordError;
+use super::prompts::PromptError;
 use super::scope::PlayVars;
 use super::state::Gone;
 use crate::playbook::{BatchSize, HostOrder, Play, Strategy};
@@ -34,16 +36,17 @@ impl Executor {
     pub(super) async fn run_play(&self, play: Arc<Play>) -> bool {
         let hosts = match self.play_hosts(&play) {
             Ok(h) => h,
-            Err(msg) => {
-                self.reporter.warning(&msg);
+            Err(e) => {
+                self.reporter.warning(&e.to_string());
                 return true;
             }
         };
         // As ansible-playbook does, the questions come before the play's banner.
         let (prompted, prompted_raw) = match self.ask_vars_prompt(&play).await {
             Ok(answers) => answers,
-            Err(msg) => {
-                self.set_fatal(msg);
+            Err(PromptError::Interrupted) => return false,
+            Err(e) => {
+                self.set_fatal(e.to_string());
                 return false;
             }
         };
@@ -88,7 +91,7 @@ impl Executor {
 
     /// The play's hosts: its pattern, narrowed by `--limit`, without hosts
     /// that already failed or became unreachable earlier in the run.
-    fn play_hosts(&self, play: &Play) -> Result<Vec<String>, String> {
+    fn play_hosts(&self, play: &Play) -> Result<Vec<String>, KeywordError> {
         let scope = crate::template::VarScope::new(vec![crate::template::Layer::shared(
             "extra",
             self.run.extra.clone(),
@@ -97,11 +100,14 @@ impl Executor {
         let pattern = self
             .templar
             .render_str(&play.hosts, &scope)
-            .map_err(|e| format!("play `{}`: {e}", play.name))?;
+            .map_err(|source| KeywordError::PlayHosts {
+                play: play.name.clone(),
+                source,
+            })?;
         let inv = &self.run.inventory;
-        let mut hosts = inv.select(&pattern).map_err(|e| e.to_string())?;
+        let mut hosts = inv.select(&pattern)?;
         if let Some(limit) = &self.opts.limit {
-            let allowed = inv.select(limit).map_err(|e| e.to_string())?;
+            let allowed = inv.select(limit)?;
             hosts.retain(|h| allowed.contains(h));
         }
         hosts.retain(|h| {
@@ -118,12 +124,12 @@ impl Executor {
     }
 
     async fn run_batch(&self, bc: &BatchCtx, batch: Vec<String>) {
-        self.load_vars_files(bc, &batch, false);
+        self.load_vars_files(&bc.pv, &batch, false);
         self.register_secrets(bc, &batch);
         let mut active = batch;
         if bc.pv.play.gather_facts {
             active = self.gather_facts(bc, active).await;
-            self.load_vars_files(bc, &active, true);
+            self.load_vars_files(&bc.pv, &active, true);
         }
         match bc.pv.play.strategy {
             Strategy::Linear => {

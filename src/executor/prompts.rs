@@ -15,11 +15,12 @@ use serde_json::{Map, Value};
 use super::Executor;
 use crate::playbook::{Play, VarsPrompt};
 use crate::source::Diagnostic;
-use crate::template::{Layer, VarScope};
+use crate::template::{Layer, TemplateError, VarScope};
 
 /// One question, ready to show.
 #[derive(Debug, Clone)]
 pub struct Question {
+    /// The variable the answer goes to.
     pub name: String,
     /// What is shown: `Prompt [default]: `, as ansible-playbook shows it.
     pub text: String,
@@ -32,21 +33,74 @@ pub struct Question {
 /// What the prompter got.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
+    /// What was typed (empty: take the default).
     Typed(String),
     /// Standard input is not a terminal: nothing was asked.
     NotInteractive,
 }
 
+/// Why a `vars_prompt` question got no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum PromptError {
+    /// Standard input could not be read.
+    #[error("could not read the answer: {0}")]
+    Read(#[source] std::io::Error),
+    /// Standard input ended before an answer.
+    #[error("no answer: standard input was closed")]
+    Closed,
+    /// `stty`, which hides a private answer, could not be run.
+    #[error("could not run stty to hide a private answer: {0}")]
+    SttyRun(#[source] std::io::Error),
+    /// `stty` ran and failed.
+    #[error("stty {args} failed: {stderr}")]
+    Stty {
+        /// The arguments it was given.
+        args: String,
+        /// What it printed.
+        stderr: String,
+    },
+    /// The question's `prompt` or `default` could not be rendered.
+    #[error("vars_prompt `{name}` at {location}: {source}")]
+    Render {
+        /// The question's variable.
+        name: String,
+        /// Its file:line:col.
+        location: String,
+        /// Why it could not be rendered.
+        #[source]
+        source: TemplateError,
+    },
+    /// The thread that asked stopped (it panicked).
+    #[error("vars_prompt `{name}`: {source}")]
+    Asking {
+        /// The question's variable.
+        name: String,
+        /// How the thread ended.
+        #[source]
+        source: tokio::task::JoinError,
+    },
+    /// No terminal and no `default` (see [`not_interactive`]).
+    #[error("{0}")]
+    NotInteractive(Diagnostic),
+    /// The run was interrupted while the question was open.
+    #[error("interrupted")]
+    Interrupted,
+}
+
 /// Asks questions; blocking, so the executor calls it off the runtime.
 pub trait Prompter: Send + Sync {
-    fn ask(&self, q: &Question) -> Result<Answer, String>;
+    /// Shows `q` and waits for the answer. Must return
+    /// [`Answer::NotInteractive`] without asking when there is no one to
+    /// ask (standard input is not a terminal), and leave the terminal as
+    /// it found it (echo back on) whatever happens.
+    fn ask(&self, q: &Question) -> Result<Answer, PromptError>;
 }
 
 /// A prompter for runs without a terminal.
 pub struct NoPrompter;
 
 impl Prompter for NoPrompter {
-    fn ask(&self, _q: &Question) -> Result<Answer, String> {
+    fn ask(&self, _q: &Question) -> Result<Answer, PromptError> {
         Ok(Answer::NotInteractive)
     }
 }
@@ -56,7 +110,7 @@ type Answers = (Arc<Map<String, Value>>, Arc<Map<String, Value>>);
 impl Executor {
     /// Asks the play's `vars_prompt` questions; the answers, templated
     /// ones and `unsafe` ones apart.
-    pub(super) async fn ask_vars_prompt(&self, play: &Play) -> Result<Answers, String> {
+    pub(super) async fn ask_vars_prompt(&self, play: &Play) -> Result<Answers, PromptError> {
         let mut answers = Map::new();
         let mut raw = Map::new();
         for p in &play.vars_prompt {
@@ -70,7 +124,7 @@ impl Executor {
         Ok((Arc::new(answers), Arc::new(raw)))
     }
 
-    async fn ask_one(&self, play: &Play, p: &VarsPrompt) -> Result<String, String> {
+    async fn ask_one(&self, play: &Play, p: &VarsPrompt) -> Result<String, PromptError> {
         let render = |text: &str| {
             let scope = VarScope::new(vec![
                 Layer::shared("extra", self.run.extra.clone()),
@@ -80,7 +134,11 @@ impl Executor {
             .into_value();
             self.templar
                 .render_str(text, &scope)
-                .map_err(|e| format!("vars_prompt `{}` at {}: {e}", p.name, p.span.location()))
+                .map_err(|source| PromptError::Render {
+                    name: p.name.clone(),
+                    location: p.span.location(),
+                    source,
+                })
         };
         let prompt = p.prompt.as_deref().map(render).transpose()?;
         let default = p.default.as_deref().map(render).transpose()?;
@@ -99,8 +157,8 @@ impl Executor {
         let prompter = self.prompter.clone();
         let asking = tokio::task::spawn_blocking(move || prompter.ask(&q));
         let answer = tokio::select! {
-            a = asking => a.map_err(|e| format!("vars_prompt `{}`: {e}", p.name))??,
-            () = self.opts.cancel.cancelled() => return Err(String::new()),
+            a = asking => a.map_err(|source| PromptError::Asking { name: p.name.clone(), source })??,
+            () = self.opts.cancel.cancelled() => return Err(PromptError::Interrupted),
         };
         match (answer, default) {
             (Answer::Typed(t), Some(d)) if t.is_empty() => Ok(d),
@@ -110,7 +168,7 @@ impl Executor {
                     .warning("Not prompting as we are not in interactive mode");
                 Ok(d)
             }
-            (Answer::NotInteractive, None) => Err(not_interactive(p).to_string()),
+            (Answer::NotInteractive, None) => Err(PromptError::NotInteractive(not_interactive(p))),
         }
     }
 }

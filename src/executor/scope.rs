@@ -1,14 +1,14 @@
 //! Builds the variables a task sees on a host, in Ansible's precedence,
 //! and the `hostvars` object that lets templates read other hosts.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use minijinja::value::{Enumerator, Object, ObjectRepr};
 use serde_json::{Map, Value, json};
 
-use super::facts;
 use super::state::HostStates;
-use super::vars_files::HostVarsFiles;
+use super::{VarsFileError, facts};
 use crate::inventory::Inventory;
 use crate::playbook::{Play, Task};
 use crate::template::{Layer, VarScope};
@@ -16,12 +16,17 @@ use crate::template::{Layer, VarScope};
 /// What every scope of the run shares.
 #[derive(Clone)]
 pub struct RunVars {
+    /// `-e` variables.
     pub extra: Arc<Map<String, Value>>,
+    /// The inventory the run was given.
     pub inventory: Arc<Inventory>,
+    /// Each host's facts, registered variables and state.
     pub states: HostStates,
     /// Per-host inventory variables, merged once.
-    pub host_vars: Arc<std::collections::HashMap<String, Arc<Map<String, Value>>>>,
+    pub host_vars: Arc<HashMap<String, Arc<Map<String, Value>>>>,
+    /// `groups`: each group's hosts.
     pub groups: Arc<Map<String, Value>>,
+    /// The run-wide magic variables (`ansible_check_mode`, `omit`...).
     pub magic: Arc<Map<String, Value>>,
 }
 
@@ -53,6 +58,36 @@ impl PlayVars {
         self.host_files
             .vars(host)
             .unwrap_or_else(|| self.play.vars_files.clone())
+    }
+}
+
+/// A host's merged `vars_files`, or why they could not be loaded.
+type Loaded = Result<Arc<Map<String, Value>>, Arc<VarsFileError>>;
+
+/// Each host's merged `vars_files`.
+#[derive(Default)]
+pub struct HostVarsFiles {
+    hosts: RwLock<HashMap<String, Loaded>>,
+}
+
+impl HostVarsFiles {
+    /// The host's variables, once loaded.
+    pub fn vars(&self, host: &str) -> Option<Arc<Map<String, Value>>> {
+        let hosts = self.hosts.read().ok()?;
+        hosts.get(host)?.as_ref().ok().cloned()
+    }
+
+    /// Why the host's `vars_files` could not be loaded.
+    pub fn error(&self, host: &str) -> Option<Arc<VarsFileError>> {
+        let hosts = self.hosts.read().ok()?;
+        hosts.get(host)?.as_ref().err().cloned()
+    }
+
+    /// Records what loading the host's `vars_files` gave.
+    pub(super) fn set(&self, host: &str, value: Loaded) {
+        if let Ok(mut hosts) = self.hosts.write() {
+            hosts.insert(host.to_string(), value);
+        }
     }
 }
 

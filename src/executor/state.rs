@@ -11,7 +11,9 @@ use crate::output::HostStats;
 /// Why a host left the play.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Gone {
+    /// A task failed on it.
     Failed,
+    /// It could not be reached.
     Unreachable,
     /// `meta: end_host` or `end_play`: not an error.
     Ended,
@@ -49,6 +51,7 @@ pub struct HostStates {
 }
 
 impl HostStates {
+    /// A fresh state for each of `hosts`.
     pub fn new(hosts: &[String]) -> Self {
         let map = hosts
             .iter()
@@ -57,6 +60,7 @@ impl HostStates {
         HostStates { map: Arc::new(map) }
     }
 
+    /// The host's state, if it is one of the run's.
     pub fn get(&self, host: &str) -> Option<&Arc<RwLock<HostState>>> {
         self.map.get(host)
     }

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::Executor;
 use super::logged::Logged;
-use crate::connection::manager::{ConnectionKind, ConnectionSettings, SshAuth};
+use super::{Executor, KeywordError};
+use crate::connection::settings::{ConnectionKind, ConnectionSettings, SshAuth};
 use crate::connection::{Become, Connection};
 use crate::playbook::keywords::{connection_kind, unsupported_connection};
 use crate::playbook::{Inherited, Task};
@@ -31,7 +31,7 @@ impl Executor {
         &self,
         task: &Task,
         scope: &minijinja::Value,
-    ) -> Result<Option<Become>, String> {
+    ) -> Result<Option<Become>, KeywordError> {
         let on = task
             .attrs
             .become_
@@ -48,9 +48,7 @@ impl Executor {
             .and_then(|v| crate::value::scalar_to_string(&v))
             .filter(|m| m != "sudo")
         {
-            return Err(format!(
-                "`ansible_become_method: {m}` is not supported; oplay becomes with sudo only"
-            ));
+            return Err(KeywordError::BecomeMethod(m));
         }
         let user = task
             .attrs
@@ -88,10 +86,10 @@ impl Executor {
         &self,
         attrs: &Inherited,
         scope: &minijinja::Value,
-    ) -> Result<ConnKeywords, String> {
+    ) -> Result<ConnKeywords, KeywordError> {
         let render = |v: &Option<String>| {
             v.as_ref()
-                .map(|t| self.templar.render_str(t, scope).map_err(|e| e.to_string()))
+                .map(|t| self.templar.render_str(t, scope))
                 .transpose()
         };
         let kind = match render(&attrs.connection)? {
@@ -99,7 +97,11 @@ impl Executor {
             Some(name) => match connection_kind(name.trim()) {
                 Some("local") => Some(ConnectionKind::Local),
                 Some(_) => Some(ConnectionKind::Ssh),
-                None => return Err(unsupported_connection(name.trim())),
+                None => {
+                    return Err(KeywordError::Connection(unsupported_connection(
+                        name.trim(),
+                    )));
+                }
             },
         };
         Ok(ConnKeywords {
@@ -115,15 +117,12 @@ impl Executor {
         task: &Task,
         host: &str,
         scope: &minijinja::Value,
-    ) -> Result<(Arc<dyn Connection>, String), String> {
+    ) -> Result<(Arc<dyn Connection>, String), KeywordError> {
         let kw = self.conn_keywords(&task.attrs, scope)?;
         let (target, settings) = match &task.attrs.delegate_to {
             None => (host.to_string(), self.settings(host, scope, &kw)),
             Some(d) => {
-                let name = self
-                    .templar
-                    .render_str(d, scope)
-                    .map_err(|e| e.to_string())?;
+                let name = self.templar.render_str(d, scope)?;
                 let s = if self.run.states.get(&name).is_some() {
                     let pv_scope = self.run.host_vars.get(&name).cloned().unwrap_or_default();
                     let sc = crate::template::VarScope::new(vec![crate::template::Layer::shared(
@@ -138,11 +137,7 @@ impl Executor {
                 (name, s)
             }
         };
-        let conn = self
-            .conns
-            .get(&target, &settings)
-            .await
-            .map_err(|e| e.to_string())?;
+        let conn = self.conns.get(&target, &settings).await?;
         let quiet = task.attrs.no_log == Some(true);
         if self.opts.verbosity < 3 {
             return Ok((conn, target));

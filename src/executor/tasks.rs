@@ -54,7 +54,7 @@ impl Executor {
                 rescue,
                 always,
             } => {
-                self.run_block(bc, task, block, rescue, always, hosts, handler)
+                self.run_block(bc, block, rescue, always, hosts, handler)
                     .await
             }
             TaskAction::Included { tasks, .. } => {
@@ -219,10 +219,10 @@ impl Executor {
                     .collect()
                     .await
             }
-            Err(msg) => targets
+            Err(e) => targets
                 .into_iter()
                 .map(|h| {
-                    let end = self.fail_host(task, &h, &msg, handler);
+                    let end = self.fail_host(task, &h, &e.to_string(), handler);
                     (h, end)
                 })
                 .collect(),
@@ -298,11 +298,9 @@ impl Executor {
         out
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn run_block(
         &self,
         bc: &BatchCtx,
-        _task: &Task,
         block: &[Task],
         rescue: &[Task],
         always: &[Task],

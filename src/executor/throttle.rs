@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 
-use super::Executor;
+use super::{Executor, KeywordError};
 use crate::playbook::Inherited;
 
 impl Executor {
@@ -19,24 +19,21 @@ impl Executor {
         key: &str,
         attrs: &Inherited,
         scope: &minijinja::Value,
-    ) -> Result<Option<Arc<Semaphore>>, String> {
+    ) -> Result<Option<Arc<Semaphore>>, KeywordError> {
         let Some(value) = &attrs.throttle else {
             return Ok(None);
         };
         let rendered = self
             .templar
             .render_value(value, scope)
-            .map_err(|e| format!("throttle: {e}"))?;
+            .map_err(KeywordError::ThrottleTemplate)?;
         let limit = crate::value::to_int(&rendered)
             .filter(|n| *n >= 0)
-            .ok_or_else(|| format!("`throttle` must be a whole number of hosts, not {rendered}"))?;
+            .ok_or_else(|| KeywordError::Throttle(rendered.clone()))?;
         if limit == 0 {
             return Ok(None);
         }
-        let mut gates = self
-            .throttles
-            .lock()
-            .map_err(|_| "throttle gates poisoned".to_string())?;
+        let mut gates = self.throttles.lock().map_err(|_| KeywordError::Poisoned)?;
         let gate = gates
             .entry(key.to_string())
             .or_insert_with(|| Arc::new(Semaphore::new(limit as usize)));

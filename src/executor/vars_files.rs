@@ -8,46 +8,16 @@
 //! names it tried: the fixed entries of `vars_files` are checked the same
 //! way at load time. A failed host fails at its first task.
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::Executor;
-use super::play::BatchCtx;
+use super::scope::PlayVars;
+use super::{Executor, VarsFileError};
 use crate::playbook::VarsFile;
 use crate::source::{SourceFile, Span, yaml};
 use crate::template::TemplateError;
-
-/// A host's merged `vars_files`, or why they could not be loaded.
-type Loaded = Result<Arc<Map<String, Value>>, String>;
-
-/// Each host's merged `vars_files`.
-#[derive(Default)]
-pub struct HostVarsFiles {
-    hosts: RwLock<HashMap<String, Loaded>>,
-}
-
-impl HostVarsFiles {
-    /// The host's variables, once loaded.
-    pub fn vars(&self, host: &str) -> Option<Arc<Map<String, Value>>> {
-        let hosts = self.hosts.read().ok()?;
-        hosts.get(host)?.as_ref().ok().cloned()
-    }
-
-    /// Why the host's `vars_files` could not be loaded.
-    pub fn error(&self, host: &str) -> Option<String> {
-        let hosts = self.hosts.read().ok()?;
-        hosts.get(host)?.as_ref().err().cloned()
-    }
-
-    fn set(&self, host: &str, value: Loaded) {
-        if let Ok(mut hosts) = self.hosts.write() {
-            hosts.insert(host.to_string(), value);
-        }
-    }
-}
 
 /// What one templated entry gave.
 enum Entry {
@@ -59,8 +29,8 @@ enum Entry {
 impl Executor {
     /// Loads the play's `vars_files` for each host. `facts_known`: facts
     /// have been gathered, so an undefined variable is an error now.
-    pub(super) fn load_vars_files(&self, bc: &BatchCtx, hosts: &[String], facts_known: bool) {
-        let play = &bc.pv.play;
+    pub(super) fn load_vars_files(&self, pv: &PlayVars, hosts: &[String], facts_known: bool) {
+        let play = &pv.play;
         if !play
             .vars_files_entries
             .iter()
@@ -69,23 +39,24 @@ impl Executor {
             return;
         }
         for host in hosts {
-            if bc.pv.host_files.error(host).is_some() {
+            if pv.host_files.error(host).is_some() {
                 continue;
             }
-            let result = self.host_vars_files(bc, host, facts_known);
-            bc.pv.host_files.set(host, result.map(Arc::new));
+            let result = self.host_vars_files(pv, host, facts_known);
+            pv.host_files
+                .set(host, result.map(Arc::new).map_err(Arc::new));
         }
     }
 
     fn host_vars_files(
         &self,
-        bc: &BatchCtx,
+        pv: &PlayVars,
         host: &str,
         facts_known: bool,
-    ) -> Result<Map<String, Value>, String> {
-        let scope = self.run.scope(host, &bc.pv, None, None).into_value();
+    ) -> Result<Map<String, Value>, VarsFileError> {
+        let scope = self.run.scope(host, pv, None, None).into_value();
         let mut merged = Map::new();
-        for entry in &bc.pv.play.vars_files_entries {
+        for entry in &pv.play.vars_files_entries {
             let (candidates, span) = match entry {
                 VarsFile::Loaded(m) => {
                     merged.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -93,17 +64,17 @@ impl Executor {
                 }
                 VarsFile::Dynamic { candidates, span } => (candidates, span),
             };
-            match self.dynamic_entry(candidates, span, &scope, &bc.pv.play.base_dir)? {
+            match self.dynamic_entry(candidates, span, &scope, &pv.play.base_dir)? {
                 Entry::Vars(m) => merged.extend(m),
                 Entry::Undefined(why) if facts_known => {
-                    return Err(format!(
-                        "an undefined variable was found when attempting to template the vars_files entry `{}`: {why} (at {})",
-                        candidates.join(", "),
-                        span.location()
-                    ));
+                    return Err(VarsFileError::Undefined {
+                        entry: candidates.join(", "),
+                        why,
+                        location: span.location(),
+                    });
                 }
                 Entry::Undefined(why) => {
-                    if !bc.pv.play.gather_facts {
+                    if !pv.play.gather_facts {
                         self.reporter.warning(&format!(
                             "{}: skipping vars_files entry `{}` due to an undefined variable: {why}",
                             span.location(),
@@ -123,7 +94,7 @@ impl Executor {
         span: &Span,
         scope: &minijinja::Value,
         base: &Path,
-    ) -> Result<Entry, String> {
+    ) -> Result<Entry, VarsFileError> {
         let mut tried = Vec::new();
         for c in candidates {
             let name = match self.templar.render_str(c, scope) {
@@ -131,11 +102,12 @@ impl Executor {
                 Err(e @ TemplateError::Undefined { .. }) => {
                     return Ok(Entry::Undefined(e.to_string()));
                 }
-                Err(e) => {
-                    return Err(format!(
-                        "vars_files entry `{c}` at {}: {e}",
-                        span.location()
-                    ));
+                Err(source) => {
+                    return Err(VarsFileError::Render {
+                        name: c.clone(),
+                        location: span.location(),
+                        source,
+                    });
                 }
             };
             let path = base.join(&name);
@@ -144,26 +116,26 @@ impl Executor {
             }
             tried.push(path.display().to_string());
         }
-        Err(format!(
-            "vars file `{}` not found (looked for {}; vars_files entry at {})",
-            candidates.join(", "),
-            tried.join(", "),
-            span.location()
-        ))
+        Err(VarsFileError::NotFound {
+            entry: candidates.join(", "),
+            tried: tried.join(", "),
+            location: span.location(),
+        })
     }
 }
 
-fn read_vars_file(path: &Path, span: &Span) -> Result<Map<String, Value>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("could not read vars file {}: {e}", path.display()))?;
-    let root = yaml::parse(&SourceFile::new(path, text)).map_err(|d| d.to_string())?;
+fn read_vars_file(path: &Path, span: &Span) -> Result<Map<String, Value>, VarsFileError> {
+    let text = std::fs::read_to_string(path).map_err(|source| VarsFileError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let root = yaml::parse(&SourceFile::new(path, text))?;
     match root.to_value() {
         Value::Object(m) => Ok(m),
         Value::Null => Ok(Map::new()),
-        _ => Err(format!(
-            "vars file {} (vars_files entry at {}) must hold a mapping",
-            path.display(),
-            span.location()
-        )),
+        _ => Err(VarsFileError::NotMapping {
+            path: path.to_path_buf(),
+            location: span.location(),
+        }),
     }
 }

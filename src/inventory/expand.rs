@@ -65,9 +65,30 @@ fn is_ipv6(text: &str) -> bool {
     }
 }
 
+/// Why a host range (`web[01:03]`) could not be expanded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum RangeError {
+    #[error("host range expands to more than {MAX_RANGE_HOSTS} hosts")]
+    TooMany,
+    #[error("host range has no closing `]`")]
+    Unclosed,
+    #[error("host range must be begin:end or begin:end:step")]
+    Form,
+    #[error("host range must specify end value")]
+    NoEnd,
+    #[error("host range step must be a positive integer, got `{0}`")]
+    Step(String),
+    #[error("host range must specify equal-length begin and end formats")]
+    Width,
+    #[error("host range must have begin <= end")]
+    Backwards,
+    #[error("host range bounds must be numbers or single letters, got `{0}`")]
+    Bound(String),
+}
+
 /// A host entry as written in an inventory: the names it expands to and
 /// the port it gave, if any.
-pub(crate) fn expand_host_entry(text: &str) -> Result<(Vec<String>, Option<u64>), String> {
+pub(crate) fn expand_host_entry(text: &str) -> Result<(Vec<String>, Option<u64>), RangeError> {
     let (pattern, port) = parse_address(text).unwrap_or_else(|| (text.to_string(), None));
     let names = if pattern.contains('[') {
         expand_ranges(&pattern)?
@@ -82,7 +103,7 @@ pub(crate) fn expand_host_entry(text: &str) -> Result<(Vec<String>, Option<u64>)
 pub(crate) const MAX_RANGE_HOSTS: u64 = 100_000;
 
 /// Expands every `[begin:end(:step)]` range, left to right.
-pub(crate) fn expand_ranges(text: &str) -> Result<Vec<String>, String> {
+pub(crate) fn expand_ranges(text: &str) -> Result<Vec<String>, RangeError> {
     let mut total: u64 = 1;
     let mut rest = text;
     while let Some((range, after)) = next_range(rest)? {
@@ -90,26 +111,24 @@ pub(crate) fn expand_ranges(text: &str) -> Result<Vec<String>, String> {
         rest = after;
     }
     if total > MAX_RANGE_HOSTS {
-        return Err(format!(
-            "host range expands to more than {MAX_RANGE_HOSTS} hosts"
-        ));
+        return Err(RangeError::TooMany);
     }
     expand(text)
 }
 
 /// The body of the first `[...]` in `text` and the text after it.
-fn next_range(text: &str) -> Result<Option<(&str, &str)>, String> {
+fn next_range(text: &str) -> Result<Option<(&str, &str)>, RangeError> {
     let Some(open) = text.find('[') else {
         return Ok(None);
     };
     let close = text[open..]
         .find(']')
         .map(|i| open + i)
-        .ok_or_else(|| "host range has no closing `]`".to_string())?;
+        .ok_or(RangeError::Unclosed)?;
     Ok(Some((&text[open + 1..close], &text[close + 1..])))
 }
 
-fn expand(text: &str) -> Result<Vec<String>, String> {
+fn expand(text: &str) -> Result<Vec<String>, RangeError> {
     let Some((range, tail)) = next_range(text)? else {
         return Ok(vec![text.to_string()]);
     };
@@ -142,26 +161,27 @@ enum Range {
 }
 
 impl Range {
-    fn parse(range: &str) -> Result<Range, String> {
+    fn parse(range: &str) -> Result<Range, RangeError> {
         let bounds: Vec<&str> = range.split(':').collect();
         if bounds.len() != 2 && bounds.len() != 3 {
-            return Err("host range must be begin:end or begin:end:step".into());
+            return Err(RangeError::Form);
         }
         let begin = if bounds[0].is_empty() { "0" } else { bounds[0] };
         let end = bounds[1];
         if end.is_empty() {
-            return Err("host range must specify end value".into());
+            return Err(RangeError::NoEnd);
         }
-        let step: usize =
-            match bounds.get(2) {
-                None => 1,
-                Some(s) => s.parse().ok().filter(|s| *s > 0).ok_or_else(|| {
-                    format!("host range step must be a positive integer, got `{s}`")
-                })?,
-            };
+        let step: usize = match bounds.get(2) {
+            None => 1,
+            Some(s) => s
+                .parse()
+                .ok()
+                .filter(|s| *s > 0)
+                .ok_or_else(|| RangeError::Step(s.to_string()))?,
+        };
         let width = if begin.starts_with('0') && begin.len() > 1 {
             if begin.len() != end.len() {
-                return Err("host range must specify equal-length begin and end formats".into());
+                return Err(RangeError::Width);
             }
             begin.len()
         } else {
@@ -169,7 +189,7 @@ impl Range {
         };
         if let (Some(b), Some(e)) = (letter_index(begin), letter_index(end)) {
             if b > e {
-                return Err("host range must have begin <= end".into());
+                return Err(RangeError::Backwards);
             }
             return Ok(Range::Letters {
                 begin: b,
@@ -178,14 +198,13 @@ impl Range {
             });
         }
         let number = |s: &str| {
-            s.parse::<u64>().map_err(|_| {
-                format!("host range bounds must be numbers or single letters, got `{range}`")
-            })
+            s.parse::<u64>()
+                .map_err(|_| RangeError::Bound(range.to_string()))
         };
         let (b, e) = (number(begin)?, number(end)?);
         if b > e {
             // Ansible silently expands this to nothing; that is always a typo.
-            return Err("host range must have begin <= end".into());
+            return Err(RangeError::Backwards);
         }
         Ok(Range::Numbers {
             begin: b,
@@ -291,7 +310,7 @@ mod tests {
             ),
         ];
         for (text, want) in cases {
-            assert_eq!(expand_ranges(text).unwrap_err(), want, "{text}");
+            assert_eq!(expand_ranges(text).unwrap_err().to_string(), want, "{text}");
         }
     }
 

@@ -50,6 +50,23 @@ pub(crate) enum Origin<'a> {
     HostList(&'a str),
 }
 
+/// Why the graph refused a change; the loaders add the place.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub(crate) enum GraphError {
+    /// More hosts than [`MAX_HOSTS`](super::MAX_HOSTS).
+    #[error("the inventory would hold more than {} hosts", super::MAX_HOSTS)]
+    TooManyHosts,
+    /// A group made a child of itself.
+    #[error("group `{0}` cannot be a child of itself")]
+    OwnChild(String),
+    /// A child group that is already an ancestor.
+    #[error("adding group `{child}` as a child of `{parent}` creates a loop")]
+    Loop { child: String, parent: String },
+    /// An `ansible_group_priority` that is not an integer.
+    #[error("ansible_group_priority must be an integer, found {0}")]
+    Priority(Value),
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Graph {
     pub groups: Vec<Group>,
@@ -85,13 +102,10 @@ impl Graph {
 
     /// Refuses names that would take the inventory past
     /// [`MAX_HOSTS`](super::MAX_HOSTS) hosts.
-    pub fn check_room(&self, names: &[String]) -> Result<(), String> {
+    pub fn check_room(&self, names: &[String]) -> Result<(), GraphError> {
         let new = names.iter().filter(|n| self.host_id(n).is_none()).count();
         if self.hosts.len() + new > super::MAX_HOSTS {
-            return Err(format!(
-                "the inventory would hold more than {} hosts",
-                super::MAX_HOSTS
-            ));
+            return Err(GraphError::TooManyHosts);
         }
         Ok(())
     }
@@ -171,21 +185,18 @@ impl Graph {
     }
 
     /// Makes `child` a child group of `parent`; refuses loops.
-    pub fn add_child(&mut self, parent: usize, child: usize) -> Result<(), String> {
+    pub fn add_child(&mut self, parent: usize, child: usize) -> Result<(), GraphError> {
         if parent == child {
-            return Err(format!(
-                "group `{}` cannot be a child of itself",
-                self.groups[parent].name
-            ));
+            return Err(GraphError::OwnChild(self.groups[parent].name.clone()));
         }
         if self.groups[parent].children.contains(&child) {
             return Ok(());
         }
         if self.descendants(child).contains(&parent) {
-            return Err(format!(
-                "adding group `{}` as a child of `{}` creates a loop",
-                self.groups[child].name, self.groups[parent].name
-            ));
+            return Err(GraphError::Loop {
+                child: self.groups[child].name.clone(),
+                parent: self.groups[parent].name.clone(),
+            });
         }
         self.groups[parent].children.push(child);
         self.groups[child].parents.push(parent);
@@ -194,16 +205,19 @@ impl Graph {
 
     /// Sets a group variable; `ansible_group_priority` sets the priority
     /// instead, as Ansible does.
-    pub fn set_group_var(&mut self, group: usize, key: &str, value: Value) -> Result<(), String> {
+    pub fn set_group_var(
+        &mut self,
+        group: usize,
+        key: &str,
+        value: Value,
+    ) -> Result<(), GraphError> {
         if key == "ansible_group_priority" {
             let priority = match &value {
                 Value::Number(n) => n.as_i64(),
                 Value::String(s) => s.trim().parse().ok(),
                 _ => None,
             };
-            self.groups[group].priority = priority.ok_or_else(|| {
-                format!("ansible_group_priority must be an integer, found {value}")
-            })?;
+            self.groups[group].priority = priority.ok_or(GraphError::Priority(value))?;
             return Ok(());
         }
         self.groups[group].vars.insert(key.to_string(), value);

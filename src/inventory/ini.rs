@@ -143,7 +143,7 @@ impl IniParser<'_> {
         for parent in pending.parents.unwrap_or_default() {
             self.graph
                 .add_child(parent, child)
-                .map_err(|m| Diagnostic::new(m, Some(pending.span.clone())))?;
+                .map_err(|e| Diagnostic::new(e.to_string(), Some(pending.span.clone())))?;
             let parent_name = self.graph.groups[parent].name.clone();
             if self
                 .pending
@@ -202,7 +202,7 @@ impl IniParser<'_> {
         }
         self.graph
             .check_room(&names)
-            .map_err(|m| Diagnostic::new(m, Some(entry_span.clone())))?;
+            .map_err(|e| Diagnostic::new(e.to_string(), Some(entry_span.clone())))?;
         for name in names {
             let host = self.graph.add_host(&name, self.group, port, &self.origin);
             for (key, value) in &vars {
@@ -228,7 +228,7 @@ impl IniParser<'_> {
         }
         self.graph
             .set_group_var(self.group, key, parse_value(value.trim()))
-            .map_err(|m| Diagnostic::new(m, Some(self.span(line, col))))
+            .map_err(|e| Diagnostic::new(e.to_string(), Some(self.span(line, col))))
     }
 
     fn child_line(&mut self, text: &str, line: usize, col: usize) -> Result<(), Diagnostic> {
@@ -243,7 +243,7 @@ impl IniParser<'_> {
             Some(child) => self
                 .graph
                 .add_child(self.group, child)
-                .map_err(|m| Diagnostic::new(m, Some(self.span(line, col)))),
+                .map_err(|e| Diagnostic::new(e.to_string(), Some(self.span(line, col)))),
             None => {
                 match self.pending.iter_mut().find(|p| p.name == name) {
                     Some(p) => p.parents.get_or_insert_with(Vec::new).push(self.group),

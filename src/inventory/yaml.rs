@@ -111,7 +111,7 @@ impl YamlParser<'_> {
                             &ek.key_string(),
                             ev.map_or(Value::Null, Node::to_value),
                         )
-                        .map_err(|m| error(m, ek))?,
+                        .map_err(|e| error(e.to_string(), ek))?,
                     "children" => {
                         let null = Node {
                             kind: NodeKind::Null,
@@ -120,7 +120,7 @@ impl YamlParser<'_> {
                         let child = self.group(ek, ev.unwrap_or(&null))?;
                         self.graph
                             .add_child(group, child)
-                            .map_err(|m| error(m, ek))?;
+                            .map_err(|e| error(e.to_string(), ek))?;
                     }
                     _ => self.hosts(group, ek, ev)?,
                 }
@@ -154,7 +154,9 @@ impl YamlParser<'_> {
                 )
             })?,
         };
-        self.graph.check_room(&names).map_err(|m| error(m, key))?;
+        self.graph
+            .check_room(&names)
+            .map_err(|e| error(e.to_string(), key))?;
         for name in names {
             let host = self.graph.add_host(&name, group, port, &self.origin);
             for (k, v) in vars {

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::PlaybookError;
 use super::model::{HostOrder, ModuleDefaults};
-use super::task::{invalid, scalar};
+use super::node::{invalid, scalar};
 use crate::modules::Registry;
 use crate::source::yaml::{Node, NodeKind};
 use crate::source::{Diagnostic, did_you_mean};

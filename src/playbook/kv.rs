@@ -1,17 +1,27 @@
 //! Ansible's `key=value` argument strings (`copy: src=a dest=b`), and the
 //! free-form text of modules like `command`.
 
+/// Why an argument string could not be split.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KvError {
+    /// A quote that is never closed.
+    #[error("unbalanced quotes")]
+    UnbalancedQuotes,
+}
+
 /// One parsed `key=value` pair, or a word of free-form text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Word {
+    /// `key=value`, the value unquoted.
     Pair(String, String),
+    /// Any other word, quotes kept.
     Free(String),
 }
 
 /// Splits an argument string into words, honouring quotes, and recognizes
 /// `key=value` pairs. Quotes around a value are removed; free words keep
 /// their quotes so that a command line survives unchanged.
-pub fn split(text: &str) -> Result<Vec<(Word, String)>, String> {
+pub fn split(text: &str) -> Result<Vec<(Word, String)>, KvError> {
     let mut out = Vec::new();
     for raw in tokens(text)? {
         let word = match raw.split_once('=') {
@@ -38,7 +48,7 @@ fn unquote(v: &str) -> String {
 }
 
 /// Whitespace-separated tokens; quotes and `{{ }}` keep their content together.
-fn tokens(text: &str) -> Result<Vec<String>, String> {
+fn tokens(text: &str) -> Result<Vec<String>, KvError> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quote: Option<char> = None;
@@ -84,7 +94,7 @@ fn tokens(text: &str) -> Result<Vec<String>, String> {
         i += 1;
     }
     if quote.is_some() {
-        return Err("unbalanced quotes".into());
+        return Err(KvError::UnbalancedQuotes);
     }
     if !cur.is_empty() {
         out.push(cur);

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::model::{
     BatchSize, HostOrder, Inherited, Play, Playbook, RoleInfo, Strategy, Task, TaskAction,
 };
-use super::task::{boolean, invalid, mapping, scalar, string_list};
+use super::node::{boolean, invalid, mapping, scalar, string_list};
 use super::{Chain, PlaybookError};
 use crate::modules::Registry;
 use crate::source::yaml::{self, Node, NodeKind};
@@ -56,20 +56,27 @@ const PLAY_PASSED_DOWN: &[&str] = &[
 /// Loads script modules from a folder into the registry (the scripting
 /// layer provides it, so the loader needs no knowledge of Rhai).
 pub trait ModuleFinder: Send + Sync {
+    /// Registers the modules found in `dir` (a missing folder is no error).
     fn load_dir(&self, dir: &Path, registry: &mut Registry) -> Result<(), Diagnostic>;
 }
 
 /// Where a list of tasks is being read from, and what it inherits.
 #[derive(Clone)]
 pub struct TaskCtx {
+    /// The folder of the file being read (includes are relative to it).
     pub file_dir: PathBuf,
+    /// The role the tasks belong to, if any.
     pub role: Option<Arc<RoleInfo>>,
+    /// Where `template` and `copy` look for files, in order.
     pub search_paths: Arc<Vec<PathBuf>>,
+    /// Keywords set by the enclosing blocks, includes and play.
     pub inherited: Inherited,
     /// The imports, includes and roles that led here.
     pub chain: Chain,
 }
 
+/// Loads playbooks, roles and task files, and checks them against the
+/// module registry before anything runs.
 pub struct Loader {
     pub(crate) registry: Registry,
     finder: Option<Arc<dyn ModuleFinder>>,
@@ -83,6 +90,8 @@ pub struct Loader {
 }
 
 impl Loader {
+    /// A loader for the modules of `registry` (and the script modules
+    /// `finder` finds), with roles looked up in `roles_path`.
     pub fn new(
         registry: Registry,
         finder: Option<Arc<dyn ModuleFinder>>,

@@ -9,7 +9,9 @@ pub mod kv;
 pub mod loader;
 pub mod model;
 mod nesting;
+mod node;
 mod task;
+mod vars_files;
 mod vars_prompt;
 
 pub use loader::{Loader, ModuleFinder};
@@ -18,13 +20,18 @@ pub use nesting::{Chain, MAX_INCLUDE_DEPTH};
 
 use crate::source::Diagnostic;
 
+/// Why a playbook, role, task file or module folder could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum PlaybookError {
+    /// Invalid content, with its place.
     #[error("{0}")]
     Invalid(Diagnostic),
+    /// A file that could not be read.
     #[error("could not read playbook {}: {source}", path.display())]
     Io {
+        /// The file.
         path: std::path::PathBuf,
+        /// Why.
         #[source]
         source: std::io::Error,
     },

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::PlaybookError;
-use super::task::invalid;
+use super::node::invalid;
 use crate::source::Span;
 
 /// How many imports, includes and roles may nest.

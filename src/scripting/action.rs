@@ -17,19 +17,8 @@ use serde_json::{Map, Value};
 use super::api::{Api, HostApi};
 use super::error::{ScriptError, runtime};
 use super::limits;
-use super::module::Script;
+use super::script::{Protocol, Script};
 use crate::modules::{Action, Apply, Change, Diff, ModuleCtx, ModuleError, Outcome, Query};
-
-/// Which functions a script implements.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Protocol {
-    /// `check(params)` says what would change; `apply(params)` changes it.
-    /// `apply(params, found)` also gets the map `check` returned, so it
-    /// need not ask the host again.
-    CheckApply { apply_gets_found: bool },
-    /// `run(params)` does both and asks `check_mode()` itself.
-    Run,
-}
 
 pub struct ScriptAction {
     script: Arc<Script>,

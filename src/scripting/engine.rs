@@ -82,21 +82,22 @@ fn register_sized(engine: &mut Engine) {
     use rhai::{Blob, INT};
     engine.register_fn("pad", |a: &mut Array, len: INT, item: Dynamic| -> Res<()> {
         let more = len.saturating_sub(a.len() as INT);
-        check_size(more, size_of::<Dynamic>() * (1 + deep_items(&item))).or_else(err)?;
+        check_size(more, size_of::<Dynamic>() * (1 + deep_items(&item)))
+            .or_else(|e| err(e.to_string()))?;
         if more > 0 {
             a.resize(len as usize, item);
         }
         Ok(())
     });
     engine.register_fn("pad", |b: &mut Blob, len: INT, value: INT| -> Res<()> {
-        check_size(len.saturating_sub(b.len() as INT), 1).or_else(err)?;
+        check_size(len.saturating_sub(b.len() as INT), 1).or_else(|e| err(e.to_string()))?;
         if len > b.len() as INT {
             b.resize(len as usize, (value & 0xff) as u8);
         }
         Ok(())
     });
     let blob = |len: INT, value: INT| -> Res<Blob> {
-        check_size(len, 1).or_else(err)?;
+        check_size(len, 1).or_else(|e| err(e.to_string()))?;
         Ok(vec![(value & 0xff) as u8; len.max(0) as usize])
     };
     engine.register_fn("blob", move |len: INT| blob(len, 0));
@@ -105,7 +106,7 @@ fn register_sized(engine: &mut Engine) {
         "pad",
         |s: &mut rhai::ImmutableString, len: INT, c: char| -> Res<()> {
             let have = s.chars().count() as INT;
-            check_size(len.saturating_sub(have), c.len_utf8()).or_else(err)?;
+            check_size(len.saturating_sub(have), c.len_utf8()).or_else(|e| err(e.to_string()))?;
             if len > have {
                 let text: String = std::iter::repeat_n(c, (len - have) as usize).collect();
                 *s += text.as_str();
@@ -118,7 +119,7 @@ fn register_sized(engine: &mut Engine) {
         |s: &mut rhai::ImmutableString, len: INT, padding: &str| -> Res<()> {
             let have = s.chars().count() as INT;
             let unit = padding.chars().count();
-            check_size(len.saturating_sub(have), 4).or_else(err)?;
+            check_size(len.saturating_sub(have), 4).or_else(|e| err(e.to_string()))?;
             if len > have && unit > 0 {
                 let text: String = padding
                     .chars()
@@ -391,4 +392,104 @@ fn ini_parse(text: &str) -> RMap {
         .into_iter()
         .map(|(k, v)| (k.into(), v.into()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    //! The limits of `limits`, as the engine built here applies them.
+
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::scripting::limits::{Budget, stopped_message};
+
+    fn run(script: &str, time: Duration, cancelled: Arc<AtomicBool>) -> Result<Dynamic, String> {
+        let engine = build();
+        let _budget = Budget::start(time, cancelled);
+        engine.eval::<Dynamic>(script).map_err(|e| match *e {
+            rhai::EvalAltResult::ErrorTerminated(token, _) => stopped_message(&token),
+            other => other.to_string(),
+        })
+    }
+
+    fn quick(script: &str) -> Result<Dynamic, String> {
+        run(script, Duration::from_secs(60), Arc::default())
+    }
+
+    #[test]
+    fn many_pushes_are_linear() {
+        let started = Instant::now();
+        let len = quick("let a = []; for i in 0..200000 { a.push(i); } a.len()").unwrap();
+        assert_eq!(len.as_int(), Ok(200_000));
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn an_endless_loop_stops_at_the_time_limit() {
+        let started = Instant::now();
+        let slow = "loop { let s = 0; for i in 0..1000 { s += i; } }";
+        let err = run(slow, Duration::from_millis(200), Arc::default()).unwrap_err();
+        assert_eq!(
+            err,
+            "the script ran for more than 1 seconds and was stopped (an endless loop?); the task's `timeout:` sets this limit"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_cancelled_call_stops() {
+        let err = run(
+            "loop {}",
+            Duration::from_secs(60),
+            Arc::new(AtomicBool::new(true)),
+        );
+        assert_eq!(
+            err.unwrap_err(),
+            "the script was stopped: its task timed out or the run was interrupted"
+        );
+    }
+
+    #[test]
+    fn growing_data_stops_at_the_memory_limit() {
+        let err = quick("let s = \"x\"; loop { s += s; }").unwrap_err();
+        assert_eq!(
+            err,
+            "the script's data grew beyond the script limits (more than 256 MiB of memory)"
+        );
+        let err = quick("let a = [1]; loop { a += a; }").unwrap_err();
+        assert!(err.contains("256 MiB"), "{err}");
+    }
+
+    #[test]
+    fn values_of_a_given_size_are_checked_first() {
+        for script in [
+            "let a = []; a.pad(1000000000000, 0); a",
+            "let b = blob(1000000000000); b",
+            "let s = \"\"; s.pad(1000000000000, 'x'); s",
+            "let s = \"\"; s.pad(1000000000000, \"ab\"); s",
+        ] {
+            let err = quick(script).unwrap_err();
+            assert!(
+                err.contains("would grow beyond the script limits"),
+                "{script}: {err}"
+            );
+        }
+        assert_eq!(
+            quick("let a = [1]; a.pad(3, 0); a.len()").unwrap().as_int(),
+            Ok(3)
+        );
+        assert_eq!(
+            quick("let s = \"a\"; s.pad(4, \"xy\"); s")
+                .unwrap()
+                .to_string(),
+            "axyx"
+        );
+        assert_eq!(quick("blob(3, 0x41).len()").unwrap().as_int(), Ok(3));
+    }
 }

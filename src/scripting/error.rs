@@ -13,6 +13,7 @@ use rhai::{EvalAltResult, Map as RMap, Position};
 use super::engine::{FAIL_MARK, MAX_CALL_LEVELS, MAX_OPERATIONS};
 use crate::modules::ModuleError;
 
+/// Why a script module's call failed; each becomes the task's failure.
 #[derive(Debug, thiserror::Error)]
 pub enum ScriptError {
     /// The script called `fail(msg)`.
@@ -21,8 +22,11 @@ pub enum ScriptError {
     /// The script broke: a type error, an unknown function, a limit.
     #[error("script error in {func}(): {location}: {message}{stack}")]
     Runtime {
+        /// The protocol function that was called (`check`, `apply`, `run`).
         func: String,
+        /// The script's file:line:col where it broke.
         location: String,
+        /// Rhai's message.
         message: String,
         /// `\n  in f() called at file:line:col` lines, innermost first.
         stack: String,
@@ -32,13 +36,21 @@ pub enum ScriptError {
         "{location}: {func}() must return a map like #{{ changed: true, msg: \"...\" }}, found {found}"
     )]
     BadResult {
+        /// The function.
         func: String,
+        /// Where it returned.
         location: String,
+        /// The type it returned.
         found: String,
     },
     /// The blocking thread running the script died.
     #[error("script {path} stopped unexpectedly: {message}")]
-    Crashed { path: String, message: String },
+    Crashed {
+        /// The script.
+        path: String,
+        /// The panic's message.
+        message: String,
+    },
 }
 
 impl From<ScriptError> for ModuleError {

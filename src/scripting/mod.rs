@@ -16,6 +16,7 @@ mod engine;
 mod error;
 pub mod limits;
 mod module;
+mod script;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -40,6 +41,7 @@ pub struct RhaiFinder {
 }
 
 impl RhaiFinder {
+    /// A finder with its own Rhai engine.
     pub fn new() -> Self {
         RhaiFinder {
             engine: Arc::new(engine::build()),

@@ -3,15 +3,16 @@
 //! `oplay doc` read), and each task on each host gets a
 //! [`super::action::ScriptAction`].
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use rhai::{AST, Dynamic, Engine, Map as RMap, Scope};
 use serde_json::{Map, Value};
 
-use super::action::{Protocol, ScriptAction};
+use super::action::ScriptAction;
 use super::api::Constants;
 use super::error::{Source, load_error};
+use super::script::{Protocol, Script};
 use crate::modules::spec::ModuleOrigin;
 use crate::modules::{Action, Module, ModuleError, ModuleSpec, ParamKind, ParamSpec};
 use crate::source::{Diagnostic, SourceFile, Span, did_you_mean};
@@ -28,28 +29,6 @@ const MODULE_KEYS: &[&str] = &["doc", "params", "examples"];
 pub struct ScriptModule {
     spec: ModuleSpec,
     script: Arc<Script>,
-}
-
-/// What every call of the script needs: the engine, the compiled script
-/// and its text (to place errors).
-pub struct Script {
-    pub engine: Arc<Engine>,
-    pub ast: AST,
-    pub path: PathBuf,
-    pub text: String,
-    pub protocol: Protocol,
-    /// The top-level constants, which Rhai functions could not see
-    /// otherwise.
-    pub constants: Arc<Constants>,
-}
-
-impl Script {
-    pub fn source(&self) -> Source<'_> {
-        Source {
-            path: &self.path,
-            text: &self.text,
-        }
-    }
 }
 
 impl ScriptModule {

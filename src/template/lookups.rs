@@ -411,7 +411,7 @@ fn char_set(spec: &str) -> Vec<char> {
 }
 
 #[cfg(test)]
-mod unit {
+mod tests {
     use super::*;
     use crate::template::{Layer, Templar, VarScope};
     use serde_json::json;

@@ -5,8 +5,8 @@
 //! Ansible. [`VarScope`] is the variables a task sees on a host: layers in
 //! Ansible's precedence order, looked up lazily so that nothing is copied
 //! per task and templated variables resolve when they are used. Ansible's
-//! filters, tests and lookups live in `filters`, `collections`, `tests` and
-//! `lookups`; the `omit` placeholder here. A string without template
+//! filters, tests and lookups live in `filters`, `collections`, `predicates`
+//! and `lookups`; the `omit` placeholder here. A string without template
 //! syntax never reaches minijinja.
 
 mod active;
@@ -15,9 +15,9 @@ mod collections;
 mod filters;
 mod format;
 mod lookups;
+mod predicates;
 pub mod scope;
 mod taint;
-mod tests;
 
 use std::sync::{Arc, OnceLock};
 
@@ -106,7 +106,7 @@ impl Templar {
         env.add_global("omit", omit_token());
         filters::register(&mut env);
         collections::register(&mut env);
-        tests::register(&mut env);
+        predicates::register(&mut env);
         lookups::register(&mut env, &opts);
         Templar {
             env: Arc::new(env),
@@ -400,4 +400,4 @@ fn convert_error(e: minijinja::Error, source: &str) -> TemplateError {
 }
 
 #[cfg(test)]
-mod unit_tests;
+mod tests;

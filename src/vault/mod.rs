@@ -66,6 +66,33 @@ pub enum VaultError {
     Mismatch,
 }
 
+/// Why `oplay vault` failed; each names the file it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    /// No password could be had.
+    #[error(transparent)]
+    Secret(#[from] secrets::SecretError),
+    /// A file could not be decrypted.
+    #[error("{path}: {source}")]
+    Vault {
+        /// The file, or `standard input`.
+        path: String,
+        /// Why.
+        source: VaultError,
+    },
+    /// A file could not be read or written.
+    #[error("{path}: {msg}")]
+    Io {
+        /// The file, or `standard input`.
+        path: String,
+        /// What the system said.
+        msg: String,
+    },
+    /// Options that do not go together, or a password missing.
+    #[error("{0}")]
+    Usage(String),
+}
+
 /// The parts of a vault envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope {

@@ -18,7 +18,7 @@ use russh::{MethodKind, Preferred};
 
 use super::known_hosts::{KnownHosts, Verdict};
 use crate::connection::ConnectionError;
-use crate::connection::manager::{ConnectionSettings, SshAuth};
+use crate::connection::settings::{ConnectionSettings, SshAuth};
 
 /// One failed attempt, and whether another attempt might succeed.
 #[derive(Debug)]
@@ -67,15 +67,14 @@ pub(crate) async fn open(settings: &ConnectionSettings, user: &str) -> Result<Se
     let target = settings.target();
     let known = if settings.host_key_checking {
         let path = known_hosts_path(settings);
-        let kh = KnownHosts::load(&path, &settings.address, settings.port).map_err(|reason| {
-            Failure {
+        let kh =
+            KnownHosts::load(&path, &settings.address, settings.port).map_err(|e| Failure {
                 error: ConnectionError::HostKey {
                     target: target.clone(),
-                    reason,
+                    reason: e.to_string(),
                 },
                 retryable: false,
-            }
-        })?;
+            })?;
         Some(kh)
     } else {
         None

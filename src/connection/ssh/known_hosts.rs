@@ -36,17 +36,26 @@ pub(crate) struct KnownHosts {
     revoked: Vec<(usize, PublicKey)>,
 }
 
+/// A known_hosts file that exists but could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read known_hosts file {}: {source}", path.display())]
+pub(crate) struct KnownHostsError {
+    path: PathBuf,
+    #[source]
+    source: std::io::Error,
+}
+
 impl KnownHosts {
     /// Reads the entries for `host:port`. A missing file has no entries.
-    pub(crate) fn load(path: &Path, host: &str, port: u16) -> Result<KnownHosts, String> {
+    pub(crate) fn load(path: &Path, host: &str, port: u16) -> Result<KnownHosts, KnownHostsError> {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => {
-                return Err(format!(
-                    "cannot read known_hosts file {}: {e}",
-                    path.display()
-                ));
+            Err(source) => {
+                return Err(KnownHostsError {
+                    path: path.to_path_buf(),
+                    source,
+                });
             }
         };
         let name = host_pattern(host, port);
