@@ -27,6 +27,8 @@ pub mod exit {
     pub const INTERRUPTED: i32 = 130;
 }
 
+/// What was typed, checked only as far as clap can; `commands` builds
+/// the inventory, loader and executor from it.
 #[derive(Debug, Parser)]
 #[command(
     name = "oplay",
@@ -34,10 +36,12 @@ pub mod exit {
     about = "Run Ansible-style playbooks fast, with native OpenStack modules"
 )]
 pub struct Cli {
+    /// Every run names one; there is no default.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The subcommands, each run by its file in `commands`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run one or more playbooks against an inventory.
@@ -48,12 +52,18 @@ pub enum Command {
     Doc(DocArgs),
 }
 
+/// `--output`: which reporter shows the run, `human` (Ansible's console
+/// output) or `json` (one JSON event per line).
+// No doc comments on the variants: clap would show them as the values'
+// help and switch `oplay run --help` to its long layout.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     Human,
     Json,
 }
 
+/// `oplay run`: ansible-playbook's options, where oplay has them.
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Playbook files, run in order.
@@ -119,6 +129,8 @@ pub struct RunArgs {
     pub force_handlers: bool,
 }
 
+/// `oplay inventory`: ansible-inventory's `--list`, `--graph` and
+/// `--host`, one of them.
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("mode").required(true).args(["list", "graph", "host"])))]
 pub struct InventoryArgs {
@@ -136,6 +148,7 @@ pub struct InventoryArgs {
     pub host: Option<String>,
 }
 
+/// `oplay doc`: one module's documentation, or the list of modules.
 #[derive(Debug, Args)]
 pub struct DocArgs {
     /// The module to document.
