@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
+/// What was typed, checked only as far as clap can; `commands` builds
+/// the inventory, loader and executor from it.
 #[derive(Debug, Parser)]
 #[command(
     name = "oplay",
@@ -14,10 +16,12 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
     about = "Run Ansible-style playbooks fast, with native OpenStack modules"
 )]
 pub struct Cli {
+    /// Every run names one; there is no default.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The subcommands, each run by its file in `commands`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run one or more playbooks against an inventory.
@@ -30,12 +34,18 @@ pub enum Command {
     Vault(VaultArgs),
 }
 
+/// `--output`: which reporter shows the run, `human` (Ansible's console
+/// output) or `json` (one JSON event per line).
+// No doc comments on the variants: clap would show them as the values'
+// help and switch `oplay run --help` to its long layout.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     Human,
     Json,
 }
 
+/// `oplay run`: ansible-playbook's options, where oplay has them.
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Playbook files, run in order.
@@ -101,6 +111,8 @@ pub struct RunArgs {
     pub force_handlers: bool,
 }
 
+/// `oplay inventory`: ansible-inventory's `--list`, `--graph` and
+/// `--host`, one of them.
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("mode").required(true).args(["list", "graph", "host"])))]
 pub struct InventoryArgs {
@@ -118,6 +130,7 @@ pub struct InventoryArgs {
     pub host: Option<String>,
 }
 
+/// `oplay doc`: one module's documentation, or the list of modules.
 #[derive(Debug, Args)]
 pub struct DocArgs {
     /// The module to document.
@@ -133,13 +146,15 @@ pub struct DocArgs {
 /// `oplay vault`: the verbs of `ansible-vault`.
 #[derive(Debug, Args)]
 pub struct VaultArgs {
+    /// The verb.
     #[command(subcommand)]
     pub action: VaultAction,
+    /// The passwords.
     #[command(flatten)]
     pub secrets: VaultSecretArgs,
 }
 
-/// Where vault passwords come from (shared by `run` and `vault`).
+/// Where vault passwords come from.
 #[derive(Debug, Clone, Default, Args)]
 pub struct VaultSecretArgs {
     /// A vault password: `[label@]FILE` (an executable file is run) or
@@ -191,7 +206,7 @@ pub enum VaultAction {
 pub struct VaultFile {
     /// The file.
     pub file: PathBuf,
-    /// The vault id to encrypt with (the first password when not given).
+    /// The vault id to encrypt with (needed when several passwords are given).
     #[arg(long = "encrypt-vault-id", value_name = "LABEL")]
     pub encrypt_vault_id: Option<String>,
 }
@@ -204,7 +219,7 @@ pub struct VaultFiles {
     /// Write the result here (`-`: standard output) instead of in place.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// The vault id to encrypt with (the first password when not given).
+    /// The vault id to encrypt with (needed when several passwords are given).
     #[arg(long = "encrypt-vault-id", value_name = "LABEL")]
     pub encrypt_vault_id: Option<String>,
 }
@@ -221,7 +236,7 @@ pub struct VaultRekey {
     /// The new password, as `[label@]source`.
     #[arg(long = "new-vault-id", value_name = "ID")]
     pub new_vault_id: Option<String>,
-    /// The vault id to encrypt with (the first new password when not given).
+    /// The vault id to encrypt with (needed when several new passwords are given).
     #[arg(long = "encrypt-vault-id", value_name = "LABEL")]
     pub encrypt_vault_id: Option<String>,
 }
@@ -237,7 +252,7 @@ pub struct VaultString {
     /// The variable name for the value read from standard input.
     #[arg(long = "stdin-name", value_name = "NAME")]
     pub stdin_name: Option<String>,
-    /// The vault id to encrypt with (the first password when not given).
+    /// The vault id to encrypt with (needed when several passwords are given).
     #[arg(long = "encrypt-vault-id", value_name = "LABEL")]
     pub encrypt_vault_id: Option<String>,
 }

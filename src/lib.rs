@@ -28,6 +28,8 @@
 //! its `tests.rs`. Tests that run the binary or need a service are under
 //! `tests/`.
 
+#![warn(missing_docs)]
+
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -19,6 +19,9 @@ pub const REDACTED: &str = "********";
 pub struct Secret(String);
 
 impl Secret {
+    /// Only wraps the value: Debug, Display and Serialize then print
+    /// [`REDACTED`]. Text that holds the value elsewhere is scrubbed only
+    /// once a [`Redactor`] has been told it.
     pub fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
     }
@@ -163,6 +166,8 @@ pub struct Redactor {
 }
 
 impl Redactor {
+    /// An empty set; clones share it, so a value added through one clone
+    /// is scrubbed by all.
     pub fn new() -> Self {
         Self::default()
     }

@@ -132,6 +132,7 @@ pub fn de_opt_mode<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Er
     }
 }
 
+/// An integer, also from a string of digits (`"8080"` from a template).
 pub fn to_int(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => n.as_i64(),
@@ -140,6 +141,8 @@ pub fn to_int(v: &Value) -> Option<i64> {
     }
 }
 
+/// A list of strings from a list of scalars, a comma-separated string or
+/// one scalar; `None` for a mapping, null, or a list holding either.
 pub fn to_string_list(v: &Value) -> Option<Vec<String>> {
     match v {
         Value::String(s) => Some(

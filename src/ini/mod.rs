@@ -24,12 +24,18 @@ pub use secrets::{is_secret_option, mask_secrets};
 /// What is wrong with an edit request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IniError {
+    /// An option name that would not read back as one option; it holds
+    /// the name.
     #[error(
         "invalid option name '{0}': it must be non-empty and contain no '=', line break, or leading '[', '#' or ';'"
     )]
     BadOption(String),
+    /// A section name that would not read back as one header; it holds
+    /// the name.
     #[error("invalid section name '{0}': it must be non-empty and contain no ']' or line break")]
     BadSection(String),
+    /// A value that would spill onto a line of its own; it holds the
+    /// option's name, not the value, which may be a secret.
     #[error("the value of option '{0}' contains a line break")]
     BadValue(String),
 }

@@ -13,7 +13,9 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
+/// The id of `all`: every graph starts with it.
 pub(crate) const ALL: usize = 0;
+/// The id of `ungrouped`, made with `all`.
 pub(crate) const UNGROUPED: usize = 1;
 
 /// Ansible's default `ansible_group_priority`.
@@ -22,13 +24,18 @@ const DEFAULT_PRIORITY: i64 = 1;
 /// One group as the inventory sources declare it.
 #[derive(Debug, Clone)]
 pub(crate) struct Group {
+    /// Unique among groups; may clash with a host's name (a warning).
     pub name: String,
     /// Variables set on the group by inventory files (`[g:vars]`, `vars:`).
     pub vars: Map<String, Value>,
+    /// Direct child groups, by id; never a loop.
     pub children: Vec<usize>,
+    /// Direct parent groups, by id; only `all` has none.
     pub parents: Vec<usize>,
     /// Direct members, in the order they were added.
     pub hosts: Vec<usize>,
+    /// `ansible_group_priority`: among groups of one depth, the higher
+    /// priority's variables win.
     pub priority: i64,
     /// Longest path from `all`; parents sort before children.
     pub depth: usize,
@@ -37,6 +44,8 @@ pub(crate) struct Group {
 /// One host as the inventory sources declare it.
 #[derive(Debug, Clone)]
 pub struct Host {
+    /// The inventory name (`inventory_hostname`), which is the address
+    /// only when `ansible_host` is unset.
     pub name: String,
     /// Variables set on the host itself by inventory files (inline, `hosts:`).
     pub vars: Map<String, Value>,
@@ -67,9 +76,13 @@ pub(crate) enum GraphError {
     Priority(Value),
 }
 
+/// Groups and hosts, addressed by id (their index) so that the links
+/// between them are plain numbers.
 #[derive(Debug, Clone)]
 pub(crate) struct Graph {
+    /// By id; `all` and `ungrouped` first.
     pub groups: Vec<Group>,
+    /// By id, in the order the sources declared them (Ansible's order).
     pub hosts: Vec<Host>,
     group_index: HashMap<String, usize>,
     host_index: HashMap<String, usize>,
@@ -92,10 +105,12 @@ impl Default for Graph {
 }
 
 impl Graph {
+    /// The id of a group by name.
     pub fn group_id(&self, name: &str) -> Option<usize> {
         self.group_index.get(name).copied()
     }
 
+    /// The id of a host by name.
     pub fn host_id(&self, name: &str) -> Option<usize> {
         self.host_index.get(name).copied()
     }
@@ -224,6 +239,7 @@ impl Graph {
         Ok(())
     }
 
+    /// Sets a host variable; a later source overwrites an earlier one.
     pub fn set_host_var(&mut self, host: usize, key: &str, value: Value) {
         self.hosts[host].vars.insert(key.to_string(), value);
     }

@@ -284,7 +284,9 @@ impl IniParser<'_> {
 /// A word of a host line and the 0-based column it starts at.
 #[derive(Debug, PartialEq)]
 pub(crate) struct Word {
+    /// The word with its quotes and escapes resolved.
     pub text: String,
+    /// Where it starts, for a diagnostic's caret.
     pub col: usize,
 }
 

@@ -48,24 +48,41 @@ use vars_dirs::{Vars, VarsDir};
 /// How many hosts one inventory may hold (each takes about 2 KiB).
 pub const MAX_HOSTS: usize = 200_000;
 
+/// Why an inventory could not be loaded, or a host pattern not resolved.
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
+    /// A source or a `group_vars`/`host_vars` file is malformed; the
+    /// diagnostic points at the place.
     #[error("{0}")]
     Parse(Diagnostic),
+    /// A source that could not be read.
     #[error("inventory {path}: {source}")]
     Io {
+        /// The file or folder given as a source (or found in one).
         path: PathBuf,
+        /// Why reading it failed.
         #[source]
         source: std::io::Error,
     },
+    /// A host pattern (`hosts:`, `--limit`) that is malformed or selects
+    /// nothing where something is needed; the message quotes it.
     #[error("{0}")]
     Pattern(String),
+    /// A host whose name is a secret's value (see
+    /// [`Inventory::refuse_secret_hosts`]); the value is never in the
+    /// message.
     #[error(
         "{origin}: a host is named by the value of the secret `{var}`; refusing the inventory, \
          so that the value is neither shown nor used as an address (is a password file read \
          as an inventory source? keep credentials out of inventory folders)"
     )]
-    SecretHost { origin: String, var: String },
+    SecretHost {
+        /// Where the host was declared: `inventory FILE` or the `-i`
+        /// host list.
+        origin: String,
+        /// The secret-named variable whose value is the host's name.
+        var: String,
+    },
 }
 
 /// All hosts and groups of one or more inventory sources.

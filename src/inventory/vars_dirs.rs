@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 use super::InventoryError;
 use crate::source::{Diagnostic, SourceFile, yaml};
 
+/// One file's variables, shared by every host that reads them.
 pub(crate) type Vars = Arc<Map<String, Value>>;
 
 const EXTENSIONS: [&str; 3] = ["yml", "yaml", "json"];
@@ -24,6 +25,7 @@ const EXTENSIONS: [&str; 3] = ["yml", "yaml", "json"];
 /// The variables found in one directory's `group_vars/` and `host_vars/`.
 #[derive(Debug, Clone)]
 pub(crate) struct VarsDir {
+    /// The folder holding `group_vars/` and `host_vars/`.
     pub root: PathBuf,
     groups: HashMap<String, Vars>,
     hosts: HashMap<String, Vars>,
@@ -43,10 +45,12 @@ impl VarsDir {
         })
     }
 
+    /// A group's variables, if `group_vars/` has any for it.
     pub fn group(&self, name: &str) -> Option<&Vars> {
         self.groups.get(name)
     }
 
+    /// A host's variables, if `host_vars/` has any for it.
     pub fn host(&self, name: &str) -> Option<&Vars> {
         self.hosts.get(name)
     }

@@ -23,32 +23,43 @@ pub struct AuthParams {
     /// Keystone's URL, e.g. `http://controller:5000/v3`.
     #[serde(default)]
     pub auth_url: Option<String>,
+    /// The user by name; needs a user domain (`Default` if none given).
     #[serde(default)]
     pub username: Option<String>,
+    /// The user by id, which needs no domain; wins over `username`.
     #[serde(default)]
     pub user_id: Option<String>,
+    /// Required; redacted from all output like every [`Secret`].
     #[serde(default)]
     pub password: Option<Secret>,
+    /// A project scope, by name (with a project domain).
     #[serde(default)]
     pub project_name: Option<String>,
+    /// A project scope, by id; wins over `project_name`.
     #[serde(default)]
     pub project_id: Option<String>,
+    /// The domain of `project_name` (`Default` if no domain is given).
     #[serde(default)]
     pub project_domain_name: Option<String>,
+    /// The domain of `project_name`, by id.
     #[serde(default)]
     pub project_domain_id: Option<String>,
+    /// The domain of `username`.
     #[serde(default)]
     pub user_domain_name: Option<String>,
+    /// The domain of `username`, by id.
     #[serde(default)]
     pub user_domain_id: Option<String>,
     /// A domain scope (instead of a project).
     #[serde(default)]
     pub domain_name: Option<String>,
+    /// A domain scope, by id.
     #[serde(default)]
     pub domain_id: Option<String>,
     /// `all` for a system-scoped token.
     #[serde(default)]
     pub system_scope: Option<String>,
+    /// Where endpoints are picked; the task's `region_name` wins.
     #[serde(default)]
     pub region_name: Option<String>,
 }
@@ -70,32 +81,52 @@ const AUTH_KEYS: &[&str] = &[
     "region_name",
 ];
 
-/// What the token is scoped to.
+/// What the token is scoped to; the first of project, domain and system
+/// that the `auth` names wins.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
+    /// Most API calls need this.
     Project {
+        /// The project's name, used when there is no id.
         name: Option<String>,
+        /// The project's id; with it, name and domain are not sent.
         id: Option<String>,
+        /// The domain of `name`.
         domain_name: Option<String>,
+        /// The domain of `name`, by id; wins over `domain_name`.
         domain_id: Option<String>,
     },
+    /// For managing a domain's users and projects.
     Domain {
+        /// The domain's name, used when there is no id.
         name: Option<String>,
+        /// The domain's id.
         id: Option<String>,
     },
+    /// For system-wide resources (services, endpoints, regions) under
+    /// Keystone's system-scope policies.
     System,
+    /// The `auth` names no scope: the token proves the password and
+    /// can do little else.
     Unscoped,
 }
 
 /// One complete set of credentials; the token cache is keyed by it.
 #[derive(Debug, Clone)]
 pub struct Credentials {
+    /// Keystone's URL without a trailing `/`.
     pub auth_url: String,
+    /// The user by name; at least one of this and `user_id` is set.
     pub username: Option<String>,
+    /// The user by id; sent instead of the name when set.
     pub user_id: Option<String>,
+    /// Sent only in the token request.
     pub password: Secret,
+    /// Already `Default` for a user named without a domain.
     pub user_domain_name: Option<String>,
+    /// The user's domain, by id.
     pub user_domain_id: Option<String>,
+    /// What the token will be scoped to.
     pub scope: Scope,
     /// The region endpoints are picked from (none: any region).
     pub region_name: Option<String>,
@@ -108,9 +139,14 @@ pub struct Credentials {
 /// What a task says about its cloud; every field may be empty.
 #[derive(Debug, Clone, Default)]
 pub struct CloudRequest {
+    /// The task's `auth:`; when given, `cloud` and `OS_*` are not read.
     pub auth: Option<AuthParams>,
+    /// A cloud of `clouds.yaml`; else `OS_CLOUD`.
     pub cloud: Option<String>,
+    /// Wins over the region of the `auth`, the cloud and `OS_REGION_NAME`.
     pub region_name: Option<String>,
+    /// `public`, `internal` or `admin` (`publicURL` also works); wins
+    /// over the cloud's and `OS_INTERFACE`.
     pub interface: Option<String>,
 }
 

@@ -57,9 +57,13 @@ pub enum OpenStackError {
     /// Keystone refused the credentials.
     #[error("authentication failed for user {user} at {url}: {status} {message}")]
     Auth {
+        /// The user name (or id) that tried; never the password.
         user: String,
+        /// The token URL: `auth_url` + `/auth/tokens`.
         url: String,
+        /// Keystone's HTTP status (401, 403 ...).
         status: u16,
+        /// Keystone's own explanation.
         message: String,
     },
     /// Keystone could not be reached at all.
@@ -67,31 +71,45 @@ pub enum OpenStackError {
         "could not reach Keystone at {url}: {reason} (retried for {waited} s); check `auth_url` and that Keystone is running"
     )]
     KeystoneUnreachable {
+        /// The token URL.
         url: String,
+        /// The innermost transport error ("Connection refused").
         reason: String,
+        /// Seconds spent retrying before giving up.
         waited: u64,
     },
     /// A service could not be reached.
     #[error("{method} {url}: {reason} (retried for {waited} s)")]
     Unreachable {
+        /// The HTTP method.
         method: String,
+        /// The full URL, endpoint included.
         url: String,
+        /// The innermost transport error ("Connection refused").
         reason: String,
+        /// Seconds spent retrying (0 for a body that can be sent once).
         waited: u64,
     },
     /// A service answered with an error.
     #[error("{method} {url} returned {status}: {message}")]
     Http {
+        /// The HTTP method.
         method: String,
+        /// The full URL, endpoint included.
         url: String,
+        /// The HTTP status.
         status: u16,
+        /// OpenStack's own message, dug out of its error body.
         message: String,
     },
     /// The token's catalog has no such endpoint.
     #[error("no {interface} endpoint for service type `{service_type}`{} in the catalog", region.as_ref().map(|r| format!(" in region {r}")).unwrap_or_default())]
     NoEndpoint {
+        /// `image`, `compute` ...
         service_type: String,
+        /// `public`, `internal` or `admin`.
         interface: String,
+        /// The region asked for; `None` accepts any.
         region: Option<String>,
     },
 }

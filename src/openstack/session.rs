@@ -23,12 +23,19 @@ const RENEW_MARGIN: i64 = 300;
 /// A token and what Keystone said about it.
 #[derive(Debug)]
 pub struct Token {
+    /// The `X-Subject-Token`, sent as `X-Auth-Token`; also known to the
+    /// run's redactor.
     pub value: Secret,
     /// Seconds since the epoch, if Keystone gave `expires_at`.
     pub expires_at: Option<i64>,
+    /// The token's service catalog as Keystone sent it (the entries of
+    /// `token.catalog`), searched by [`find_endpoint`].
     pub catalog: Vec<Value>,
+    /// The authenticated user's id, which a name-only `auth` lacks.
     pub user_id: Option<String>,
+    /// The project of a project-scoped token.
     pub project_id: Option<String>,
+    /// The domain of a domain-scoped token.
     pub domain_id: Option<String>,
 }
 
@@ -42,23 +49,31 @@ impl Token {
 /// Where a request goes: a service type, an interface and a region.
 #[derive(Debug, Clone)]
 pub struct Target {
+    /// The catalog's `type`: `identity`, `image`, `compute` ...
     pub service_type: String,
+    /// `public`, `internal` or `admin`, already normalized.
     pub interface: String,
+    /// `None` takes the first endpoint of any region.
     pub region: Option<String>,
 }
 
 /// An answer: the status and the JSON body (`null` when empty or not JSON).
 #[derive(Debug, Clone)]
 pub struct Reply {
+    /// Kept for the error [`Reply::ok`] makes.
     pub method: Method,
+    /// The full URL that was asked, endpoint included.
     pub url: String,
+    /// Any status: a 404 is an answer here, not an error.
     pub status: u16,
+    /// The body as JSON; `null` when it is empty or not JSON.
     pub json: Value,
     /// The body as text when it was not JSON (Glance's HTML errors).
     pub text: String,
 }
 
 impl Reply {
+    /// A 2xx status.
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
@@ -94,6 +109,8 @@ pub struct KeystoneSession {
 }
 
 impl KeystoneSession {
+    /// Tells `redactor` the password at once; no token is requested until
+    /// the first call that needs one.
     pub fn new(creds: Credentials, http: reqwest::Client, redactor: Redactor) -> Self {
         redactor.add(creds.password.expose());
         KeystoneSession {
@@ -105,10 +122,13 @@ impl KeystoneSession {
         }
     }
 
+    /// The credentials the session was made for.
     pub fn credentials(&self) -> &Credentials {
         &self.creds
     }
 
+    /// The run's HTTP client, shared by every session (and its connection
+    /// pool with it).
     pub fn http(&self) -> &reqwest::Client {
         &self.http
     }

@@ -18,12 +18,16 @@ use tokio::io::{AsyncRead, ReadBuf};
 /// A hash algorithm a checksum may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HashAlgo {
+    /// Only for checksums that old image sites still publish.
     Md5,
+    /// What most image sites publish (`SHA256SUMS`).
     Sha256,
+    /// Glance's own `os_hash_algo`.
     Sha512,
 }
 
 impl HashAlgo {
+    /// The prefix of a checksum written `ALGO:HEX`, and Glance's name.
     pub fn name(self) -> &'static str {
         match self {
             HashAlgo::Md5 => "md5",
@@ -37,7 +41,9 @@ impl HashAlgo {
 /// length says the algorithm).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checksum {
+    /// Given by the prefix, or guessed from the digest's length.
     pub algo: HashAlgo,
+    /// Lower case, so that it compares with what the hasher gives.
     pub hex: String,
 }
 
@@ -121,7 +127,9 @@ impl Hasher {
 /// What a finished stream was.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Digests {
+    /// Bytes read, for Glance's `size`.
     pub size: u64,
+    /// Lower-case hex, for Glance's `os_hash_value`.
     pub sha512: String,
     /// The digest in the checksum's algorithm, when one was expected.
     pub checked: Option<String>,
@@ -143,6 +151,9 @@ pub struct HashingReader<R> {
 }
 
 impl<R: AsyncRead + Unpin> HashingReader<R> {
+    /// `checksum` is the user's expected digest; `expect_sha512` the
+    /// sha512 an earlier pass over the same data found, so that data
+    /// changed in between fails the stream. Either, both or neither.
     pub fn new(inner: R, checksum: Option<Checksum>, expect_sha512: Option<String>) -> Self {
         HashingReader {
             inner,
@@ -158,6 +169,8 @@ impl<R: AsyncRead + Unpin> HashingReader<R> {
         }
     }
 
+    /// Moves `bar` by the bytes read; `None` (not a terminal) shows
+    /// nothing.
     pub fn with_progress(mut self, bar: Option<ProgressBar>) -> Self {
         self.progress = bar;
         self

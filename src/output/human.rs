@@ -15,6 +15,8 @@ use crate::secret::Redactor;
 
 const WIDTH: usize = 79;
 
+/// Ansible's console output on stdout; colour and the live progress line
+/// only on a terminal without `NO_COLOR`.
 pub struct HumanReporter {
     verbosity: u8,
     redactor: Redactor,
@@ -27,6 +29,8 @@ pub struct HumanReporter {
 }
 
 impl HumanReporter {
+    /// Looks at stdout and `NO_COLOR` once, here: the choice of colour
+    /// holds for the whole run.
     pub fn new(verbosity: u8, redactor: Redactor) -> Self {
         let tty = Term::stdout().is_term();
         let colors = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && tty;

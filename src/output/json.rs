@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::{HostResult, Recap, Reporter, TaskInfo, unified_diff};
 use crate::secret::Redactor;
 
+/// `--output json`: one object per event, each with an `event` key.
 pub struct JsonReporter {
     verbosity: u8,
     redactor: Redactor,
@@ -17,6 +18,8 @@ pub struct JsonReporter {
 }
 
 impl JsonReporter {
+    /// `verbosity` decides which `verbose` events are written, as `-v`
+    /// does for the console.
     pub fn new(verbosity: u8, redactor: Redactor) -> Self {
         JsonReporter {
             verbosity,

@@ -126,6 +126,8 @@ pub struct Spinner {
 }
 
 impl Spinner {
+    /// Starts the thread that redraws the line; nothing is shown until a
+    /// task has run for a second.
     pub fn new() -> Spinner {
         let state = Arc::new(Mutex::new(State::default()));
         let weak = Arc::downgrade(&state);

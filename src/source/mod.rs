@@ -14,11 +14,14 @@ use std::sync::Arc;
 /// The text of one loaded file, shared by every span that points into it.
 #[derive(Debug)]
 pub struct SourceFile {
+    /// The path as it was opened; [`Span::location`] shortens it.
     pub path: PathBuf,
+    /// The whole file, which every excerpt quotes from.
     pub text: String,
 }
 
 impl SourceFile {
+    /// Shared from the start: every span into the file holds it.
     pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Arc<Self> {
         Arc::new(SourceFile {
             path: path.into(),
@@ -38,12 +41,18 @@ impl SourceFile {
 /// A position in a source file: 1-based line and column.
 #[derive(Clone)]
 pub struct Span {
+    /// The file, kept alive so that an error can quote it long after
+    /// loading.
     pub file: Arc<SourceFile>,
+    /// 1-based.
     pub line: usize,
+    /// 1-based, in characters (not bytes).
     pub col: usize,
 }
 
 impl Span {
+    /// `line` and `col` are 1-based; a position past the text is allowed
+    /// and gives an empty excerpt.
     pub fn new(file: &Arc<SourceFile>, line: usize, col: usize) -> Self {
         Span {
             file: file.clone(),
@@ -57,6 +66,7 @@ impl Span {
         Span::new(file, 1, 1)
     }
 
+    /// The file's path as it was opened (not shortened).
     pub fn path(&self) -> &Path {
         &self.file.path
     }
@@ -113,12 +123,16 @@ impl fmt::Display for Span {
 /// A located message: what went wrong, where, and what might fix it.
 #[derive(Debug, Clone)]
 pub struct Diagnostic {
+    /// What went wrong, without the location (Display puts it first).
     pub message: String,
+    /// `None` for faults with no place in a file (a missing file).
     pub span: Option<Span>,
+    /// Shown as `hint: ...` on a line of its own.
     pub hint: Option<String>,
 }
 
 impl Diagnostic {
+    /// A diagnostic without a hint.
     pub fn new(message: impl Into<String>, span: Option<Span>) -> Self {
         Diagnostic {
             message: message.into(),
@@ -127,6 +141,7 @@ impl Diagnostic {
         }
     }
 
+    /// Adds what might fix it ("did you mean `ini_set`?").
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self

@@ -17,22 +17,37 @@ use super::{Diagnostic, SourceFile, Span};
 /// One YAML node with its position.
 #[derive(Debug, Clone)]
 pub struct Node {
+    /// The value, with scalars already resolved to their YAML 1.1 type.
     pub kind: NodeKind,
+    /// Where the node starts; a key's span is where an error about the
+    /// key (unknown, duplicate) points.
     pub span: Span,
 }
 
+/// A node's value. Aliases are already copies of their anchor, and merge
+/// keys (`<<`) already merged, so no variant stands for either.
 #[derive(Debug, Clone)]
 pub enum NodeKind {
+    /// `~`, `null`, or nothing at all.
     Null,
+    /// Any of YAML 1.1's spellings: `yes`, `On`, `false` ...
     Bool(bool),
+    /// Decimal, `0x` hex, or octal (`0o17`, and `017` as YAML 1.1 reads
+    /// it); `_` separators allowed.
     Int(i64),
+    /// Written with a `.` or an exponent (`1.5`, `1e3`), or `.inf`.
     Float(f64),
+    /// A plain scalar that resolves to nothing else, or a quoted one.
     Str(String),
+    /// A sequence, in file order.
     Seq(Vec<Node>),
+    /// A mapping in file order; duplicate keys were refused by the parser.
     Map(Vec<(Node, Node)>),
 }
 
 impl Node {
+    /// The text of a string scalar; `None` for a number or boolean, which
+    /// a caller wanting text must not silently accept.
     pub fn as_str(&self) -> Option<&str> {
         match &self.kind {
             NodeKind::Str(s) => Some(s),
@@ -40,6 +55,7 @@ impl Node {
         }
     }
 
+    /// The pairs of a mapping, in file order.
     pub fn as_map(&self) -> Option<&[(Node, Node)]> {
         match &self.kind {
             NodeKind::Map(m) => Some(m),
@@ -47,6 +63,7 @@ impl Node {
         }
     }
 
+    /// The items of a sequence.
     pub fn as_seq(&self) -> Option<&[Node]> {
         match &self.kind {
             NodeKind::Seq(s) => Some(s),
@@ -54,6 +71,8 @@ impl Node {
         }
     }
 
+    /// Whether the value is null, as a key written with nothing after the
+    /// colon is.
     pub fn is_null(&self) -> bool {
         matches!(self.kind, NodeKind::Null)
     }

@@ -32,13 +32,31 @@ use active::RenderGuard;
 /// A template that failed to render or evaluate.
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
+    /// A variable (or attribute) that is not defined, worded as Ansible
+    /// words it.
     #[error("'{name}' is undefined{context}")]
-    Undefined { name: String, context: String },
+    Undefined {
+        /// The missing name, or the whole expression when the missing
+        /// part has no name of its own.
+        name: String,
+        /// ` (needed by 'VAR')` when a variable's own template needed
+        /// it; empty otherwise.
+        context: String,
+    },
+    /// A variable whose template needs itself, directly or through
+    /// others; reported instead of recursing until the stack ends.
     #[error("recursive loop detected in template for '{name}'")]
-    Recursion { name: String },
+    Recursion {
+        /// The variable (or `var.key` path) being resolved again.
+        name: String,
+    },
+    /// Anything else: a syntax error, a failing filter or lookup, a value
+    /// too large.
     #[error("template error in `{source_text}`: {message}")]
     Render {
+        /// The template text as written, so the user can find it.
         source_text: String,
+        /// minijinja's message with its causes, or the filter's own.
         message: String,
     },
 }
@@ -82,6 +100,8 @@ pub struct Templar {
 }
 
 impl Templar {
+    /// Builds the environment once per run: filters, tests and lookups
+    /// are registered here, and compiled templates are cached in it.
     pub fn new(opts: TemplarOptions) -> Self {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);

@@ -22,7 +22,11 @@ use super::{Templar, TemplateError};
 /// One named layer of variables.
 #[derive(Debug, Clone)]
 pub struct Layer {
+    /// `extra`, `play`, `inventory` ...: what `-vvv` and errors say a
+    /// variable came from.
     pub name: &'static str,
+    /// Shared with every scope that holds the layer; never copied per
+    /// task.
     pub vars: Arc<Map<String, Value>>,
     /// Whether template strings in the layer are rendered when read. Off
     /// for data that came from a host (registered results, facts), which
@@ -31,10 +35,12 @@ pub struct Layer {
 }
 
 impl Layer {
+    /// A templated layer that owns its variables.
     pub fn new(name: &'static str, vars: Map<String, Value>) -> Self {
         Layer::shared(name, Arc::new(vars))
     }
 
+    /// A templated layer over variables that other scopes hold too.
     pub fn shared(name: &'static str, vars: Arc<Map<String, Value>>) -> Self {
         Layer {
             name,
@@ -59,6 +65,7 @@ pub struct VarScope {
 }
 
 impl VarScope {
+    /// `layers` highest precedence first.
     pub fn new(layers: Vec<Layer>) -> Self {
         VarScope {
             layers,
@@ -120,6 +127,8 @@ impl VarScope {
         out
     }
 
+    /// The scope as a template context: variables are looked up (and
+    /// rendered) only when a template reads them.
     pub fn into_value(self) -> minijinja::Value {
         minijinja::Value::from_object(self)
     }
