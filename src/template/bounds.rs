@@ -64,11 +64,12 @@ fn walk(value: &Value, budget: &mut usize, depth: usize) -> Result<(), Error> {
 /// `str.format` one (`{:>10}`, `braces` true) asks for a width or
 /// precision beyond [`MAX_WIDTH`].
 pub(crate) fn check_format(format: &str, braces: bool) -> Result<(), Error> {
-    if !braces && non_ascii_key(format) {
-        // minijinja slices such a key by bytes and panics.
+    if non_ascii_key(format, braces) {
+        // minijinja slices such a field by bytes and panics.
+        let what = if braces { "a `{field}`" } else { "a `%(key)`" };
         return Err(Error::new(
             ErrorKind::InvalidOperation,
-            "a `%(key)` format whose key is not ASCII is not supported",
+            format!("{what} format whose name is not ASCII is not supported"),
         ));
     }
     let (mut in_spec, mut in_braces, mut just_opened) = (false, false, false);
@@ -109,16 +110,25 @@ pub(crate) fn check_format(format: &str, braces: bool) -> Result<(), Error> {
     Ok(())
 }
 
-/// Whether a printf-style format names a key (`%(key)s`) that holds a
-/// character outside ASCII, up to its `)` or the end.
-fn non_ascii_key(format: &str) -> bool {
+/// Whether a format names a field holding a character outside ASCII: a
+/// printf-style `%(key)s` up to its `)`, or a `str.format` field `{...}` up
+/// to its `}` (or the end).
+fn non_ascii_key(format: &str, braces: bool) -> bool {
+    let (open, close) = if braces { ('{', '}') } else { ('%', ')') };
     let mut rest = format;
-    while let Some(at) = rest.find('%') {
+    while let Some(at) = rest.find(open) {
         rest = &rest[at + 1..];
-        if let Some(after) = rest.strip_prefix('%') {
+        if let Some(after) = rest.strip_prefix(open) {
             rest = after;
-        } else if let Some(key) = rest.strip_prefix('(') {
-            let end = key.find(')').unwrap_or(key.len());
+            continue;
+        }
+        let key = if braces {
+            Some(rest)
+        } else {
+            rest.strip_prefix('(')
+        };
+        if let Some(key) = key {
+            let end = key.find(close).unwrap_or(key.len());
             if !key[..end].is_ascii() {
                 return true;
             }
@@ -236,6 +246,12 @@ mod tests {
         }
         for ok in ["%(key)s é", "%%(é)s", "é %s", "%(a)s%(b)d"] {
             assert!(check_format(ok, false).is_ok(), "{ok}");
+        }
+        for bad in ["{vv[\u{3db}]}", "{é", "a {0} {ü:>3}"] {
+            assert!(check_format(bad, true).is_err(), "{bad}");
+        }
+        for ok in ["{0} é", "{{é}}", "é {}", "{a[1]}"] {
+            assert!(check_format(ok, true).is_ok(), "{ok}");
         }
     }
 
