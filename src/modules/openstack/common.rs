@@ -81,6 +81,21 @@ macro_rules! keystone_params {
                 interface: Option<$crate::modules::openstack::common::Interface>,
             }
         }
+
+        impl $crate::modules::openstack::resource::Basics for $name {
+            fn state(&self) -> $crate::modules::openstack::common::State {
+                self.state
+            }
+
+            fn cloud(&self) -> $crate::openstack::CloudRequest {
+                $crate::modules::openstack::common::cloud_request(
+                    &self.auth,
+                    &self.cloud,
+                    &self.region_name,
+                    self.interface,
+                )
+            }
+        }
     };
 }
 pub(crate) use keystone_params;

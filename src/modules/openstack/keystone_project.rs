@@ -6,10 +6,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use super::common::{Api, State, cloud_request, keystone_params, put};
+use super::common::{Api, State, keystone_params, put};
 use super::resource::{Kind, Resource, ResourceModule, Wanted};
 use crate::modules::{Module, ModuleError, ModuleSpec};
-use crate::openstack::CloudRequest;
 
 const KIND: Kind = Kind {
     collection: "projects",
@@ -57,14 +56,6 @@ impl Resource for ProjectParams {
 
     fn label(&self) -> String {
         self.name.clone()
-    }
-
-    fn state(&self) -> State {
-        self.state
-    }
-
-    fn cloud(&self) -> CloudRequest {
-        cloud_request(&self.auth, &self.cloud, &self.region_name, self.interface)
     }
 
     async fn resolve(&self, api: &Api) -> Result<Wanted, ModuleError> {

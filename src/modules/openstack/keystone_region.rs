@@ -5,10 +5,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Map;
 
-use super::common::{Api, State, cloud_request, keystone_params, put};
+use super::common::{Api, keystone_params, put};
 use super::resource::{Kind, Resource, ResourceModule, Wanted};
 use crate::modules::{Module, ModuleError, ModuleSpec};
-use crate::openstack::CloudRequest;
 use crate::openstack::rest::encode;
 
 const KIND: Kind = Kind {
@@ -50,14 +49,6 @@ impl Resource for RegionParams {
 
     fn label(&self) -> String {
         self.id.clone()
-    }
-
-    fn state(&self) -> State {
-        self.state
-    }
-
-    fn cloud(&self) -> CloudRequest {
-        cloud_request(&self.auth, &self.cloud, &self.region_name, self.interface)
     }
 
     async fn resolve(&self, api: &Api) -> Result<Wanted, ModuleError> {

@@ -5,10 +5,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Map;
 
-use super::common::{Api, State, cloud_request, keystone_params, put};
+use super::common::{Api, keystone_params, put};
 use super::resource::{Kind, Resource, ResourceModule, Wanted};
 use crate::modules::{Module, ModuleError, ModuleSpec};
-use crate::openstack::CloudRequest;
 
 const KIND: Kind = Kind {
     collection: "roles",
@@ -44,14 +43,6 @@ impl Resource for RoleParams {
 
     fn label(&self) -> String {
         self.name.clone()
-    }
-
-    fn state(&self) -> State {
-        self.state
-    }
-
-    fn cloud(&self) -> CloudRequest {
-        cloud_request(&self.auth, &self.cloud, &self.region_name, self.interface)
     }
 
     async fn resolve(&self, api: &Api) -> Result<Wanted, ModuleError> {

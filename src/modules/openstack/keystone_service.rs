@@ -6,10 +6,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use super::common::{Api, State, cloud_request, keystone_params, put};
+use super::common::{Api, keystone_params, put};
 use super::resource::{Kind, Resource, ResourceModule, Wanted};
 use crate::modules::{Module, ModuleError, ModuleSpec};
-use crate::openstack::CloudRequest;
 
 const KIND: Kind = Kind {
     collection: "services",
@@ -50,14 +49,6 @@ impl Resource for ServiceParams {
 
     fn label(&self) -> String {
         format!("{} ({})", self.name, self.service_type)
-    }
-
-    fn state(&self) -> State {
-        self.state
-    }
-
-    fn cloud(&self) -> CloudRequest {
-        cloud_request(&self.auth, &self.cloud, &self.region_name, self.interface)
     }
 
     async fn resolve(&self, api: &Api) -> Result<Wanted, ModuleError> {

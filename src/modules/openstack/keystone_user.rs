@@ -7,10 +7,9 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::common::{Api, State, cloud_request, id_of, keystone_params, put};
+use super::common::{Api, State, id_of, keystone_params, put};
 use super::resource::{Kind, Resource, ResourceModule, Wanted};
 use crate::modules::{Module, ModuleError, ModuleSpec};
-use crate::openstack::CloudRequest;
 use crate::secret::Secret;
 
 const KIND: Kind = Kind {
@@ -91,14 +90,6 @@ impl Resource for UserParams {
 
     fn label(&self) -> String {
         self.name.clone()
-    }
-
-    fn state(&self) -> State {
-        self.state
-    }
-
-    fn cloud(&self) -> CloudRequest {
-        cloud_request(&self.auth, &self.cloud, &self.region_name, self.interface)
     }
 
     fn hidden(&self) -> &'static [&'static str] {

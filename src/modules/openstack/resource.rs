@@ -181,8 +181,17 @@ impl Wanted {
 
 /// A simple Keystone module's side: its parameters, resolved against the
 /// cloud. [`ResourceAction`] does the rest.
+/// What every simple Keystone module's parameters have in common, given by
+/// [`keystone_params!`](super::common::keystone_params) itself.
+pub trait Basics {
+    /// `present` or `absent`.
+    fn state(&self) -> State;
+    /// The cloud, region and interface to talk to.
+    fn cloud(&self) -> CloudRequest;
+}
+
 #[async_trait]
-pub trait Resource: Send + Sync {
+pub trait Resource: Basics + Send + Sync {
     /// Checks combinations of parameters that types alone cannot express.
     fn validate(&self) -> Result<(), ModuleError> {
         Ok(())
@@ -190,8 +199,6 @@ pub trait Resource: Send + Sync {
     fn kind(&self) -> Kind;
     /// How the object is named in messages.
     fn label(&self) -> String;
-    fn state(&self) -> State;
-    fn cloud(&self) -> CloudRequest;
     /// Looks the object up and says what is wanted.
     async fn resolve(&self, api: &Api) -> Result<Wanted, ModuleError>;
     /// Fields never shown in a diff.
