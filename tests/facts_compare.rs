@@ -72,6 +72,9 @@ const RULES: &[(&str, Rule)] = &[
     ("mounts[].inode_available", Rule::Volatile),
     ("mounts[].inode_used", Rule::Volatile),
     ("interfaces", Rule::Unordered),
+    // in the order of ansible's listing of /sys/class/net (os.listdir)
+    ("all_ipv4_addresses", Rule::Unordered),
+    ("all_ipv6_addresses", Rule::Unordered),
     ("mounts", Rule::Unordered),
     ("virtualization_tech_guest", Rule::Unordered),
     ("virtualization_tech_host", Rule::Unordered),

@@ -299,8 +299,14 @@ fn unescape(s: &str) -> String {
 }
 
 /// `mounts`: mtab entries of real devices, with statvfs sizes and the
-/// lsblk UUID ('N/A' when unknown).
+/// lsblk UUID ('N/A' when unknown); a bind mount (findmnt shows its source
+/// as `dev[/dir]`) gets `,bind` added to its options, as ansible-core does.
 fn mounts(lines: &[&str]) -> Value {
+    let binds: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("b "))
+        .map(str::trim)
+        .collect();
     let uuids: Vec<(&str, &str)> = lines
         .iter()
         .filter_map(|l| l.strip_prefix("u "))
@@ -321,7 +327,12 @@ fn mounts(lines: &[&str]) -> Value {
         e.insert("mount".into(), json!(mp));
         e.insert("device".into(), json!(dev));
         e.insert("fstype".into(), json!(fs));
-        e.insert("options".into(), json!(opts));
+        let bind = if binds.contains(&mp.as_str()) {
+            ",bind"
+        } else {
+            ""
+        };
+        e.insert("options".into(), json!(format!("{opts}{bind}")));
         e.insert("dump".into(), json!(dump.parse::<i64>().unwrap_or(0)));
         e.insert("passno".into(), json!(pass.parse::<i64>().unwrap_or(0)));
         if let Some(st) = it.next_if(|l| l.starts_with("s ")) {

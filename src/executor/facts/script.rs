@@ -177,7 +177,10 @@ const SECTIONS: &[Section] = &[
          echo \"m $dev $mp $fs $opts $dump $pass\"; \
          echo \"s $($TO stat -f -c '%s %S %b %f %a %c %d' \"$(printf '%b' \"$mp\")\" 2>/dev/null)\"; \
          done; command -v lsblk >/dev/null 2>&1 && \
-         $TO lsblk --list --noheadings --paths --output NAME,UUID --exclude 2 2>/dev/null | sed 's/^/u /'; true",
+         $TO lsblk --list --noheadings --paths --output NAME,UUID --exclude 2 2>/dev/null | sed 's/^/u /'; \
+         command -v findmnt >/dev/null 2>&1 && \
+         $TO findmnt --list --noheadings --notruncate 2>/dev/null | while read -r t src rest; do \
+         case $src in *\\]*) echo \"b $t\";; esac; done; true",
     ),
     s(
         "devices",
