@@ -463,18 +463,24 @@ impl FileAction {
         Ok(self.with_attrs(Some(touch), &info, &wanted, &changes, None))
     }
 
+    /// What a link is wanted as: owner and group only, never a mode.
+    fn link_wanted(&self, pr: &Probe) -> Result<Wanted, ModuleError> {
+        let mut wanted = Wanted::resolve(
+            &FileAttrs {
+                mode: None,
+                ..self.p.file_attrs()
+            },
+            pr,
+        )?;
+        wanted.mode = None;
+        Ok(wanted)
+    }
+
     /// `state: link` without `src`: only owner and group of the link itself.
     fn existing_link(&self, pr: &Probe) -> Result<Planned, ModuleError> {
         match &pr.info {
             Some(i) if i.kind == FileKind::Symlink => {
-                let mut wanted = Wanted::resolve(
-                    &FileAttrs {
-                        mode: None,
-                        ..self.p.file_attrs()
-                    },
-                    pr,
-                )?;
-                wanted.mode = None;
+                let wanted = self.link_wanted(pr)?;
                 let changes = wanted.changes(i);
                 if changes.is_empty() {
                     return Ok(Planned::Unchanged(self.done(Some(i), &wanted)));
@@ -490,14 +496,7 @@ impl FileAction {
     fn link(&self, pr: &Probe) -> Result<Planned, ModuleError> {
         let src = self.p.src.clone().unwrap_or_default();
         let path = self.path();
-        let mut wanted = Wanted::resolve(
-            &FileAttrs {
-                mode: None,
-                ..self.p.file_attrs()
-            },
-            pr,
-        )?;
-        wanted.mode = None;
+        let wanted = self.link_wanted(pr)?;
         let q = format!("{} {}", shell_quote(&src), shell_quote(path));
         let ln = match &pr.info {
             Some(i)
