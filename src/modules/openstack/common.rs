@@ -82,7 +82,7 @@ macro_rules! keystone_params {
             }
         }
 
-        impl $crate::modules::openstack::resource::Basics for $name {
+        impl $crate::modules::openstack::common::Basics for $name {
             fn state(&self) -> $crate::modules::openstack::common::State {
                 self.state
             }
@@ -99,6 +99,15 @@ macro_rules! keystone_params {
     };
 }
 pub(crate) use keystone_params;
+
+/// What every simple Keystone module's parameters have in common, given by
+/// [`keystone_params!`] itself.
+pub trait Basics {
+    /// `present` or `absent`.
+    fn state(&self) -> State;
+    /// The cloud, region and interface to talk to.
+    fn cloud(&self) -> crate::openstack::CloudRequest;
+}
 
 /// The catalog interface to talk to services through.
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]

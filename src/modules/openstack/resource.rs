@@ -14,7 +14,6 @@ use crate::modules::{
     Action, ApplyPlan, Change, Module, ModuleCtx, ModuleError, ModuleSpec, Outcome, Planned, Query,
     parse_params,
 };
-use crate::openstack::CloudRequest;
 
 /// A Keystone collection, e.g. `projects` / `project`.
 #[derive(Debug, Clone, Copy)]
@@ -181,17 +180,8 @@ impl Wanted {
 
 /// A simple Keystone module's side: its parameters, resolved against the
 /// cloud. [`ResourceAction`] does the rest.
-/// What every simple Keystone module's parameters have in common, given by
-/// [`keystone_params!`](super::common::keystone_params) itself.
-pub trait Basics {
-    /// `present` or `absent`.
-    fn state(&self) -> State;
-    /// The cloud, region and interface to talk to.
-    fn cloud(&self) -> CloudRequest;
-}
-
 #[async_trait]
-pub trait Resource: Basics + Send + Sync {
+pub trait Resource: super::common::Basics + Send + Sync {
     /// Checks combinations of parameters that types alone cannot express.
     fn validate(&self) -> Result<(), ModuleError> {
         Ok(())
