@@ -126,17 +126,17 @@ pub fn template(data: &[u8]) {
     // `[1] * 100000000000 * 10000000000` overflows inside minijinja where
     // debug assertions are on (the fuzz build's): the Templar catches that
     // panic, but libFuzzer aborts on any panic before it is caught. And
-    // `[] * 10000000 * 2000` spins for minutes: minijinja repeats an empty
-    // sequence by iterating it N times, and has no hook to bound that (see
-    // the README's limits). Inputs that repeat by a count of seven digits or
-    // more, or by a power, are left out.
-    if text.contains('*')
-        && (text.contains("**")
-            || text
-                .as_bytes()
-                .windows(7)
-                .any(|w| w.iter().all(u8::is_ascii_digit)))
-    {
+    // `[] * 10000000 * 2000` or `[1] * 0 * 50210 * 21001` spins for
+    // minutes: minijinja repeats an empty sequence by iterating the count,
+    // and has no hook to bound that (see the README's limits). Inputs that
+    // multiply more than once, by a power, or by a count of seven digits or
+    // more are left out.
+    let repeats = text.matches('*').count() > 1
+        || text
+            .as_bytes()
+            .windows(7)
+            .any(|w| w.iter().all(u8::is_ascii_digit));
+    if text.contains('*') && repeats {
         return;
     }
     let vars = serde_json::json!({
