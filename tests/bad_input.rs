@@ -218,3 +218,23 @@ fn refuses_keywords_that_blocks_and_includes_would_drop() {
         "error: site.yml:4:7: `loop` on `include_tasks` is not supported by oplay\n  |\n4 |       loop: [1, 2]\n  |       ^\n",
     );
 }
+
+/// Standard output that cannot be written (a full disk, a reader gone
+/// away) drops the text; it is no panic.
+#[test]
+fn unwritable_standard_output_is_no_crash() {
+    for args in [
+        &["doc", "copy"][..],
+        &["doc", "--list"],
+        &["inventory", "-i", "h1,", "--list"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_oplay"))
+            .args(args)
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}

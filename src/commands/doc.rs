@@ -18,16 +18,16 @@ pub fn run(args: DocArgs) -> Result<(), Error> {
                 crate::modules::spec::ModuleOrigin::Script(_) => " (script)",
                 crate::modules::spec::ModuleOrigin::Native => "",
             };
-            println!("{:<width$}  {}{mark}", spec.name, spec.summary);
+            super::outln!("{:<width$}  {}{mark}", spec.name, spec.summary);
         }
         return Ok(());
     }
     let name = args.module.unwrap_or_default();
     match registry.get(&name) {
         Some(m) => {
-            print!("{}", m.spec().render_doc());
+            super::out(format_args!("{}", m.spec().render_doc()));
             if registry.is_overridden(m.spec().name.as_str()) {
-                println!(
+                super::outln!(
                     "\nThis script overrides the native module `{0}`; the script can call the original as native(\"{0}\", params).",
                     m.spec().name
                 );

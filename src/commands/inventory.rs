@@ -9,12 +9,12 @@ pub fn run(args: InventoryArgs) -> Result<(), Error> {
     let base_dir = std::env::current_dir().unwrap_or_default();
     super::refuse_secret_hosts(&inv, &Default::default(), &base_dir)?;
     if args.list {
-        println!("{}", inv.to_list_json());
+        super::outln!("{}", inv.to_list_json());
     } else if args.graph {
-        println!("{}", inv.graph());
+        super::outln!("{}", inv.graph());
     } else if let Some(host) = args.host {
         let text = inv.host_json(&host).map_err(Error::UnknownHost)?;
-        println!("{text}");
+        super::outln!("{text}");
     }
     Ok(())
 }

@@ -18,6 +18,21 @@ use crate::error::Error;
 use crate::inventory::Inventory;
 use crate::template::{Layer, Probe, Templar, TemplarOptions, VarScope};
 
+/// Writes to standard output. A reader that went away (`oplay doc --list |
+/// head -2`) or a full disk is not worth a panic, which is what `println!`
+/// does then: the rest of the text is dropped.
+pub(crate) fn out(text: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_fmt(text);
+}
+
+/// `println!` through [`out`].
+macro_rules! outln {
+    () => { $crate::commands::out(format_args!("\n")) };
+    ($($t:tt)*) => { $crate::commands::out(format_args!("{}\n", format_args!($($t)*))) };
+}
+pub(crate) use outln;
+
 /// Runs the subcommand the arguments name.
 pub async fn dispatch(cli: Cli) -> Result<(), Error> {
     match cli.command {

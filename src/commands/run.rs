@@ -123,7 +123,7 @@ async fn execute(
 ) -> Result<(), Error> {
     if args.syntax_check {
         for pb in &playbooks {
-            println!("\nplaybook: {}", pb.path.display());
+            super::outln!("\nplaybook: {}", pb.path.display());
         }
         return Ok(());
     }
@@ -199,26 +199,26 @@ async fn watch_interrupts(cancel: tokio_util::sync::CancellationToken) {
 /// `--list-hosts` and `--list-tasks`, as ansible-playbook prints them.
 fn list(args: &RunArgs, inventory: &Inventory, playbooks: &[Playbook]) {
     for pb in playbooks {
-        println!("\nplaybook: {}", pb.path.display());
+        super::outln!("\nplaybook: {}", pb.path.display());
         for (i, play) in pb.plays.iter().enumerate() {
-            println!("\n  play #{} ({}): {}", i + 1, play.hosts, play.name);
+            super::outln!("\n  play #{} ({}): {}", i + 1, play.hosts, play.name);
             if args.list_hosts {
                 let mut hosts = inventory.select(&play.hosts).unwrap_or_default();
                 if let Some(limit) = &args.limit {
                     let allowed = inventory.select(limit).unwrap_or_default();
                     hosts.retain(|h| allowed.contains(h));
                 }
-                println!(
+                super::outln!(
                     "    pattern: ['{}']\n    hosts ({}):",
                     play.hosts,
                     hosts.len()
                 );
                 for h in hosts {
-                    println!("      {h}");
+                    super::outln!("      {h}");
                 }
             }
             if args.list_tasks {
-                println!("    tasks:");
+                super::outln!("    tasks:");
                 for section in &play.sections {
                     list_tasks(section, 6);
                 }
@@ -246,7 +246,7 @@ fn list_tasks(tasks: &[crate::playbook::Task], indent: usize) {
                 } else {
                     format!("\tTAGS: [{}]", t.tags().join(", "))
                 };
-                println!("{:indent$}{}{tags}", "", t.display_name());
+                super::outln!("{:indent$}{}{tags}", "", t.display_name());
             }
         }
     }
