@@ -104,7 +104,9 @@ pub(crate) fn check_format(format: &str, braces: bool) -> Result<(), Error> {
             '}' if braces => (in_braces, in_spec) = (false, false),
             ':' if braces && in_braces => in_spec = true,
             '-' | '+' | ' ' | '#' | '.' | '<' | '>' | '^' | '=' | ',' | '_' | '0' => {}
-            _ => in_spec = false,
+            // In a `{:...}` spec any character may be the fill (`{:`>9}`),
+            // so only `}` ends it.
+            _ => in_spec &= braces && in_braces,
         }
     }
     Ok(())
@@ -223,7 +225,13 @@ mod tests {
         for ok in ["%s", "%-10s|%05.2f", "100%% 123456", "id 123456"] {
             assert!(check_format(ok, false).is_ok(), "{ok}");
         }
-        for ok in ["{:>20}", "{0} {name}", "10:30 123456", "{} 123456"] {
+        for ok in [
+            "{:>20}",
+            "{0} {name}",
+            "10:30 123456",
+            "{} 123456",
+            "{:x>9} 99999",
+        ] {
             assert!(check_format(ok, true).is_ok(), "{ok}");
         }
         for bad in ["%0100000000000d", "%.99999s", "%-99999s"] {
@@ -234,6 +242,8 @@ mod tests {
             "{0:99999}",
             "{:.99999f}",
             "{:55555555555555555555555}",
+            "{:`>100000000000}",
+            "{:x^99999}",
         ] {
             assert!(check_format(bad, true).is_err(), "{bad}");
         }
