@@ -110,12 +110,15 @@ pub fn ini_edit(data: &[u8]) {
     let _ = doc.render();
 }
 
-static TEMPLAR: LazyLock<Templar> = LazyLock::new(|| {
+/// A fresh templar for each input: minijinja keeps every template it
+/// compiled, so one templar over millions of inputs grows past the fuzzer's
+/// memory limit (a run keeps only its playbook's templates).
+fn templar() -> Templar {
     Templar::new(TemplarOptions {
         sandboxed: true,
         ..Default::default()
     })
-});
+}
 
 /// A template string rendered, and evaluated as an expression, with a few
 /// variables of every type.
@@ -147,8 +150,9 @@ pub fn template(data: &[u8]) {
         return;
     };
     let scope = VarScope::new(vec![Layer::shared("vars", std::sync::Arc::new(map))]).into_value();
-    let _ = TEMPLAR.render_str(text, &scope);
-    let _ = TEMPLAR.eval(text, &scope);
+    let templar = templar();
+    let _ = templar.render_str(text, &scope);
+    let _ = templar.eval(text, &scope);
 }
 
 #[cfg(test)]
