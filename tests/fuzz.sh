@@ -43,7 +43,7 @@ seconds=${2:-600}
 mkdir -p "found/$target"
 # No single allocation above 1 GiB (-malloc_limit_mb). The whole process
 # may hold more: the template target's memory grows with every new input it
-# keeps (past 1 GiB after about 150,000 inputs, minijinja's own state).
+# keeps (past 1 GiB after about 150,000 inputs; the cause is not found yet).
 exec cargo fuzz run -s none -a "$target" "found/$target" "corpus/$target" -- \
     -max_total_time="$seconds" -malloc_limit_mb=1024 -rss_limit_mb=4096 -timeout=10 \
     -max_len=8192 -print_final_stats=1
